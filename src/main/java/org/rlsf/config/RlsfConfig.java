@@ -1,0 +1,132 @@
+package org.rlsf.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigRenderOptions;
+import com.typesafe.config.ConfigResolveOptions;
+import com.typesafe.config.ConfigValueFactory;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The resolved application configuration: {@code reference.conf} from the jar, then the environment
+ * overlay {@code <confDir>/<env>.conf} when it exists, then each {@code --config} file in order, then
+ * {@code --set key=value} overrides (keys relative to {@code rlsf.}). Immutable.
+ */
+public final class RlsfConfig {
+    private final Config root;
+
+    private RlsfConfig(Config root) {
+        this.root = root;
+    }
+
+    /** Layers the sources as described above; a missing explicit --config file is an error. */
+    public static RlsfConfig load(File envOverlay, List<File> configFiles, Map<String, String> overrides) {
+        Config merged = ConfigFactory.empty();
+        for (Map.Entry<String, String> e : overrides.entrySet()) {
+            String key = e.getKey().startsWith("rlsf.") ? e.getKey() : "rlsf." + e.getKey();
+            merged = merged.withFallback(ConfigFactory.parseString(key + " = " + quoteIfNeeded(e.getValue()),
+                    ConfigParseOptions.defaults().setOriginDescription("--set " + e.getKey())));
+        }
+        for (int i = configFiles.size() - 1; i >= 0; i--) {
+            File f = configFiles.get(i);
+            if (!f.isFile()) {
+                throw new IllegalArgumentException("config file not found: " + f);
+            }
+            merged = merged.withFallback(ConfigFactory.parseFile(f, ConfigParseOptions.defaults().setAllowMissing(false)));
+        }
+        if (envOverlay != null && envOverlay.isFile()) {
+            merged = merged.withFallback(ConfigFactory.parseFile(envOverlay));
+        }
+        Config reference = ConfigFactory.parseResources(RlsfConfig.class.getClassLoader(), "reference.conf");
+        Config resolved = merged.withFallback(reference).resolve(ConfigResolveOptions.defaults().setAllowUnresolved(false));
+        validateKnownKeys(resolved, reference);
+        return new RlsfConfig(resolved);
+    }
+
+    /** Defaults only (tests, library use). */
+    public static RlsfConfig defaults() {
+        return load(null, List.of(), Map.of());
+    }
+
+    public static RlsfConfig of(Config root) {
+        return new RlsfConfig(root.resolve());
+    }
+
+    /** Returns a copy with extra overrides on top (keys relative to {@code rlsf.}). */
+    public RlsfConfig with(Map<String, String> overrides) {
+        Config c = root;
+        for (Map.Entry<String, String> e : overrides.entrySet()) {
+            String key = e.getKey().startsWith("rlsf.") ? e.getKey() : "rlsf." + e.getKey();
+            c = ConfigFactory.parseString(key + " = " + quoteIfNeeded(e.getValue())).withFallback(c);
+        }
+        return new RlsfConfig(c.resolve());
+    }
+
+    /** A typo in an override or overlay should fail loudly, not be ignored. */
+    private static void validateKnownKeys(Config resolved, Config reference) {
+        for (Map.Entry<String, ?> e : resolved.getConfig("rlsf").entrySet()) {
+            String path = "rlsf." + e.getKey();
+            if (path.startsWith("rlsf.spark.defaults.")) {
+                continue; // free-form Spark settings
+            }
+            if (!reference.hasPathOrNull(path)) {
+                throw new IllegalArgumentException("unknown configuration key '" + path + "' (from "
+                        + resolved.origin().description() + "); see reference.conf for the known keys");
+            }
+        }
+    }
+
+    /** Values are HOCON when they parse as such (numbers, lists, quoted strings), else plain strings. */
+    private static String quoteIfNeeded(String value) {
+        String v = value.trim();
+        try {
+            ConfigFactory.parseString("k = " + v);
+            return v;
+        } catch (ConfigException e) {
+            return ConfigValueFactory.fromAnyRef(value).render();
+        }
+    }
+
+    public Config raw() {
+        return root.getConfig("rlsf");
+    }
+
+    public ModelConfig model(int vocabSize) {
+        return ModelConfig.fromConfig(raw().getConfig("model"), vocabSize);
+    }
+
+    public PretrainConfig pretrain() {
+        return PretrainConfig.fromConfig(raw().getConfig("pretrain"));
+    }
+
+    public SampleConfig sample() {
+        return SampleConfig.fromConfig(raw().getConfig("sample"));
+    }
+
+    /** The resolved configuration as HOCON text (what is written next to every command's outputs). */
+    public String render() {
+        return root.getConfig("rlsf").atKey("rlsf").root()
+                .render(ConfigRenderOptions.defaults().setOriginComments(false).setJson(false));
+    }
+
+    /** SHA-256 of the rendered configuration, hex; identifies a configuration in lineage records. */
+    public String hash() {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            String canonical = root.getConfig("rlsf").root().render(ConfigRenderOptions.concise());
+            return HexFormat.of().formatHex(md.digest(canonical.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+}

@@ -1,0 +1,210 @@
+package org.rlsf.io;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+import java.io.BufferedReader;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Every path the project reads or writes goes through here, on Hadoop's {@link FileSystem}, so
+ * {@code file://}, {@code hdfs://} and {@code s3a://} URIs (and plain local paths) work unchanged.
+ * I/O failures surface as {@link UncheckedIOException}s that name the path.
+ */
+public final class FileStore {
+    private final Configuration hadoop;
+
+    public FileStore(Configuration hadoop) {
+        this.hadoop = hadoop;
+    }
+
+    /** A store on a default Hadoop configuration (core-site.xml etc. from the classpath). */
+    public static FileStore local() {
+        return new FileStore(new Configuration());
+    }
+
+    public Configuration hadoopConf() {
+        return hadoop;
+    }
+
+    public static Path path(String uri) {
+        return new Path(uri);
+    }
+
+    public FileSystem fs(Path p) {
+        try {
+            return p.getFileSystem(hadoop);
+        } catch (IOException e) {
+            throw new UncheckedIOException("no file system for " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Fully qualified form (scheme and authority), for lineage records. */
+    public String qualify(Path p) {
+        return fs(p).makeQualified(p).toString();
+    }
+
+    public boolean exists(Path p) {
+        try {
+            return fs(p).exists(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot check " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    public boolean isDirectory(Path p) {
+        try {
+            return fs(p).getFileStatus(p).isDirectory();
+        } catch (FileNotFoundException e) {
+            return false;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot stat " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    public void mkdirs(Path p) {
+        try {
+            fs(p).mkdirs(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create directory " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    public void delete(Path p) {
+        try {
+            fs(p).delete(p, true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    public List<Path> list(Path dir) {
+        try {
+            List<Path> out = new ArrayList<>();
+            for (FileStatus s : fs(dir).listStatus(dir)) {
+                out.add(s.getPath());
+            }
+            out.sort(null);
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    public InputStream open(Path p) {
+        try {
+            return fs(p).open(p);
+        } catch (FileNotFoundException e) {
+            throw new UncheckedIOException("file not found: " + p, e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    public BufferedReader openText(Path p) {
+        return new BufferedReader(new InputStreamReader(open(p), StandardCharsets.UTF_8));
+    }
+
+    public byte[] readBytes(Path p) {
+        try (InputStream in = open(p)) {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    public String readText(Path p) {
+        return new String(readBytes(p), StandardCharsets.UTF_8);
+    }
+
+    public OutputStream create(Path p) {
+        try {
+            FSDataOutputStream out = fs(p).create(p, true);
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    public void writeText(Path p, String text) {
+        try (OutputStream out = create(p)) {
+            out.write(text.getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Appends a line (creating the file); local and HDFS only append-capable stores. */
+    public void appendLine(Path p, String line) {
+        try {
+            FileSystem fs = fs(p);
+            byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
+            if (!fs.exists(p)) {
+                try (OutputStream out = fs.create(p, false)) {
+                    out.write(bytes);
+                }
+                return;
+            }
+            byte[] old = readBytes(p);   // not every FileSystem appends (local checksummed FS, S3A)
+            try (OutputStream out = fs.create(p, true)) {
+                out.write(old);
+                out.write(bytes);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot append to " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A sibling temporary directory for writing {@code target} atomically with {@link #commit}. */
+    public Path stagingFor(Path target) {
+        Path tmp = new Path(target.getParent(), "." + target.getName() + ".tmp-" + UUID.randomUUID());
+        mkdirs(tmp);
+        return tmp;
+    }
+
+    /**
+     * Moves a fully written staging directory to {@code target}, replacing any previous one.
+     * A reader sees either the old or the new directory at {@code target}, never a half-written one.
+     */
+    public void commit(Path staging, Path target) {
+        try {
+            FileSystem fs = fs(target);
+            Path old = null;
+            if (fs.exists(target)) {
+                old = new Path(target.getParent(), "." + target.getName() + ".old-" + UUID.randomUUID());
+                if (!fs.rename(target, old)) {
+                    throw new IOException("rename " + target + " -> " + old + " failed");
+                }
+            }
+            if (!fs.rename(staging, target)) {
+                throw new IOException("rename " + staging + " -> " + target + " failed");
+            }
+            if (old != null) {
+                fs.delete(old, true);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot commit " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The local file behind a path, or null when the path is on a remote file system. */
+    public java.io.File localFile(Path p) {
+        String scheme = fs(p).getUri().getScheme();
+        if (!"file".equals(scheme)) {
+            return null;
+        }
+        return new java.io.File(fs(p).makeQualified(p).toUri().getPath());
+    }
+}

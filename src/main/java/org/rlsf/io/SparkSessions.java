@@ -1,0 +1,37 @@
+package org.rlsf.io;
+
+import com.typesafe.config.Config;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+
+import java.util.Map;
+
+/**
+ * Starts (or joins) the Spark session. Spark settings belong to Spark: whatever spark-submit,
+ * spark-defaults or {@code -Dspark.*} set wins; {@code rlsf.spark.default-master} (local[*]) is used
+ * only when no master is set, and {@code rlsf.spark.defaults} only fill gaps.
+ */
+public final class SparkSessions {
+    private SparkSessions() {
+    }
+
+    public static SparkSession getOrCreate(Config sparkSection) {
+        SparkConf conf = new SparkConf();
+        if (!conf.contains("spark.master")) {
+            conf.setMaster(sparkSection.getString("default-master"));
+        }
+        if (!conf.contains("spark.app.name")) {
+            conf.setAppName(sparkSection.getString("app-name"));
+        }
+        for (Map.Entry<String, Object> e : sparkSection.getConfig("defaults").root().unwrapped().entrySet()) {
+            conf.setIfMissing(e.getKey(), String.valueOf(e.getValue()));
+        }
+        SparkSession session = SparkSession.builder().config(conf).getOrCreate();
+        return session;
+    }
+
+    public static JavaSparkContext javaContext(SparkSession session) {
+        return JavaSparkContext.fromSparkContext(session.sparkContext());
+    }
+}

@@ -1,0 +1,47 @@
+package org.rlsf.job;
+
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
+import org.rlsf.config.RlsfConfig;
+import org.rlsf.io.FileStore;
+import org.rlsf.io.SparkSessions;
+import org.rlsf.train.PretrainStage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.Callable;
+
+@Command(name = "pretrain", mixinStandardHelpOptions = true,
+        description = "Train the language model on a text/JSONL corpus with Spark parameter averaging.")
+final class PretrainCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(PretrainCommand.class);
+
+    @Mixin
+    ConfigOptions options;
+
+    @Option(names = "--corpus", required = true, paramLabel = "PATH",
+            description = "Corpus: .jsonl with a 'text' field per line, or plain text with blank-line-separated documents; "
+                    + "any Hadoop URI, or builtin:NAME.")
+    String corpus;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR",
+            description = "Output directory: config.conf, metrics.jsonl, logs/, checkpoint/.")
+    String out;
+
+    @Override
+    public Integer call() {
+        RlsfConfig config = options.load();
+        FileStore store = FileStore.local();
+        Path outDir = FileStore.path(out);
+        Console.logTo(Outputs.logFileFor(store, outDir, "pretrain"));
+        SparkSession spark = SparkSessions.getOrCreate(config.raw().getConfig("spark"));
+        LOG.info("pretrain on {} (Spark master {})", corpus, spark.sparkContext().master());
+        PretrainStage.Result r = PretrainStage.run(SparkSessions.javaContext(spark), store, config, corpus, outDir);
+        LOG.info(String.format("done in %s: held-out loss %.4f nats/token (uniform ln V = %.4f); checkpoint %s",
+                PretrainStage.duration(r.seconds()), r.finalHeldoutLoss(), r.uniformLoss(), r.checkpoint()));
+        return 0;
+    }
+}

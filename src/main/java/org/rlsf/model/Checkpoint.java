@@ -1,0 +1,167 @@
+package org.rlsf.model;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.rlsf.config.ModelConfig;
+import org.rlsf.io.FileStore;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A model checkpoint: one directory holding
+ * <ul>
+ *   <li>{@code model.zip}: the DL4J graph (with updater state, so training can resume),</li>
+ *   <li>{@code tokenizer.json}, {@code model.json} (the {@link ModelConfig}), {@code lineage.json}
+ *       (corpus, steps, seed, code version, config hash, …),</li>
+ *   <li>{@code checkpoint.json}, written last: format version, the SHA-256 of every file and the
+ *       SHA-256 of the weights (float32 little-endian of the flattened parameters).</li>
+ * </ul>
+ * Writing goes to a staging directory that is renamed into place, so a crash never leaves a
+ * half-written checkpoint at the target path. Loading verifies every hash.
+ *
+ * @param graph         the network (training graph; its sequence length is whatever it was saved with)
+ * @param tokenizer     the tokenizer the model was trained with
+ * @param model         model shapes
+ * @param lineage       free-form provenance written by the producer
+ * @param weightsSha256 hash of the weights, hex
+ */
+public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfig model, Map<String, Object> lineage,
+                         String weightsSha256) {
+    public static final int FORMAT_VERSION = 1;
+    static final String MODEL = "model.zip", TOKENIZER = "tokenizer.json", CONFIG = "model.json",
+            LINEAGE = "lineage.json", MANIFEST = "checkpoint.json";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** A decoder over this checkpoint's weights. */
+    public KvCacheDecoder decoder() {
+        return new KvCacheDecoder(model, TransformerWeights.of(graph, model));
+    }
+
+    /** Writes atomically to {@code dir} (replacing an existing checkpoint there); returns the weights hash. */
+    public static String save(FileStore store, Path dir, ComputationGraph graph, Tokenizer tokenizer,
+                              ModelConfig model, Map<String, Object> lineage) {
+        Path staging = store.stagingFor(dir);
+        try {
+            ByteArrayOutputStream zip = new ByteArrayOutputStream();
+            ModelSerializer.writeModel(graph, zip, true);
+            Map<String, byte[]> files = new LinkedHashMap<>();
+            files.put(MODEL, zip.toByteArray());
+            files.put(TOKENIZER, tokenizer.toJson().getBytes(StandardCharsets.UTF_8));
+            files.put(CONFIG, JSON.writeValueAsBytes(model));
+            files.put(LINEAGE, JSON.writeValueAsBytes(lineage));
+            Map<String, String> fileHashes = new LinkedHashMap<>();
+            for (Map.Entry<String, byte[]> f : files.entrySet()) {
+                try (var out = store.create(new Path(staging, f.getKey()))) {
+                    out.write(f.getValue());
+                }
+                fileHashes.put(f.getKey(), sha256(f.getValue()));
+            }
+            String weights = weightsSha256(graph.params());
+            Map<String, Object> manifest = new LinkedHashMap<>();
+            manifest.put("format_version", FORMAT_VERSION);
+            manifest.put("weights_sha256", weights);
+            manifest.put("files", fileHashes);
+            store.writeText(new Path(staging, MANIFEST), JSON.writeValueAsString(manifest));
+            store.commit(staging, dir);
+            return weights;
+        } catch (IOException e) {
+            store.delete(staging);
+            throw new UncheckedIOException("cannot write checkpoint " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Loads and verifies a checkpoint. {@code dir} may also be a training output directory that holds
+     * a {@code checkpoint/} subdirectory.
+     *
+     * @throws IllegalArgumentException naming the directory and file when anything is missing or corrupted
+     */
+    public static Checkpoint load(FileStore store, Path dir) {
+        if (!store.exists(new Path(dir, MANIFEST)) && store.exists(new Path(new Path(dir, "checkpoint"), MANIFEST))) {
+            dir = new Path(dir, "checkpoint");
+        }
+        Path manifestPath = new Path(dir, MANIFEST);
+        if (!store.exists(manifestPath)) {
+            throw new IllegalArgumentException("not a checkpoint: " + dir + " has no " + MANIFEST
+                    + (store.exists(dir) ? " (incomplete or not written by rlsf)" : " (directory does not exist)"));
+        }
+        try {
+            Map<String, Object> manifest = JSON.readValue(store.readText(manifestPath), new TypeReference<>() { });
+            Object version = manifest.get("format_version");
+            if (!(version instanceof Integer v) || v > FORMAT_VERSION) {
+                throw new IllegalArgumentException("checkpoint " + dir + " has format_version " + version
+                        + "; this build reads up to " + FORMAT_VERSION);
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, String> hashes = (Map<String, String>) manifest.get("files");
+            Map<String, byte[]> files = new LinkedHashMap<>();
+            for (String name : new String[]{MODEL, TOKENIZER, CONFIG, LINEAGE}) {
+                Path p = new Path(dir, name);
+                if (!store.exists(p)) {
+                    throw new IllegalArgumentException("checkpoint " + dir + " is missing " + name);
+                }
+                byte[] bytes = store.readBytes(p);
+                String actual = sha256(bytes);
+                if (!actual.equals(hashes.get(name))) {
+                    throw new IllegalArgumentException("checkpoint " + dir + ": " + name + " is corrupted (sha256 "
+                            + actual + ", expected " + hashes.get(name) + ")");
+                }
+                files.put(name, bytes);
+            }
+            ComputationGraph graph;
+            try {
+                graph = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(files.get(MODEL)), true);
+            } catch (Exception e) {
+                throw new IllegalArgumentException("checkpoint " + dir + ": " + MODEL + " cannot be read as a DL4J model: " + e.getMessage(), e);
+            }
+            String weights = weightsSha256(graph.params());
+            if (!weights.equals(manifest.get("weights_sha256"))) {
+                throw new IllegalArgumentException("checkpoint " + dir + ": weights hash " + weights
+                        + " does not match the recorded " + manifest.get("weights_sha256"));
+            }
+            Tokenizer tokenizer = Tokenizer.fromJson(new String(files.get(TOKENIZER), StandardCharsets.UTF_8));
+            ModelConfig model = JSON.readValue(files.get(CONFIG), ModelConfig.class);
+            Map<String, Object> lineage = JSON.readValue(files.get(LINEAGE), new TypeReference<>() { });
+            if (model.vocabSize() != tokenizer.vocabSize()) {
+                throw new IllegalArgumentException("checkpoint " + dir + ": model vocab " + model.vocabSize()
+                        + " != tokenizer vocab " + tokenizer.vocabSize());
+            }
+            return new Checkpoint(graph, tokenizer, model, lineage, weights);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("checkpoint " + dir + " is unreadable: " + e.getMessage(), e);
+        }
+    }
+
+    /** SHA-256 of the parameters as float32 little-endian, hex (independent of the storage dtype). */
+    public static String weightsSha256(INDArray params) {
+        float[] values = params.castTo(DataType.FLOAT).ravel().toFloatVector();
+        ByteBuffer buf = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        buf.asFloatBuffer().put(values);
+        return sha256(buf.array());
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,280 @@
+package org.rlsf.model;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
+import org.rlsf.config.ModelConfig;
+import org.rlsf.model.graph.TransformerBlock;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Batched incremental decoding with a key/value cache, computed eagerly with ND4J operations over
+ * the same parameters as the training graph (so it runs on any ND4J backend, CUDA included).
+ * Prompts of different lengths are left-padded; a row's positions count from its first real token
+ * and padded keys get a −1e9 bias. {@code KvCacheDecoderTest} checks every next-token distribution
+ * against a full forward pass of the {@link TransformerLm} graph.
+ */
+public final class KvCacheDecoder {
+    private final ModelConfig model;
+    private final TransformerWeights w;
+
+    public KvCacheDecoder(ModelConfig model, TransformerWeights weights) {
+        this.model = model;
+        this.w = weights;
+    }
+
+    public ModelConfig model() {
+        return model;
+    }
+
+    /** Observes every decoding step: the [B, V] log-probabilities of the next token and the chosen ids. */
+    @FunctionalInterface
+    public interface StepObserver {
+        void onStep(int step, float[][] logProbs, int[] chosen, boolean[] active);
+
+        StepObserver NONE = (s, lp, c, a) -> { };
+    }
+
+    /**
+     * Generates a continuation for each prompt (token ids without BOS; BOS is prepended here).
+     * Rows stop at EOS or after {@code maxNewTokens}; row b samples from {@code new Random(seed + b)}.
+     *
+     * @throws IllegalArgumentException when a prompt plus {@code maxNewTokens} exceeds the context length
+     */
+    public List<Generation> generate(List<int[]> prompts, int maxNewTokens, int bosId, int eosId,
+                                     TokenChooser chooser, long seed, StepObserver observer) {
+        int batch = prompts.size();
+        int[][] rows = new int[batch][];
+        for (int b = 0; b < batch; b++) {
+            rows[b] = new int[prompts.get(b).length + 1];
+            rows[b][0] = bosId;
+            System.arraycopy(prompts.get(b), 0, rows[b], 1, prompts.get(b).length);
+        }
+        Session session = start(rows, maxNewTokens);
+        Random[] rngs = new Random[batch];
+        for (int b = 0; b < batch; b++) {
+            rngs[b] = new Random(seed + b);
+        }
+        int[][] out = new int[batch][maxNewTokens];
+        float[][] outLp = new float[batch][maxNewTokens];
+        int[] length = new int[batch];
+        boolean[] active = new boolean[batch];
+        Arrays.fill(active, true);
+
+        // 1) prefill the prompts; 2) choose, record, feed back, until every row is done
+        float[][] logProbs = session.prefill();
+        for (int step = 0; step < maxNewTokens; step++) {
+            int[] chosen = new int[batch];
+            for (int b = 0; b < batch; b++) {
+                chosen[b] = active[b] ? chooser.choose(logProbs[b], rngs[b]) : eosId;
+            }
+            observer.onStep(step, logProbs, chosen, active.clone());
+            boolean any = false;
+            for (int b = 0; b < batch; b++) {
+                if (!active[b]) {
+                    continue;
+                }
+                out[b][length[b]] = chosen[b];
+                outLp[b][length[b]] = logProbs[b][chosen[b]];
+                length[b]++;
+                if (chosen[b] == eosId) {
+                    active[b] = false;
+                }
+                any |= active[b];
+            }
+            if (!any || step == maxNewTokens - 1) {
+                break;
+            }
+            logProbs = session.step(chosen);
+        }
+        List<Generation> result = new ArrayList<>(batch);
+        for (int b = 0; b < batch; b++) {
+            int n = length[b];
+            boolean eos = n > 0 && out[b][n - 1] == eosId;
+            result.add(new Generation(Arrays.copyOf(out[b], n), Arrays.copyOf(outLp[b], n),
+                    eos ? Generation.FinishReason.EOS : Generation.FinishReason.MAX_TOKENS));
+        }
+        return result;
+    }
+
+    /** Starts a cache for these rows (full token ids, BOS included), with room for {@code extraTokens} more. */
+    public Session start(int[][] rows, int extraTokens) {
+        return new Session(rows, extraTokens);
+    }
+
+    /** Cache state of one batch. Not thread-safe. */
+    public final class Session {
+        private final int batch;
+        private final int capacity;
+        private final int[] padLeft;
+        private final int[][] prompt;
+        private final INDArray[] keys;
+        private final INDArray[] values;
+        private int length;
+
+        private Session(int[][] rows, int extraTokens) {
+            this.batch = rows.length;
+            int longest = Arrays.stream(rows).mapToInt(r -> r.length).max().orElse(0);
+            if (batch == 0 || longest == 0) {
+                throw new IllegalArgumentException("nothing to decode: empty batch or empty prompt");
+            }
+            if (longest + extraTokens > model.contextLength()) {
+                throw new IllegalArgumentException("a prompt of " + longest + " tokens plus " + extraTokens
+                        + " new tokens exceeds the model's context length " + model.contextLength());
+            }
+            this.capacity = longest + extraTokens;
+            this.prompt = rows;
+            this.padLeft = new int[batch];
+            for (int b = 0; b < batch; b++) {
+                padLeft[b] = longest - rows[b].length;
+            }
+            int h = model.nHeads(), dh = model.headDim();
+            DataType type = w.wte().dataType();
+            keys = new INDArray[model.nLayers()];
+            values = new INDArray[model.nLayers()];
+            for (int l = 0; l < model.nLayers(); l++) {
+                keys[l] = Nd4j.zeros(type, batch, h, capacity, dh);
+                values[l] = Nd4j.zeros(type, batch, h, capacity, dh);
+            }
+        }
+
+        /** Runs the (left-padded) prompts; returns the next-token log-probs [B][V] after each prompt. */
+        public float[][] prefill() {
+            int s = prompt[0].length + padLeft[0];
+            int[][] chunk = new int[batch][s];
+            for (int b = 0; b < batch; b++) {
+                System.arraycopy(prompt[b], 0, chunk[b], padLeft[b], prompt[b].length);
+            }
+            return lastPosition(forward(chunk), s);
+        }
+
+        /** Appends one token per row; returns the next-token log-probs [B][V]. */
+        public float[][] step(int[] tokens) {
+            int[][] chunk = new int[batch][1];
+            for (int b = 0; b < batch; b++) {
+                chunk[b][0] = tokens[b];
+            }
+            return lastPosition(forward(chunk), 1);
+        }
+
+        /** Appends an aligned chunk [B][S]; returns log-probs for every appended position [B·S][V]. */
+        public float[][] append(int[][] chunk) {
+            return forward(chunk);
+        }
+
+        public int length() {
+            return length;
+        }
+
+        private float[][] lastPosition(float[][] all, int s) {
+            float[][] last = new float[batch][];
+            for (int b = 0; b < batch; b++) {
+                last[b] = all[b * s + s - 1];
+            }
+            return last;
+        }
+
+        private float[][] forward(int[][] chunk) {
+            int s = chunk[0].length;
+            if (length + s > capacity) {
+                throw new IllegalStateException("KV cache full: " + length + " + " + s + " > " + capacity);
+            }
+            int d = model.dModel(), h = model.nHeads(), dh = model.headDim();
+            int n = batch * s, total = length + s;
+
+            // 1) token + position embeddings, rows ordered (b, s)
+            int[] ids = new int[n];
+            int[] pos = new int[n];
+            for (int b = 0; b < batch; b++) {
+                for (int i = 0; i < s; i++) {
+                    ids[b * s + i] = chunk[b][i];
+                    pos[b * s + i] = Math.max(0, length + i - padLeft[b]);
+                }
+            }
+            INDArray x = Nd4j.pullRows(w.wte(), 1, ids).addi(Nd4j.pullRows(w.wpe(), 1, pos));   // [n, d]
+
+            // 2) additive attention bias [B, 1, S, total]: causal, and padded keys masked
+            float[] bias = new float[batch * s * total];
+            for (int b = 0; b < batch; b++) {
+                for (int i = 0; i < s; i++) {
+                    int base = (b * s + i) * total;
+                    for (int j = 0; j < total; j++) {
+                        boolean visible = j <= length + i && j >= padLeft[b];
+                        bias[base + j] = visible ? 0f : (float) TransformerBlock.MASKED;
+                    }
+                }
+            }
+            INDArray biasArr = Nd4j.create(bias, new long[]{batch, 1, s, total}, 'c').castTo(x.dataType());
+
+            // 3) blocks
+            for (int l = 0; l < model.nLayers(); l++) {
+                TransformerWeights.Block blk = w.blocks().get(l);
+                INDArray a = layerNorm(x, blk.ln1g(), blk.ln1b());
+                INDArray qkv = a.mmul(blk.wQkv()).addiRowVector(blk.bQkv());                   // [n, 3d]
+                INDArray q = heads(qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, d)), s); // [B, H, S, dh]
+                INDArray k = heads(qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(d, 2 * d)), s);
+                INDArray v = heads(qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(2 * d, 3 * d)), s);
+                keys[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all()).assign(k);
+                values[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all()).assign(v);
+                INDArray kAll = keys[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, total), NDArrayIndex.all());
+                INDArray vAll = values[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, total), NDArrayIndex.all());
+                INDArray scores = Nd4j.matmul(q, kAll, false, true, false).muli(1.0 / Math.sqrt(dh)).addi(biasArr);
+                INDArray probs = Nd4j.exec(new SoftMax(scores, scores.ulike(), 3))[0];           // [B, H, S, total]
+                INDArray att = Nd4j.matmul(probs, vAll)                                           // [B, H, S, dh]
+                        .permute(0, 2, 1, 3).dup('c').reshape(n, d);
+                x.addi(att.mmul(blk.wO()).addiRowVector(blk.bO()));
+                INDArray m = layerNorm(x, blk.ln2g(), blk.ln2b());
+                INDArray hidden = gelu(m.mmul(blk.w1()).addiRowVector(blk.b1()));
+                x.addi(hidden.mmul(blk.w2()).addiRowVector(blk.b2()));
+            }
+            length = total;
+
+            // 4) final norm, head, log-softmax (in float64 on the host)
+            INDArray logits = layerNorm(x, w.lnfGain(), w.lnfBias()).mmul(w.wHead()).addiRowVector(w.bHead());
+            return logSoftmaxRows(logits.castTo(DataType.FLOAT).toFloatMatrix());
+        }
+
+        private INDArray heads(INDArray flat, int s) {
+            return flat.dup('c').reshape(batch, s, model.nHeads(), model.headDim()).permute(0, 2, 1, 3).dup('c');
+        }
+    }
+
+    private INDArray layerNorm(INDArray x, INDArray gain, INDArray bias) {
+        INDArray mean = x.mean(true, 1);
+        INDArray centred = x.sub(mean);
+        INDArray variance = centred.mul(centred).mean(true, 1);
+        INDArray normed = centred.muli(Transforms.pow(variance.addi(model.layerNormEps()), -0.5, false));
+        return normed.muliRowVector(gain).addiRowVector(bias);
+    }
+
+    /** Same tanh approximation as the graph ({@code SdOps.gelu}). */
+    private static INDArray gelu(INDArray x) {
+        INDArray inner = x.mul(x).muli(x).muli(0.044715).addi(x).muli(Math.sqrt(2.0 / Math.PI));
+        return Transforms.tanh(inner, false).addi(1.0).muli(x).muli(0.5);
+    }
+
+    static float[][] logSoftmaxRows(float[][] logits) {
+        for (float[] row : logits) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (float z : row) {
+                max = Math.max(max, z);
+            }
+            double sum = 0;
+            for (float z : row) {
+                sum += Math.exp(z - max);
+            }
+            double logZ = max + Math.log(sum);
+            for (int i = 0; i < row.length; i++) {
+                row[i] = (float) (row[i] - logZ);
+            }
+        }
+        return logits;
+    }
+}

@@ -1,0 +1,72 @@
+package org.rlsf.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * Text ↔ token ids. Implementations are immutable and serialise to JSON (saved inside every
+ * checkpoint). Ids 0..vocabSize-1; {@link #padId()}, {@link #bosId()} and {@link #eosId()} are
+ * distinct special tokens that never come out of {@link #encode(String)}.
+ */
+public interface Tokenizer {
+    int vocabSize();
+
+    int padId();
+
+    int bosId();
+
+    int eosId();
+
+    /**
+     * Encodes text without special tokens.
+     *
+     * @throws UnknownCharacterException when the text holds a character the vocabulary cannot express
+     */
+    int[] encode(String text);
+
+    /** Decodes ids to text; special tokens are dropped. */
+    String decode(int[] ids);
+
+    /** The surface string of one id (special tokens in angle brackets). */
+    String token(int id);
+
+    /** JSON with a {@code "kind"} field that {@link #fromJson(String)} dispatches on. */
+    String toJson();
+
+    static Tokenizer fromJson(String json) {
+        try {
+            JsonNode node = new ObjectMapper().readTree(json);
+            String kind = node.path("kind").asText("");
+            if (WordTokenizer.KIND.equals(kind)) {
+                return WordTokenizer.fromJson(node);
+            }
+            throw new IllegalArgumentException("unknown tokenizer kind '" + kind + "'");
+        } catch (IOException e) {
+            throw new UncheckedIOException("tokenizer JSON is unreadable: " + e.getMessage(), e);
+        }
+    }
+
+    /** A character outside the vocabulary; {@link #offset()} is its index in the encoded text. */
+    final class UnknownCharacterException extends IllegalArgumentException {
+        private final int offset;
+        private final int codePoint;
+
+        public UnknownCharacterException(int offset, int codePoint) {
+            super(String.format("character '%s' (U+%04X) at offset %d is not in the tokenizer's vocabulary",
+                    new String(Character.toChars(codePoint)), codePoint, offset));
+            this.offset = offset;
+            this.codePoint = codePoint;
+        }
+
+        public int offset() {
+            return offset;
+        }
+
+        public int codePoint() {
+            return codePoint;
+        }
+    }
+}

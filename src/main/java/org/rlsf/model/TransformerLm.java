@@ -1,0 +1,110 @@
+package org.rlsf.model;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.distribution.NormalDistribution;
+import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.weights.WeightInitDistribution;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.lossfunctions.impl.LossSparseMCXENT;
+import org.rlsf.config.ModelConfig;
+import org.rlsf.model.graph.FinalLayerNorm;
+import org.rlsf.model.graph.PositionEmbedding;
+import org.rlsf.model.graph.TransformerBlock;
+import org.rlsf.model.graph.WarmupLinearDecay;
+
+/**
+ * Builds the decoder-only transformer as a DL4J {@link ComputationGraph} (so that
+ * {@code SparkComputationGraph} + {@code ParameterAveragingTrainingMaster} can train it):
+ * <pre>
+ *   tokens [mb, T] → embed (EmbeddingSequenceLayer, [V, d]) → pos (+ wpe[0:T]) → block0 … block{L-1}
+ *     → ln_f → lm_head (RnnOutputLayer, softmax, sparse cross-entropy) → [mb, V, T]
+ * </pre>
+ * T (the graph's sequence length) may be shorter than the context length: parameters are the same
+ * for every T, so {@link #withSeqLen} re-plans a trained graph for another length.
+ * Labels are next-token ids [mb, 1, T] with a [mb, T] label mask (padding excluded from the loss).
+ */
+public final class TransformerLm {
+    public static final String INPUT = "tokens";
+    public static final String EMBED = "embed";
+    public static final String POS = "pos";
+    public static final String FINAL_NORM = "ln_f";
+    public static final String HEAD = "lm_head";
+
+    private TransformerLm() {
+    }
+
+    public static String block(int i) {
+        return "block" + i;
+    }
+
+    /** Optimiser settings baked into the graph configuration. */
+    public record Optimiser(double learningRate, int warmupSteps, int totalSteps, double minLrFraction,
+                            double weightDecay, double gradClip) {
+        public static Optimiser inferenceOnly() {
+            return new Optimiser(1e-3, 0, 1, 1.0, 0.0, 1.0);
+        }
+
+        IUpdater updater() {
+            return new Adam(new WarmupLinearDecay(learningRate, warmupSteps, totalSteps, minLrFraction));
+        }
+    }
+
+    public static ComputationGraphConfiguration configuration(ModelConfig m, int seqLen, Optimiser opt,
+                                                              DataType dataType) {
+        if (seqLen > m.contextLength()) {
+            throw new IllegalArgumentException("sequence length " + seqLen + " exceeds the context length " + m.contextLength());
+        }
+        NeuralNetConfiguration.Builder base = new NeuralNetConfiguration.Builder()
+                .seed(m.seed())
+                .dataType(dataType)
+                .updater(opt.updater())
+                .weightInit(new WeightInitDistribution(new NormalDistribution(0, m.initStd())))
+                .gradientNormalization(GradientNormalization.ClipL2PerLayer)
+                .gradientNormalizationThreshold(opt.gradClip());
+        if (opt.weightDecay() > 0) {
+            base.weightDecay(opt.weightDecay(), true);
+        }
+        ComputationGraphConfiguration.GraphBuilder g = base.graphBuilder()
+                .addInputs(INPUT)
+                .addLayer(EMBED, new EmbeddingSequenceLayer.Builder()
+                        .nIn(m.vocabSize()).nOut(m.dModel()).inputLength(seqLen).hasBias(false).build(), INPUT)
+                .addLayer(POS, new PositionEmbedding(m.dModel(), m.contextLength(), seqLen, m.initStd()), EMBED);
+        String prev = POS;
+        for (int i = 0; i < m.nLayers(); i++) {
+            g.addLayer(block(i), new TransformerBlock(m.dModel(), m.nHeads(), m.dFf(), seqLen, m.nLayers(),
+                    m.layerNormEps(), m.initStd()), prev);
+            prev = block(i);
+        }
+        g.addLayer(FINAL_NORM, new FinalLayerNorm(m.dModel(), seqLen, m.layerNormEps()), prev)
+                .addLayer(HEAD, new RnnOutputLayer.Builder(new LossSparseMCXENT())
+                        .nIn(m.dModel()).nOut(m.vocabSize()).dataFormat(RNNFormat.NCW)
+                        .activation(Activation.SOFTMAX).build(), FINAL_NORM)
+                .setOutputs(HEAD);
+        return g.build();
+    }
+
+    /** A freshly initialised graph; the same config (incl. seed) gives the same parameters. */
+    public static ComputationGraph create(ModelConfig m, int seqLen, Optimiser opt, DataType dataType) {
+        ComputationGraph graph = new ComputationGraph(configuration(m, seqLen, opt, dataType));
+        Nd4j.getRandom().setSeed(m.seed());
+        graph.init();
+        return graph;
+    }
+
+    /** The same parameters (and updater state, when present) in a graph planned for another length. */
+    public static ComputationGraph withSeqLen(ComputationGraph trained, ModelConfig m, int seqLen, Optimiser opt) {
+        DataType type = trained.params().dataType();
+        ComputationGraph g = new ComputationGraph(configuration(m, seqLen, opt, type));
+        g.init(trained.params().dup(), false);
+        return g;
+    }
+}

@@ -1,0 +1,52 @@
+package org.rlsf.model.graph;
+
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.samediff.SameDiffLayer;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.deeplearning4j.optimize.api.TrainingListener;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.Collection;
+import java.util.Map;
+
+/**
+ * Base of our SameDiff layers. DL4J 1.0.0-M2.1's runtime {@code SameDiffLayer} returns exactly twice
+ * the gradient it should (2×, 4×, 8× down a stack; see ../shared/docs/dl4j-notes.md). The runtime
+ * layer created here halves the incoming epsilon, which makes parameter gradients and the gradient
+ * passed down exact. {@code GradientCheckTest} fails if the workaround stops being right.
+ */
+public abstract class CorrectedSameDiffLayer extends SameDiffLayer {
+
+    protected CorrectedSameDiffLayer() {
+        // no-arg constructor: Spark ships layer configs as JSON
+    }
+
+    @Override
+    public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> trainingListeners,
+                             int layerIndex, INDArray layerParamsView, boolean initializeParams,
+                             DataType networkDataType) {
+        HalvedEpsilonLayer ret = new HalvedEpsilonLayer(conf, networkDataType);
+        ret.setIndex(layerIndex);
+        ret.setParamsViewArray(layerParamsView);
+        Map<String, INDArray> paramTable = initializer().init(conf, layerParamsView, initializeParams);
+        ret.setParamTable(paramTable);
+        ret.setConf(conf);
+        return ret;
+    }
+
+    /** The runtime layer with the 0.5 correction on the incoming gradient. */
+    public static final class HalvedEpsilonLayer extends org.deeplearning4j.nn.layers.samediff.SameDiffLayer {
+        public HalvedEpsilonLayer(NeuralNetConfiguration conf, DataType dataType) {
+            super(conf, dataType);
+        }
+
+        @Override
+        public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+            return super.backpropGradient(epsilon.mul(0.5), workspaceMgr);
+        }
+    }
+}

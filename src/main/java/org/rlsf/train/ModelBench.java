@@ -1,0 +1,88 @@
+package org.rlsf.train;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.dataset.DataSet;
+import org.rlsf.config.ModelConfig;
+import org.rlsf.model.KvCacheDecoder;
+import org.rlsf.model.TokenChooser;
+import org.rlsf.model.TransformerLm;
+import org.rlsf.model.TransformerWeights;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Measures the model on synthetic tokens (seeded): single-process training tokens/s (forward +
+ * backward + Adam, the step each Spark worker runs) and KV-cache generation tokens/s.
+ * A benchmark measures; it asserts nothing.
+ */
+public final class ModelBench {
+    private ModelBench() {
+    }
+
+    public record Settings(int seqLen, int batch, int trainSteps, int warmupSteps, int promptTokens, int newTokens,
+                           List<Integer> genBatches, long seed) {
+    }
+
+    /** Ordered name → value figures. */
+    public static Map<String, String> run(ModelConfig model, Settings s) {
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put("vocab_size", String.valueOf(model.vocabSize()));
+        out.put("d_model", String.valueOf(model.dModel()));
+        out.put("n_layers", String.valueOf(model.nLayers()));
+        out.put("n_heads", String.valueOf(model.nHeads()));
+        out.put("parameters", String.valueOf(model.parameterCount()));
+        out.put("seq_len", String.valueOf(s.seqLen()));
+        out.put("train_batch", String.valueOf(s.batch()));
+
+        // 1) training step
+        ComputationGraph graph = TransformerLm.create(model, s.seqLen(),
+                new TransformerLm.Optimiser(1e-3, 0, 1000, 1.0, 0.0, 1.0), DataType.FLOAT);
+        Random rng = new Random(s.seed());
+        int[][] seqs = new int[s.batch()][s.seqLen() + 1];
+        for (int[] row : seqs) {
+            for (int i = 0; i < row.length; i++) {
+                row[i] = 3 + rng.nextInt(model.vocabSize() - 3);
+            }
+        }
+        DataSet ds = new TokenBatch(seqs, s.seqLen(), 0).toDataSet();
+        for (int i = 0; i < s.warmupSteps(); i++) {
+            graph.fit(ds);
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < s.trainSteps(); i++) {
+            graph.fit(ds);
+        }
+        double trainSeconds = (System.nanoTime() - t0) / 1e9;
+        out.put("train_step_ms", fmt(trainSeconds * 1000 / s.trainSteps()));
+        out.put("train_tokens_per_s", fmt((double) s.batch() * s.seqLen() * s.trainSteps() / trainSeconds));
+
+        // 2) KV-cache generation (no EOS: every row generates exactly newTokens)
+        KvCacheDecoder decoder = new KvCacheDecoder(model, TransformerWeights.of(graph, model));
+        for (int b : s.genBatches()) {
+            List<int[]> prompts = new ArrayList<>();
+            for (int i = 0; i < b; i++) {
+                int[] p = new int[s.promptTokens()];
+                for (int j = 0; j < p.length; j++) {
+                    p[j] = 3 + rng.nextInt(model.vocabSize() - 3);
+                }
+                prompts.add(p);
+            }
+            decoder.generate(prompts, Math.min(8, s.newTokens()), 1, -1, TokenChooser.greedy(), 0,
+                    KvCacheDecoder.StepObserver.NONE);   // warm-up
+            long g0 = System.nanoTime();
+            decoder.generate(prompts, s.newTokens(), 1, -1, TokenChooser.greedy(), 0, KvCacheDecoder.StepObserver.NONE);
+            double genSeconds = (System.nanoTime() - g0) / 1e9;
+            out.put("gen_batch" + b + "_tokens_per_s", fmt((double) b * s.newTokens() / genSeconds));
+        }
+        return out;
+    }
+
+    private static String fmt(double v) {
+        return String.format("%.1f", v);
+    }
+}
