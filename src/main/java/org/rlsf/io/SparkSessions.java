@@ -6,6 +6,9 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 
 import java.util.Map;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Starts (or joins) the Spark session. Spark settings belong to Spark: whatever spark-submit,
@@ -13,6 +16,7 @@ import java.util.Map;
  * only when no master is set, and {@code rlsf.spark.defaults} only fill gaps.
  */
 public final class SparkSessions {
+    private static final Logger LOG = LoggerFactory.getLogger(SparkSessions.class);
     private SparkSessions() {
     }
 
@@ -29,6 +33,22 @@ public final class SparkSessions {
         }
         SparkSession session = SparkSession.builder().config(conf).getOrCreate();
         return session;
+    }
+
+    /** Starts Spark on first use and logs where it runs. */
+    public static Supplier<JavaSparkContext> lazyContext(Config sparkSection) {
+        return new Supplier<>() {
+            private JavaSparkContext jsc;
+
+            @Override
+            public synchronized JavaSparkContext get() {
+                if (jsc == null) {
+                    jsc = javaContext(getOrCreate(sparkSection));
+                    LOG.info("Spark master {} ({} default parallelism)", jsc.master(), jsc.defaultParallelism());
+                }
+                return jsc;
+            }
+        };
     }
 
     public static JavaSparkContext javaContext(SparkSession session) {

@@ -1,7 +1,6 @@
 package org.rlsf.job;
 
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.sql.SparkSession;
 import org.rlsf.config.RlsfConfig;
 import org.rlsf.io.FileStore;
 import org.rlsf.io.SparkSessions;
@@ -37,9 +36,9 @@ final class PretrainCommand implements Callable<Integer> {
         FileStore store = FileStore.local();
         Path outDir = FileStore.path(out);
         Console.logTo(Outputs.logFileFor(store, outDir, "pretrain"));
-        SparkSession spark = SparkSessions.getOrCreate(config.raw().getConfig("spark"));
-        LOG.info("pretrain on {} (Spark master {})", corpus, spark.sparkContext().master());
-        PretrainStage.Result r = PretrainStage.run(SparkSessions.javaContext(spark), store, config, corpus, outDir);
+        LOG.info("pretrain on {}", corpus);
+        PretrainStage.Result r = PretrainStage.run(SparkSessions.lazyContext(config.raw().getConfig("spark")), store,
+                config, corpus, outDir);
         LOG.info(String.format("done in %s: held-out loss %.4f nats/token (uniform ln V = %.4f); checkpoint %s",
                 PretrainStage.duration(r.seconds()), r.finalHeldoutLoss(), r.uniformLoss(), r.checkpoint()));
         return 0;

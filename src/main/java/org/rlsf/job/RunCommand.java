@@ -2,7 +2,6 @@ package org.rlsf.job;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.sql.SparkSession;
 import org.rlsf.config.RlsfConfig;
 import org.rlsf.io.FileStore;
 import org.rlsf.io.SparkSessions;
@@ -61,9 +60,8 @@ final class RunCommand implements Callable<Integer> {
         if (store.exists(new Path(ckptDir, "checkpoint.json"))) {
             LOG.info("[1/2] pretrain: reusing the finished checkpoint {}", ckptDir);
         } else {
-            SparkSession spark = SparkSessions.getOrCreate(config.raw().getConfig("spark"));
-            LOG.info("[1/2] pretrain on {} (Spark master {})", config.raw().getString("run.corpus"), spark.sparkContext().master());
-            PretrainStage.Result r = PretrainStage.run(SparkSessions.javaContext(spark), store, config,
+            LOG.info("[1/2] pretrain on {}", config.raw().getString("run.corpus"));
+            PretrainStage.Result r = PretrainStage.run(SparkSessions.lazyContext(config.raw().getConfig("spark")), store, config,
                     config.raw().getString("run.corpus"), pretrainDir);
             LOG.info(String.format("pretrained in %s: held-out loss %.4f nats/token (uniform %.4f)",
                     PretrainStage.duration(r.seconds()), r.finalHeldoutLoss(), r.uniformLoss()));

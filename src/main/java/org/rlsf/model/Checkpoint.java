@@ -117,7 +117,13 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
                 if (!store.exists(p)) {
                     throw new IllegalArgumentException("checkpoint " + dir + " is missing " + name);
                 }
-                byte[] bytes = store.readBytes(p);
+                byte[] bytes;
+                try {
+                    bytes = store.readBytes(p);
+                } catch (UncheckedIOException e) {   // e.g. Hadoop's own checksum caught the damage first
+                    throw new IllegalArgumentException("checkpoint " + dir + ": " + name + " is corrupted ("
+                            + e.getCause().getMessage() + ")", e);
+                }
                 String actual = sha256(bytes);
                 if (!actual.equals(hashes.get(name))) {
                     throw new IllegalArgumentException("checkpoint " + dir + ": " + name + " is corrupted (sha256 "

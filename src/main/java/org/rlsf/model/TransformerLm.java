@@ -14,6 +14,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.lossfunctions.impl.LossSparseMCXENT;
 import org.rlsf.config.ModelConfig;
 import org.rlsf.model.graph.FinalLayerNorm;
@@ -46,15 +47,20 @@ public final class TransformerLm {
         return "block" + i;
     }
 
-    /** Optimiser settings baked into the graph configuration. */
+    /**
+     * Optimiser settings baked into the graph configuration: Adam with warm-up + linear decay,
+     * decoupled weight decay, per-layer L2 gradient clipping. {@code learningRate} 0 means no updates
+     * and {@code gradClip} 0 no clipping (inference, gradient checks).
+     */
     public record Optimiser(double learningRate, int warmupSteps, int totalSteps, double minLrFraction,
                             double weightDecay, double gradClip) {
         public static Optimiser inferenceOnly() {
-            return new Optimiser(1e-3, 0, 1, 1.0, 0.0, 1.0);
+            return new Optimiser(0, 0, 1, 1.0, 0.0, 0);
         }
 
         IUpdater updater() {
-            return new Adam(new WarmupLinearDecay(learningRate, warmupSteps, totalSteps, minLrFraction));
+            return learningRate == 0 ? new NoOp()
+                    : new Adam(new WarmupLinearDecay(learningRate, warmupSteps, totalSteps, minLrFraction));
         }
     }
 
@@ -67,9 +73,10 @@ public final class TransformerLm {
                 .seed(m.seed())
                 .dataType(dataType)
                 .updater(opt.updater())
-                .weightInit(new WeightInitDistribution(new NormalDistribution(0, m.initStd())))
-                .gradientNormalization(GradientNormalization.ClipL2PerLayer)
-                .gradientNormalizationThreshold(opt.gradClip());
+                .weightInit(new WeightInitDistribution(new NormalDistribution(0, m.initStd())));
+        if (opt.gradClip() > 0) {
+            base.gradientNormalization(GradientNormalization.ClipL2PerLayer).gradientNormalizationThreshold(opt.gradClip());
+        }
         if (opt.weightDecay() > 0) {
             base.weightDecay(opt.weightDecay(), true);
         }

@@ -29,6 +29,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Supplier;
 
 /**
  * The pretraining stage: corpus → tokenizer → sequences → Spark parameter-averaging training →
@@ -52,7 +53,12 @@ public final class PretrainStage {
                          double seconds) {
     }
 
-    public static Result run(JavaSparkContext jsc, FileStore store, RlsfConfig config, String corpusSpec, Path out) {
+    /**
+     * @param spark supplies the Spark context once the corpus has been read and validated, so bad
+     *              input fails fast, before Spark starts
+     */
+    public static Result run(Supplier<JavaSparkContext> spark, FileStore store, RlsfConfig config, String corpusSpec,
+                             Path out) {
         long t0 = System.nanoTime();
         PretrainConfig cfg = config.pretrain();
         store.mkdirs(out);
@@ -83,6 +89,7 @@ public final class PretrainStage {
         if (train.isEmpty()) {
             throw new IllegalArgumentException("corpus " + corpusSpec + " leaves no training documents after holding out " + nHeld);
         }
+        JavaSparkContext jsc = spark.get();
         int workers = cfg.workers() > 0 ? cfg.workers() : jsc.defaultParallelism();
         int totalSteps = SparkPretrainer.totalSteps(train.size(), cfg, workers);
         LOG.info("corpus {}: {} documents ({} train, {} held out), vocabulary {}, model {} parameters, "

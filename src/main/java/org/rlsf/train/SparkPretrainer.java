@@ -58,6 +58,7 @@ public final class SparkPretrainer {
             throw new IllegalArgumentException("no training sequences");
         }
         int bs = cfg.batchSizePerWorker();
+        IterationCarryOver carryOver = new IterationCarryOver();
         ParameterAveragingTrainingMaster tm = new ParameterAveragingTrainingMaster.Builder(workers, bs)
                 .batchSizePerWorker(bs)
                 .averagingFrequency(cfg.averagingFrequency())
@@ -67,6 +68,7 @@ public final class SparkPretrainer {
                 .rddTrainingApproach(RDDTrainingApproach.Direct)
                 .storageLevel(null)
                 .rngSeed(cfg.seed())
+                .trainingHooks(carryOver)
                 .build();
         SparkComputationGraph spark = new SparkComputationGraph(jsc, graph, tm);
 
@@ -86,6 +88,7 @@ public final class SparkPretrainer {
                 long t0 = System.nanoTime();
                 int partitions = Math.min(workers, round.size());
                 JavaRDD<DataSet> rdd = jsc.parallelize(new ArrayList<>(round), partitions).map(TokenBatch::toDataSet);
+                carryOver.startIteration(graph.getConfiguration().getIterationCount());
                 jsc.setJobGroup("rlsf-pretrain", "pretrain epoch " + epoch + " round " + (r + 1) + "/" + roundsPerEpoch);
                 spark.fit(rdd);
                 graph = spark.getNetwork();

@@ -1,0 +1,194 @@
+package org.rlsf.model;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.rlsf.TestModels;
+import org.rlsf.config.ModelConfig;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The eager KV-cache path must reproduce the training graph's distributions exactly enough. */
+class KvCacheDecoderTest {
+    private static final int V = 13;
+    private static final int T = 20;
+    private final ModelConfig model = TestModels.small(V);
+    private final ComputationGraph graph = TestModels.graph(model, T, DataType.FLOAT);
+    private final KvCacheDecoder decoder = new KvCacheDecoder(model, TransformerWeights.of(graph, model));
+
+    /** Next-token probabilities after each position of {@code seq}, from one full forward pass. */
+    private float[][] graphDistributions(int[] seq) {
+        INDArray features = Nd4j.zeros(DataType.FLOAT, 1, T);
+        for (int i = 0; i < seq.length; i++) {
+            features.putScalar(0, i, seq[i]);
+        }
+        INDArray probs = graph.outputSingle(false, features);   // [1, V, T]
+        float[][] out = new float[seq.length][V];
+        for (int i = 0; i < seq.length; i++) {
+            for (int v = 0; v < V; v++) {
+                out[i][v] = probs.getFloat(0, v, i);
+            }
+        }
+        return out;
+    }
+
+    private static int[] randomSeq(Random rng, int length) {
+        int[] s = new int[length];
+        s[0] = 1;
+        for (int i = 1; i < length; i++) {
+            s[i] = 3 + rng.nextInt(V - 3);
+        }
+        return s;
+    }
+
+    private static void assertClose(float[] expected, float[] logProbs, String what) {
+        double maxDiff = 0;
+        for (int v = 0; v < expected.length; v++) {
+            maxDiff = Math.max(maxDiff, Math.abs(expected[v] - Math.exp(logProbs[v])));
+        }
+        assertTrue(maxDiff <= 1e-4, what + ": max |p_graph - p_cache| = " + maxDiff);
+    }
+
+    @Test
+    void distributionsAreNotTrivial() {
+        float[][] d = graphDistributions(randomSeq(new Random(1), 8));
+        float max = 0;
+        for (float p : d[7]) {
+            max = Math.max(max, p);
+        }
+        assertTrue(max > 2.0 / V, "the test model should be peaked enough to make the comparison meaningful, max p=" + max);
+    }
+
+    @Test
+    void prefillAndIncrementalStepsMatchFullForward() {
+        int[] seq = randomSeq(new Random(7), 15);
+        float[][] expected = graphDistributions(seq);
+        int prompt = 5;
+        KvCacheDecoder.Session s = decoder.start(new int[][]{Arrays.copyOf(seq, prompt)}, seq.length - prompt);
+        float[][] lp = s.prefill();
+        assertClose(expected[prompt - 1], lp[0], "after prefill");
+        for (int i = prompt; i < seq.length; i++) {
+            lp = s.step(new int[]{seq[i]});
+            assertClose(expected[i], lp[0], "position " + i);
+        }
+    }
+
+    @Test
+    void leftPaddedBatchMatchesEachRowAlone() {
+        Random rng = new Random(3);
+        int[][] rows = {randomSeq(rng, 3), randomSeq(rng, 7), randomSeq(rng, 5)};
+        int extra = 6;
+        int[][] continuation = new int[rows.length][extra];
+        for (int[] c : continuation) {
+            for (int i = 0; i < extra; i++) {
+                c[i] = 3 + rng.nextInt(V - 3);
+            }
+        }
+        KvCacheDecoder.Session s = decoder.start(rows, extra);
+        float[][] lp = s.prefill();
+        List<float[][]> expected = new ArrayList<>();
+        for (int b = 0; b < rows.length; b++) {
+            int[] full = new int[rows[b].length + extra];
+            System.arraycopy(rows[b], 0, full, 0, rows[b].length);
+            System.arraycopy(continuation[b], 0, full, rows[b].length, extra);
+            expected.add(graphDistributions(full));
+            assertClose(expected.get(b)[rows[b].length - 1], lp[b], "row " + b + " after prefill");
+        }
+        for (int i = 0; i < extra; i++) {
+            int[] next = new int[rows.length];
+            for (int b = 0; b < rows.length; b++) {
+                next[b] = continuation[b][i];
+            }
+            lp = s.step(next);
+            for (int b = 0; b < rows.length; b++) {
+                assertClose(expected.get(b)[rows[b].length + i], lp[b], "row " + b + " step " + i);
+            }
+        }
+    }
+
+    @Test
+    void greedyTokensEqualRecomputedGreedy() {
+        Random rng = new Random(5);
+        List<int[]> prompts = List.of(Arrays.copyOfRange(randomSeq(rng, 5), 1, 5), Arrays.copyOfRange(randomSeq(rng, 3), 1, 3));
+        int n = 10;
+        List<Generation> gens = decoder.generate(prompts, n, 1, -1, TokenChooser.greedy(), 0, KvCacheDecoder.StepObserver.NONE);
+        for (int b = 0; b < prompts.size(); b++) {
+            int[] seq = new int[prompts.get(b).length + 1 + n];
+            seq[0] = 1;
+            System.arraycopy(prompts.get(b), 0, seq, 1, prompts.get(b).length);
+            int len = prompts.get(b).length + 1;
+            for (int i = 0; i < n; i++) {
+                float[] dist = graphDistributions(Arrays.copyOf(seq, len))[len - 1];
+                int best = 0;
+                for (int v = 1; v < V; v++) {
+                    if (dist[v] > dist[best]) {
+                        best = v;
+                    }
+                }
+                seq[len++] = best;
+            }
+            int[] expected = Arrays.copyOfRange(seq, prompts.get(b).length + 1, len);
+            assertArrayEquals(expected, gens.get(b).tokens(), "row " + b);
+            assertEquals(Generation.FinishReason.MAX_TOKENS, gens.get(b).finish());
+        }
+    }
+
+    @Test
+    void observerSeesFullDistributionsAndEosStopsRows() {
+        List<int[]> prompts = List.of(new int[]{4, 5}, new int[]{6});
+        List<Double> sums = new ArrayList<>();
+        int[] firstChoice = new int[2];
+        List<Generation> probe = decoder.generate(prompts, 1, 1, -1, TokenChooser.greedy(), 0, KvCacheDecoder.StepObserver.NONE);
+        int eos = probe.get(0).tokens()[0];   // declare row 0's first greedy token to be EOS
+        List<Generation> gens = decoder.generate(prompts, 8, 1, eos, TokenChooser.greedy(), 0, (step, lp, chosen, active) -> {
+            for (float[] row : lp) {
+                double s = 0;
+                for (float x : row) {
+                    s += Math.exp(x);
+                }
+                sums.add(s);
+                assertEquals(V, row.length);
+            }
+            if (step == 0) {
+                firstChoice[0] = chosen[0];
+            }
+        });
+        sums.forEach(s -> assertEquals(1.0, s, 1e-4));
+        assertEquals(eos, firstChoice[0]);
+        assertArrayEquals(new int[]{eos}, gens.get(0).tokens());
+        assertEquals(Generation.FinishReason.EOS, gens.get(0).finish());
+        assertTrue(gens.get(1).tokens().length >= 1);
+    }
+
+    @Test
+    void samplingIsSeededAndTemperatureZeroIgnoresTheSeed() {
+        List<int[]> prompts = List.of(new int[]{4, 5}, new int[]{7, 8, 9});
+        TokenChooser hot = TokenChooser.sampling(1.5, 0);
+        List<Generation> a = decoder.generate(prompts, 8, 1, -1, hot, 42, KvCacheDecoder.StepObserver.NONE);
+        List<Generation> b = decoder.generate(prompts, 8, 1, -1, hot, 42, KvCacheDecoder.StepObserver.NONE);
+        for (int i = 0; i < prompts.size(); i++) {
+            assertArrayEquals(a.get(i).tokens(), b.get(i).tokens());
+        }
+        List<Generation> g1 = decoder.generate(prompts, 8, 1, -1, TokenChooser.sampling(0, 0), 1, KvCacheDecoder.StepObserver.NONE);
+        List<Generation> g2 = decoder.generate(prompts, 8, 1, -1, TokenChooser.sampling(0, 0), 999, KvCacheDecoder.StepObserver.NONE);
+        for (int i = 0; i < prompts.size(); i++) {
+            assertArrayEquals(g1.get(i).tokens(), g2.get(i).tokens());
+        }
+    }
+
+    @Test
+    void promptLongerThanContextIsAClearError() {
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> decoder.generate(List.of(new int[20]), 10, 1, 2, TokenChooser.greedy(), 0, KvCacheDecoder.StepObserver.NONE));
+        assertTrue(e.getMessage().contains("exceeds the model's context length 24"), e.getMessage());
+    }
+}
