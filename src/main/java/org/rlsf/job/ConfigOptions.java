@@ -1,6 +1,7 @@
 package org.rlsf.job;
 
 import org.rlsf.config.RlsfConfig;
+import org.rlsf.model.ComputeSettings;
 import picocli.CommandLine.Option;
 
 import java.io.File;
@@ -28,7 +29,10 @@ public final class ConfigOptions {
             description = "Override one setting, keys relative to rlsf. (e.g. --set pretrain.epochs=2).")
     Map<String, String> overrides = new LinkedHashMap<>();
 
+    /** Loads the layered configuration and applies the process-wide compute settings. */
     public RlsfConfig load() {
-        return RlsfConfig.load(new File(confDir, env + ".conf"), configFiles, overrides);
+        RlsfConfig config = RlsfConfig.load(new File(confDir, env + ".conf"), configFiles, overrides);
+        ComputeSettings.applyThreads(config.raw().getInt("compute.threads"));
+        return config;
     }
 }
