@@ -24,6 +24,7 @@ class ArchitectureTest {
     private static final Map<String, List<List<String>>> FORBIDDEN = Map.of(
             "config", List.of(SPARK, DL4J),
             "corpus", List.of(SPARK, DL4J),
+            "tasks", List.of(SPARK, DL4J),
             "model", List.of(SPARK),
             "io", List.of(DL4J),
             "job", List.of(DL4J),

@@ -19,11 +19,13 @@ import com.typesafe.config.Config;
  * @param heldoutMaxExamples  cap on held-out documents
  * @param evalEveryRounds     held-out loss every N averaging rounds
  * @param seed                shuffling / split seed
+ * @param cotFraction         share of task problems rendered with their chain-of-thought solution
+ *                            (the rest get the direct one) when pretraining on a Parquet task corpus
  */
 public record PretrainConfig(int seqLen, int epochs, int batchSizePerWorker, int averagingFrequency, int workers,
                              double learningRate, int warmupSteps, double minLrFraction, double weightDecay,
                              double gradClip, double heldoutFraction, int heldoutMaxExamples, int evalEveryRounds,
-                             long seed) {
+                             long seed, double cotFraction) {
     public PretrainConfig {
         require(seqLen > 1, "seq-len must be > 1, was " + seqLen);
         require(epochs > 0, "epochs must be > 0, was " + epochs);
@@ -37,6 +39,7 @@ public record PretrainConfig(int seqLen, int epochs, int batchSizePerWorker, int
         require(gradClip > 0, "grad-clip must be > 0, was " + gradClip);
         require(heldoutFraction >= 0 && heldoutFraction < 1, "heldout-fraction must be in [0,1), was " + heldoutFraction);
         require(heldoutMaxExamples >= 0, "heldout-max-examples must be >= 0, was " + heldoutMaxExamples);
+        require(cotFraction >= 0 && cotFraction <= 1, "cot-fraction must be in [0,1], was " + cotFraction);
         require(evalEveryRounds > 0, "eval-every-rounds must be > 0, was " + evalEveryRounds);
     }
 
@@ -45,7 +48,7 @@ public record PretrainConfig(int seqLen, int epochs, int batchSizePerWorker, int
                 c.getInt("averaging-frequency"), c.getInt("workers"), c.getDouble("learning-rate"),
                 c.getInt("warmup-steps"), c.getDouble("min-lr-fraction"), c.getDouble("weight-decay"),
                 c.getDouble("grad-clip"), c.getDouble("heldout-fraction"), c.getInt("heldout-max-examples"),
-                c.getInt("eval-every-rounds"), c.getLong("seed"));
+                c.getInt("eval-every-rounds"), c.getLong("seed"), c.getDouble("cot-fraction"));
     }
 
     private static void require(boolean ok, String message) {

@@ -36,17 +36,18 @@ public final class SparkSessions {
     }
 
     /** Starts Spark on first use and logs where it runs. */
-    public static Supplier<JavaSparkContext> lazyContext(Config sparkSection) {
+    public static Supplier<SparkSession> lazy(Config sparkSection) {
         return new Supplier<>() {
-            private JavaSparkContext jsc;
+            private SparkSession session;
 
             @Override
-            public synchronized JavaSparkContext get() {
-                if (jsc == null) {
-                    jsc = javaContext(getOrCreate(sparkSection));
-                    LOG.info("Spark master {} ({} default parallelism)", jsc.master(), jsc.defaultParallelism());
+            public synchronized SparkSession get() {
+                if (session == null) {
+                    session = getOrCreate(sparkSection);
+                    LOG.info("Spark master {} ({} default parallelism)", session.sparkContext().master(),
+                            session.sparkContext().defaultParallelism());
                 }
-                return jsc;
+                return session;
             }
         };
     }

@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
@@ -21,10 +22,11 @@ final class PretrainCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
-    @Option(names = "--corpus", required = true, paramLabel = "PATH",
+    @Option(names = "--corpus", required = true, paramLabel = "PATH", split = ",",
             description = "Corpus: .jsonl with a 'text' field per line, or plain text with blank-line-separated documents; "
-                    + "any Hadoop URI, or builtin:NAME.")
-    String corpus;
+                    + "a Parquet corpus from `rlsf corpus` (rendered with pretrain.cot-fraction); any Hadoop URI, or "
+                    + "builtin:NAME. Repeat or comma-separate for several.")
+    List<String> corpus;
 
     @Option(names = "--out", required = true, paramLabel = "DIR",
             description = "Output directory: config.conf, metrics.jsonl, logs/, checkpoint/.")
@@ -37,7 +39,7 @@ final class PretrainCommand implements Callable<Integer> {
         Path outDir = FileStore.path(out);
         Console.logTo(Outputs.logFileFor(store, outDir, "pretrain"));
         LOG.info("pretrain on {}", corpus);
-        PretrainStage.Result r = PretrainStage.run(SparkSessions.lazyContext(config.raw().getConfig("spark")), store,
+        PretrainStage.Result r = PretrainStage.run(SparkSessions.lazy(config.raw().getConfig("spark")), store,
                 config, corpus, outDir);
         LOG.info(String.format("done in %s: held-out loss %.4f nats/token (uniform ln V = %.4f); checkpoint %s",
                 PretrainStage.duration(r.seconds()), r.finalHeldoutLoss(), r.uniformLoss(), r.checkpoint()));

@@ -61,8 +61,8 @@ final class RunCommand implements Callable<Integer> {
             LOG.info("[1/2] pretrain: reusing the finished checkpoint {}", ckptDir);
         } else {
             LOG.info("[1/2] pretrain on {}", config.raw().getString("run.corpus"));
-            PretrainStage.Result r = PretrainStage.run(SparkSessions.lazyContext(config.raw().getConfig("spark")), store, config,
-                    config.raw().getString("run.corpus"), pretrainDir);
+            PretrainStage.Result r = PretrainStage.run(SparkSessions.lazy(config.raw().getConfig("spark")), store, config,
+                    List.of(config.raw().getString("run.corpus")), pretrainDir);
             LOG.info(String.format("pretrained in %s: held-out loss %.4f nats/token (uniform %.4f)",
                     PretrainStage.duration(r.seconds()), r.finalHeldoutLoss(), r.uniformLoss()));
         }

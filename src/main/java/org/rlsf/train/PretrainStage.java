@@ -11,7 +11,11 @@ import org.rlsf.config.PretrainConfig;
 import org.rlsf.config.RlsfConfig;
 import org.rlsf.corpus.Document;
 import org.rlsf.corpus.TextCorpus;
+import org.rlsf.io.CorpusTable;
 import org.rlsf.io.FileStore;
+import org.apache.spark.sql.SparkSession;
+import org.rlsf.tasks.PretrainingTexts;
+import org.rlsf.tasks.Problem;
 import org.rlsf.io.TextSources;
 import org.rlsf.model.Checkpoint;
 import org.rlsf.model.TransformerLm;
@@ -57,19 +61,18 @@ public final class PretrainStage {
      * @param spark supplies the Spark context once the corpus has been read and validated, so bad
      *              input fails fast, before Spark starts
      */
-    public static Result run(Supplier<JavaSparkContext> spark, FileStore store, RlsfConfig config, String corpusSpec,
+    public static Result run(Supplier<SparkSession> spark, FileStore store, RlsfConfig config, List<String> corpusSpecs,
                              Path out) {
+        String corpusSpec = String.join(",", corpusSpecs);
         long t0 = System.nanoTime();
         PretrainConfig cfg = config.pretrain();
         store.mkdirs(out);
         store.writeText(new Path(out, "config.conf"), config.render());
 
-        // 1) read and tokenise the corpus
-        List<Document> docs;
-        try (BufferedReader in = TextSources.open(store, corpusSpec)) {
-            docs = TextCorpus.read(in, TextSources.displayName(corpusSpec));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read corpus " + corpusSpec + ": " + e.getMessage(), e);
+        // 1) read the corpora (text/JSONL documents, or Parquet task corpora rendered with the CoT/direct mix)
+        List<Document> docs = new ArrayList<>();
+        for (String spec : corpusSpecs) {
+            docs.addAll(documents(spark, store, spec, config));
         }
         WordTokenizer tokenizer = WordTokenizer.train(docs.stream().map(Document::text).toList(),
                 config.raw().getInt("tokenizer.max-vocab"));
@@ -89,7 +92,7 @@ public final class PretrainStage {
         if (train.isEmpty()) {
             throw new IllegalArgumentException("corpus " + corpusSpec + " leaves no training documents after holding out " + nHeld);
         }
-        JavaSparkContext jsc = spark.get();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.get().sparkContext());
         int workers = cfg.workers() > 0 ? cfg.workers() : jsc.defaultParallelism();
         int totalSteps = SparkPretrainer.totalSteps(train.size(), cfg, workers);
         LOG.info("corpus {}: {} documents ({} train, {} held out), vocabulary {}, model {} parameters, "
@@ -110,7 +113,9 @@ public final class PretrainStage {
         double[] lastLoss = {Double.NaN};
         Map<String, Object> lineage = new LinkedHashMap<>();
         lineage.put("stage", "pretrain");
-        lineage.put("corpus", corpusSpec.startsWith(TextSources.BUILTIN) ? corpusSpec : store.qualify(new Path(corpusSpec)));
+        lineage.put("corpus", corpusSpecs.stream()
+                .map(c -> c.startsWith(TextSources.BUILTIN) ? c : store.qualify(new Path(c))).toList());
+        lineage.put("cot_fraction", cfg.cotFraction());
         lineage.put("documents", docs.size());
         lineage.put("seed", cfg.seed());
         lineage.put("model_seed", model.seed());
@@ -139,6 +144,25 @@ public final class PretrainStage {
                 });
         return new Result(ckpt, hash[0], train.size(), heldout.size(), tokenizer.vocabSize(), model.parameterCount(),
                 lastLoss[0], Math.log(tokenizer.vocabSize()), (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Documents of one corpus: a Parquet corpus table (rendered), or a text/JSONL file. */
+    static List<Document> documents(Supplier<SparkSession> spark, FileStore store, String spec, RlsfConfig config) {
+        if (!spec.startsWith(TextSources.BUILTIN) && CorpusTable.isCorpusTable(store, new Path(spec))) {
+            PretrainConfig cfg = config.pretrain();
+            List<Problem> problems = CorpusTable.read(spark.get(), store, new Path(spec));
+            List<String> texts = PretrainingTexts.render(problems, cfg.cotFraction(), cfg.seed());
+            List<Document> docs = new ArrayList<>(texts.size());
+            for (int i = 0; i < texts.size(); i++) {
+                docs.add(new Document(texts.get(i), spec + " (problem " + problems.get(i).problemId() + ")", i + 1));
+            }
+            return docs;
+        }
+        try (BufferedReader in = TextSources.open(store, spec)) {
+            return TextCorpus.read(in, TextSources.displayName(spec));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read corpus " + spec + ": " + e.getMessage(), e);
+        }
     }
 
     private static String toJson(SparkPretrainer.RoundMetrics m) {

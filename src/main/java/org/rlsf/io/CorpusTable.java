@@ -1,0 +1,128 @@
+package org.rlsf.io;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.rlsf.config.CodeVersion;
+import org.rlsf.tasks.Problem;
+import org.rlsf.tasks.Prompts;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The corpus table: one Parquet row per problem, explicit versioned schema, zstd, plus a
+ * {@code _MANIFEST.json} written after the data commits (row count, schema version, code version,
+ * how it was made). Reading checks the manifest and the columns.
+ *
+ * <pre>
+ * schema_version int, ordinal long, problem_id string, task string, split string, question string,
+ * prompt string, answer string (null when unknown), options array&lt;string&gt;, content_sha256 string, source string
+ * </pre>
+ */
+public final class CorpusTable {
+    public static final int SCHEMA_VERSION = 1;
+    public static final String MANIFEST = "_MANIFEST.json";
+    public static final StructType SCHEMA = new StructType(new StructField[]{
+            DataTypes.createStructField("schema_version", DataTypes.IntegerType, false),
+            DataTypes.createStructField("ordinal", DataTypes.LongType, false),
+            DataTypes.createStructField("problem_id", DataTypes.StringType, false),
+            DataTypes.createStructField("task", DataTypes.StringType, false),
+            DataTypes.createStructField("split", DataTypes.StringType, false),
+            DataTypes.createStructField("question", DataTypes.StringType, false),
+            DataTypes.createStructField("prompt", DataTypes.StringType, false),
+            DataTypes.createStructField("answer", DataTypes.StringType, true),
+            DataTypes.createStructField("options", DataTypes.createArrayType(DataTypes.StringType, false), false),
+            DataTypes.createStructField("content_sha256", DataTypes.StringType, false),
+            DataTypes.createStructField("source", DataTypes.StringType, false),
+    });
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private CorpusTable() {
+    }
+
+    /** Writes (replacing) the table at {@code dir}; {@code provenance} goes into the manifest. */
+    public static void write(SparkSession spark, FileStore store, Path dir, List<Problem> problems, String split,
+                             String source, Map<String, Object> provenance) {
+        List<Row> rows = new ArrayList<>(problems.size());
+        for (int i = 0; i < problems.size(); i++) {
+            Problem p = problems.get(i);
+            rows.add(RowFactory.create(SCHEMA_VERSION, (long) i, p.problemId(), p.task(), split, p.question(),
+                    Prompts.qa(p), p.answer(), p.options(), p.contentSha256(), source));
+        }
+        Dataset<Row> df = spark.createDataFrame(rows, SCHEMA).coalesce(1);
+        df.write().mode(SaveMode.Overwrite).option("compression", "zstd").parquet(dir.toString());
+        Map<String, Object> manifest = new LinkedHashMap<>();
+        manifest.put("table", "corpus");
+        manifest.put("schema_version", SCHEMA_VERSION);
+        manifest.put("rows", problems.size());
+        manifest.put("split", split);
+        manifest.put("source", source);
+        manifest.putAll(provenance);
+        manifest.put("code_version", CodeVersion.get());
+        manifest.put("created_at", Instant.now().toString());
+        try {
+            store.writeText(new Path(dir, MANIFEST), JSON.writeValueAsString(manifest));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static boolean isCorpusTable(FileStore store, Path dir) {
+        return store.exists(new Path(dir, MANIFEST));
+    }
+
+    /** Reads the problems in their written order; checks the manifest and schema. */
+    public static List<Problem> read(SparkSession spark, FileStore store, Path dir) {
+        Path manifestPath = new Path(dir, MANIFEST);
+        if (!store.exists(manifestPath)) {
+            throw new IllegalArgumentException("not a corpus table: " + dir + " has no " + MANIFEST
+                    + " (unfinished write, or not written by `rlsf corpus`)");
+        }
+        Map<?, ?> manifest;
+        try {
+            manifest = JSON.readValue(store.readText(manifestPath), Map.class);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(manifestPath + " is unreadable: " + e.getMessage(), e);
+        }
+        Object version = manifest.get("schema_version");
+        if (!(version instanceof Integer v) || v > SCHEMA_VERSION) {
+            throw new IllegalArgumentException("corpus " + dir + " has schema_version " + version
+                    + "; this build reads up to " + SCHEMA_VERSION);
+        }
+        Dataset<Row> df = spark.read().parquet(dir.toString());
+        List<String> problems = new ArrayList<>();
+        for (StructField f : SCHEMA.fields()) {
+            int idx = List.of(df.schema().fieldNames()).indexOf(f.name());
+            if (idx < 0) {
+                problems.add("missing column " + f.name());
+            } else if (!df.schema().fields()[idx].dataType().sameType(f.dataType())) {
+                problems.add("column " + f.name() + " is " + df.schema().fields()[idx].dataType().simpleString()
+                        + ", expected " + f.dataType().simpleString());
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("corpus " + dir + " does not match schema v" + SCHEMA_VERSION + ": "
+                    + String.join("; ", problems));
+        }
+        List<Problem> out = new ArrayList<>();
+        for (Row r : df.select("ordinal", "problem_id", "task", "question", "answer", "options").orderBy("ordinal").collectAsList()) {
+            out.add(new Problem(r.getString(1), r.getString(2), r.getString(3), r.isNullAt(4) ? null : r.getString(4),
+                    r.getList(5)));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,32 @@
+package org.rlsf.tasks;
+
+/**
+ * The prompt templates, shared by every stage (generation, pairs, training, evaluation) and by
+ * imported corpora. Free-form: {@code Q: <question>\nA:}. Multiple choice adds the options on one
+ * line: {@code Q: <question>\nOptions: A) x B) y C) z\nA:}. Completions start with a space.
+ */
+public final class Prompts {
+    public static final String ARITH_ELICITATION = " So the answer is";
+
+    private Prompts() {
+    }
+
+    public static String qa(Problem p) {
+        StringBuilder sb = new StringBuilder("Q: ").append(p.question());
+        if (!p.options().isEmpty()) {
+            sb.append("\nOptions:");
+            for (int i = 0; i < p.options().size(); i++) {
+                sb.append(' ').append(Problem.LETTERS.charAt(i)).append(") ").append(p.options().get(i));
+            }
+        }
+        return sb.append("\nA:").toString();
+    }
+
+    /** method.md §1.2: the answer-elicitation suffix per task (only the option letters that exist). */
+    public static String elicitation(Problem p) {
+        if (p.options().isEmpty()) {
+            return ARITH_ELICITATION;
+        }
+        return " Available options are: " + String.join(", ", p.letters()) + ". So the correct option is";
+    }
+}

@@ -1,0 +1,134 @@
+package org.rlsf.tasks;
+
+import org.junit.jupiter.api.Test;
+import org.rlsf.corpus.TaskCorpus;
+import org.rlsf.model.WordTokenizer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class TaskFamilyTest {
+    private static final Pattern EQUATION = Pattern.compile("(\\d+)([+-])(\\d+)=(\\d+)\\.");
+
+    /** Independent recomputation of an arith gold answer from the question's words. */
+    private static int solveArith(String q) {
+        Matcher m = Pattern.compile("(has|gets|gives away) (\\d+)").matcher(q);
+        int x = 0;
+        while (m.find()) {
+            x += (m.group(1).equals("gives away") ? -1 : 1) * Integer.parseInt(m.group(2));
+        }
+        return x;
+    }
+
+    @Test
+    void arithGoldIsRightAndStepsAreSmallAndDependent() {
+        ArithTask task = new ArithTask();
+        List<Problem> ps = TaskCorpus.generate(task, 400, 3, TaskCorpus.TRAIN);
+        for (Problem p : ps) {
+            assertEquals(String.valueOf(solveArith(p.question())), p.answer(), p.question());
+            String cot = task.cotSolution(p);
+            assertTrue(cot.startsWith(ArithTask.COT_OPENER), cot);
+            Matcher m = EQUATION.matcher(cot);
+            List<Integer> results = new ArrayList<>();
+            Integer previous = null;
+            while (m.find()) {
+                int a = Integer.parseInt(m.group(1)), b = Integer.parseInt(m.group(3)), c = Integer.parseInt(m.group(4));
+                assertEquals(m.group(2).equals("+") ? a + b : a - b, c, "wrong step in " + cot);
+                assertTrue(b >= 1 && b <= 9 && c >= 0 && c <= 19, "step too hard: " + m.group());
+                if (previous != null) {
+                    assertEquals(previous, a, "steps must chain: " + cot);
+                }
+                previous = c;
+                results.add(c);
+            }
+            assertTrue(results.size() >= 2 && results.size() <= 4, cot);
+            assertEquals(p.answer(), String.valueOf(results.get(results.size() - 1)));
+            assertFalse(cot.contains("answer"), "CoT must not restate the answer: " + cot);
+            assertEquals(" So the answer is " + p.answer() + ".", task.directSolution(p));
+        }
+    }
+
+    @Test
+    void mcqGoldIsRightAndCotEndsWithTheOptionSentence() {
+        McqTask task = new McqTask();
+        for (Problem p : TaskCorpus.generate(task, 400, 4, TaskCorpus.TRAIN)) {
+            assertTrue(p.options().size() >= 3 && p.options().size() <= 5);
+            int gold = "ABCDE".indexOf(p.answer());
+            assertTrue(gold >= 0 && gold < p.options().size());
+            if (p.question().startsWith("Which")) {
+                List<Integer> values = p.options().stream().map(McqTaskTestSupport::eval).toList();
+                int best = values.get(gold);
+                for (int v : values) {
+                    assertTrue(p.question().contains("largest") ? v <= best : v >= best, p.toString());
+                }
+                assertEquals(values.size(), values.stream().distinct().count(), "distinct results: " + p);
+            } else {
+                assertEquals(String.valueOf(solveArith(p.question())), p.options().get(gold), p.toString());
+            }
+            String cot = task.cotSolution(p);
+            assertTrue(cot.endsWith(" So the correct option is " + p.answer() + "."), cot);
+            Matcher m = EQUATION.matcher(cot);
+            while (m.find()) {
+                int a = Integer.parseInt(m.group(1)), b = Integer.parseInt(m.group(3));
+                assertEquals(m.group(2).equals("+") ? a + b : a - b, Integer.parseInt(m.group(4)), cot);
+            }
+            assertEquals(" So the correct option is " + p.answer() + ".", task.directSolution(p));
+        }
+    }
+
+    @Test
+    void generatorsAreDeterministicPerSeed() {
+        for (String name : TaskFamily.names()) {
+            TaskFamily t = TaskFamily.of(name);
+            assertEquals(TaskCorpus.generate(t, 50, 9, TaskCorpus.TRAIN), TaskCorpus.generate(t, 50, 9, TaskCorpus.TRAIN));
+            assertNotEquals(TaskCorpus.generate(t, 50, 9, TaskCorpus.TRAIN), TaskCorpus.generate(t, 50, 10, TaskCorpus.TRAIN));
+        }
+    }
+
+    @Test
+    void cotAndDirectStylesDifferInTheirFirstToken() {
+        for (String name : TaskFamily.names()) {
+            TaskFamily t = TaskFamily.of(name);
+            List<Problem> ps = TaskCorpus.generate(t, 50, 1, TaskCorpus.TRAIN);
+            List<String> docs = PretrainingTexts.render(ps, 0.5, 1);
+            WordTokenizer tok = WordTokenizer.train(docs, 512);
+            for (Problem p : ps) {
+                int[] prompt = tok.encode(t.prompt(p));
+                int[] cot = tok.encode(t.prompt(p) + t.cotSolution(p));
+                int[] direct = tok.encode(t.prompt(p) + t.directSolution(p));
+                assertNotEquals(cot[prompt.length], direct[prompt.length]);
+                assertEquals(t.prompt(p), tok.decode(java.util.Arrays.copyOf(cot, prompt.length)), "prompt tokens are a prefix");
+            }
+        }
+    }
+
+    @Test
+    void trainAndHeldoutAreDisjointByContentHash() {
+        for (String name : TaskFamily.names()) {
+            TaskFamily t = TaskFamily.of(name);
+            java.util.Set<String> train = new java.util.HashSet<>();
+            TaskCorpus.generate(t, 2000, 1, TaskCorpus.TRAIN).forEach(p -> train.add(p.contentSha256()));
+            List<Problem> held = TaskCorpus.generate(t, 300, 2, TaskCorpus.HELDOUT);
+            assertEquals(300, held.stream().map(Problem::contentSha256).distinct().count());
+            for (Problem p : held) {
+                assertFalse(train.contains(p.contentSha256()), "held-out problem in train: " + p);
+                assertEquals(TaskCorpus.HELDOUT, TaskCorpus.splitOf(p));
+            }
+        }
+    }
+
+    @Test
+    void pretrainingMixFollowsTheCotFraction() {
+        List<Problem> ps = TaskCorpus.generate(new ArithTask(), 1000, 1, TaskCorpus.TRAIN);
+        long cot = PretrainingTexts.render(ps, 0.3, 5).stream().filter(d -> d.contains(ArithTask.COT_OPENER)).count();
+        assertTrue(cot > 250 && cot < 350, "cot share " + cot + "/1000");
+        assertEquals(PretrainingTexts.render(ps, 0.3, 5), PretrainingTexts.render(ps, 0.3, 5));
+    }
+}
