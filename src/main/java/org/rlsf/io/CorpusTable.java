@@ -63,8 +63,18 @@ public final class CorpusTable {
             rows.add(RowFactory.create(SCHEMA_VERSION, (long) i, p.problemId(), p.task(), split, p.question(),
                     Prompts.qa(p), p.answer(), p.options(), p.contentSha256(), source));
         }
+        // Replace a previous table but keep the command's own _logs/ (SaveMode.Overwrite would delete it);
+        // the manifest goes first, so a reader never takes a half-replaced table for a finished one.
+        if (store.exists(dir)) {
+            store.delete(new Path(dir, MANIFEST));
+            for (Path child : store.list(dir)) {
+                if (!child.getName().equals("_logs")) {
+                    store.delete(child);
+                }
+            }
+        }
         Dataset<Row> df = spark.createDataFrame(rows, SCHEMA).coalesce(1);
-        df.write().mode(SaveMode.Overwrite).option("compression", "zstd").parquet(dir.toString());
+        df.write().mode(SaveMode.Append).option("compression", "zstd").parquet(dir.toString());
         Map<String, Object> manifest = new LinkedHashMap<>();
         manifest.put("table", "corpus");
         manifest.put("schema_version", SCHEMA_VERSION);

@@ -2,11 +2,17 @@ package org.rlsf.job;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
 import org.rlsf.config.RlsfConfig;
+import org.rlsf.corpus.TaskCorpus;
+import org.rlsf.io.CorpusTable;
 import org.rlsf.io.FileStore;
 import org.rlsf.io.SparkSessions;
 import org.rlsf.model.Checkpoint;
 import org.rlsf.model.TextSampler;
+import org.rlsf.tasks.Problem;
+import org.rlsf.tasks.Prompts;
+import org.rlsf.tasks.TaskFamily;
 import org.rlsf.train.PretrainStage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,18 +24,20 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 
 /**
- * The main job. For now: pretrain the base model on {@code run.corpus}, then sample
- * {@code run.prompts} from it, under {@code <runs>/<run_id>/}. Rerunning an existing run id reuses
- * its finished checkpoint.
+ * The main job. For now: generate the built-in task corpora, pretrain the base model on them, and
+ * sample greedy answers to a few held-out prompts, under {@code <runs>/<run_id>/{config.conf, corpus,
+ * checkpoints/base, samples.jsonl, logs}}. Rerunning an existing run id skips finished steps.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
-        description = "The main job, end to end: pretrain the base model on the configured corpus and sample from it.")
+        description = "The main job, end to end (for now: task corpora -> pretrain the base model -> sample).")
 final class RunCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
 
@@ -52,31 +60,55 @@ final class RunCommand implements Callable<Integer> {
         store.mkdirs(runDir);
         Console.logTo(Outputs.logFileFor(store, runDir, "run"));
         store.writeText(new Path(runDir, "config.conf"), config.render());
+        Supplier<SparkSession> spark = SparkSessions.lazy(config.raw().getConfig("spark"));
+        List<String> tasks = config.raw().getStringList("run.tasks");
+        long seed = config.raw().getLong("run.seed");
         LOG.info("run {} in {}", id, runDir);
 
-        // 1) base model
+        // 1) corpora: train splits for pretraining, held-out prompts for the samples
+        LOG.info("[1/3] corpus: {}", tasks);
+        List<String> trainCorpora = new ArrayList<>();
+        List<Problem> samplePrompts = new ArrayList<>();
+        for (String task : tasks) {
+            TaskFamily family = TaskFamily.of(task);
+            Path train = new Path(new Path(runDir, "corpus"), task + "-train");
+            if (!CorpusTable.isCorpusTable(store, train)) {
+                int n = config.raw().getInt("run.train-problems");
+                CorpusTable.write(spark.get(), store, train, TaskCorpus.generate(family, n, seed, TaskCorpus.TRAIN),
+                        TaskCorpus.TRAIN, "generated:" + task, Map.of("seed", seed, "n", n));
+                LOG.info("  wrote {} {} problems to {}", n, task, train);
+            } else {
+                LOG.info("  reusing {}", train);
+            }
+            trainCorpora.add(train.toString());
+            samplePrompts.addAll(TaskCorpus.generate(family, config.raw().getInt("run.sample-problems"), seed,
+                    TaskCorpus.HELDOUT));
+        }
+
+        // 2) base model
         Path pretrainDir = new Path(new Path(runDir, "checkpoints"), "base");
         Path ckptDir = new Path(pretrainDir, "checkpoint");
         if (store.exists(new Path(ckptDir, "checkpoint.json"))) {
-            LOG.info("[1/2] pretrain: reusing the finished checkpoint {}", ckptDir);
+            LOG.info("[2/3] pretrain: reusing the finished checkpoint {}", ckptDir);
         } else {
-            LOG.info("[1/2] pretrain on {}", config.raw().getString("run.corpus"));
-            PretrainStage.Result r = PretrainStage.run(SparkSessions.lazy(config.raw().getConfig("spark")), store, config,
-                    List.of(config.raw().getString("run.corpus")), pretrainDir);
-            LOG.info(String.format("pretrained in %s: held-out loss %.4f nats/token (uniform %.4f)",
+            LOG.info("[2/3] pretrain on {}", trainCorpora);
+            PretrainStage.Result r = PretrainStage.run(spark, store, config, trainCorpora, pretrainDir);
+            LOG.info(String.format("  pretrained in %s: held-out loss %.4f nats/token (uniform %.4f)",
                     PretrainStage.duration(r.seconds()), r.finalHeldoutLoss(), r.uniformLoss()));
         }
 
-        // 2) samples
-        LOG.info("[2/2] sample");
+        // 3) samples (greedy, held-out prompts; answers are not graded here)
+        LOG.info("[3/3] sample");
         Checkpoint ckpt = Checkpoint.load(store, ckptDir);
-        List<String> prompts = config.raw().getStringList("run.prompts");
+        List<String> prompts = samplePrompts.stream().map(Prompts::qa).toList();
         List<TextSampler.Completion> completions = TextSampler.complete(ckpt, prompts, config.sample());
         StringBuilder jsonl = new StringBuilder();
         ObjectMapper json = new ObjectMapper();
-        for (TextSampler.Completion c : completions) {
+        for (int i = 0; i < completions.size(); i++) {
+            TextSampler.Completion c = completions.get(i);
             LOG.info("  {}{}", c.prompt().replace("\n", "\\n"), c.completion().replace("\n", "\\n"));
             Map<String, Object> row = new LinkedHashMap<>();
+            row.put("problem_id", samplePrompts.get(i).problemId());
             row.put("prompt", c.prompt());
             row.put("completion", c.completion());
             row.put("finish_reason", c.finish().name().toLowerCase());

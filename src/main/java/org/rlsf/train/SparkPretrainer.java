@@ -38,10 +38,14 @@ public final class SparkPretrainer {
                                double etaSeconds) {
     }
 
-    /** Optimiser steps per worker for the given data, used to size the learning-rate schedule. */
+    /**
+     * Optimiser steps as DL4J counts them (each averaging round advances the iteration count by the
+     * averaging frequency, even a short last round); sizes the learning-rate schedule.
+     */
     public static int totalSteps(int trainSequences, PretrainConfig cfg, int workers) {
         int batches = (trainSequences + cfg.batchSizePerWorker() - 1) / cfg.batchSizePerWorker();
-        return cfg.epochs() * ((batches + workers - 1) / workers);
+        int roundSize = workers * cfg.averagingFrequency();
+        return cfg.epochs() * ((batches + roundSize - 1) / roundSize) * cfg.averagingFrequency();
     }
 
     /**
@@ -76,7 +80,7 @@ public final class SparkPretrainer {
         int batchesPerEpoch = (train.size() + bs - 1) / bs;
         int roundsPerEpoch = (batchesPerEpoch + roundSize - 1) / roundSize;
         int totalRounds = roundsPerEpoch * cfg.epochs();
-        long totalSteps = (long) cfg.epochs() * ((batchesPerEpoch + workers - 1) / workers);
+        long totalSteps = totalSteps(train.size(), cfg, workers);
         long start = System.nanoTime();
         long tokens = 0;
         int roundNo = 0;

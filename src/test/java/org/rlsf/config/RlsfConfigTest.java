@@ -53,7 +53,7 @@ class RlsfConfigTest {
 
     @Test
     void renderedConfigReloadsToTheSameHash(@TempDir File dir) throws Exception {
-        RlsfConfig c = RlsfConfig.load(null, List.of(), Map.of("run.corpus", "hdfs://nn/x.jsonl", "spark.default-master", "local[2]"));
+        RlsfConfig c = RlsfConfig.load(null, List.of(), Map.of("run.runs-dir", "hdfs://nn/runs", "spark.default-master", "local[2]"));
         File f = new File(dir, "resolved.conf");
         Files.writeString(f.toPath(), c.render());
         RlsfConfig back = RlsfConfig.load(null, List.of(f), Map.of());

@@ -75,4 +75,35 @@ class MainTest {
             assertTrue(err.toString().contains(c[1]) && err.toString().contains(new File(c[0]).getName()), err.toString());
         }
     }
+
+    @Test
+    void corpusImportWithSkipBadRowsWritesGoodRowsAndASideFile(@TempDir File dir) throws Exception {
+        org.rlsf.TestSpark.context();
+        File in = new File(dir, "gsm.jsonl");
+        Files.writeString(in.toPath(), "{\"question\":\"a\",\"answer\":\"#### 1\"}\n{\"question\":\"b\"}\n"
+                + "{\"question\":\"c\",\"answer\":\"#### 2,000\"}\n");
+        File out = new File(dir, "corpus");
+        assertEquals(0, Main.execute("corpus", "--task", "gsm8k", "--input", in.getAbsolutePath(), "--out",
+                out.getAbsolutePath(), "--skip-bad-rows"));
+        assertTrue(Files.readString(new File(out, "_MANIFEST.json").toPath()).contains("\"rows\" : 2"));
+        String bad = Files.readString(new File(out, "_bad_rows.jsonl").toPath());
+        assertTrue(bad.contains("\"line\":2") && bad.contains("\"field\":\"answer\""), bad);
+        String log = Files.readString(new File(out, "_logs/corpus.log").toPath());
+        assertTrue(log.contains("wrote 2 rows to"), "row count printed");
+        assertTrue(log.contains("1 malformed rows skipped"), "bad-row count printed");
+
+        File strict = new File(dir, "strict");
+        assertEquals(1, Main.execute("corpus", "--task", "gsm8k", "--input", in.getAbsolutePath(), "--out", strict.getAbsolutePath()));
+        assertFalse(new File(strict, "_MANIFEST.json").exists(), "nothing written when a row is bad");
+    }
+
+    @Test
+    void generatedCorpusHasTheRequestedRows(@TempDir File dir) throws Exception {
+        org.rlsf.TestSpark.context();
+        File out = new File(dir, "arith");
+        assertEquals(0, Main.execute("corpus", "--task", "arith", "--n", "25", "--seed", "4", "--split", "heldout",
+                "--out", out.getAbsolutePath()));
+        assertTrue(Files.readString(new File(out, "_MANIFEST.json").toPath()).contains("\"rows\" : 25"));
+        assertTrue(Files.readString(new File(out, "_logs/corpus.log").toPath()).contains("wrote 25 rows to"));
+    }
 }
