@@ -1,14 +1,10 @@
 package org.rlsf.corpus;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.rlsf.tasks.AnswerParser;
 import org.rlsf.tasks.Problem;
 
 import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -28,7 +24,6 @@ import java.util.Set;
  */
 public final class ProblemImport {
     public static final List<String> FORMATS = List.of("gsm8k", "mc-jsonl", "prompts");
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private ProblemImport() {
     }
@@ -47,28 +42,22 @@ public final class ProblemImport {
         List<Problem> problems = new ArrayList<>();
         List<BadRow> bad = new ArrayList<>();
         Set<String> ids = new HashSet<>();
-        int lineNo = 0;
-        try {
-            for (String line; (line = in.readLine()) != null; ) {
-                lineNo++;
-                if (line.isBlank()) {
-                    continue;
+        for (JsonLines.Line line : JsonLines.read(in, source)) {
+            try {
+                if (line.object() == null) {
+                    throw new RowException(null, line.error());
                 }
-                try {
-                    Problem p = parse(format, line, lineNo);
-                    if (!ids.add(p.problemId())) {
-                        throw new RowException("id", "duplicate id '" + p.problemId() + "'");
-                    }
-                    problems.add(p);
-                } catch (RowException e) {
-                    if (!skipBadRows) {
-                        throw new CorpusFormatException(source, lineNo, e.field, e.getMessage());
-                    }
-                    bad.add(new BadRow(lineNo, e.field, e.getMessage(), line));
+                Problem p = parse(format, line.object(), line.number());
+                if (!ids.add(p.problemId())) {
+                    throw new RowException("id", "duplicate id '" + p.problemId() + "'");
                 }
+                problems.add(p);
+            } catch (RowException e) {
+                if (!skipBadRows) {
+                    throw new CorpusFormatException(source, line.number(), e.field, e.getMessage());
+                }
+                bad.add(new BadRow(line.number(), e.field, e.getMessage(), line.raw()));
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + source + " at line " + (lineNo + 1) + ": " + e.getMessage(), e);
         }
         if (problems.isEmpty() && bad.isEmpty()) {
             throw new CorpusFormatException("input " + source + " is empty: no rows found");
@@ -76,16 +65,7 @@ public final class ProblemImport {
         return new Result(problems, bad);
     }
 
-    private static Problem parse(String format, String line, int lineNo) {
-        JsonNode row;
-        try {
-            row = JSON.readTree(line);
-        } catch (JsonProcessingException e) {
-            throw new RowException(null, "not valid JSON: " + e.getOriginalMessage());
-        }
-        if (row == null || !row.isObject()) {
-            throw new RowException(null, "expected a JSON object");
-        }
+    private static Problem parse(String format, JsonNode row, int lineNo) {
         String task = format.equals("mc-jsonl") ? "mc" : format;
         String id = row.hasNonNull("id") ? row.get("id").asText() : task + "-" + lineNo;
         return switch (format) {

@@ -1,8 +1,6 @@
 package org.rlsf.corpus;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -22,7 +20,6 @@ import java.util.List;
  */
 public final class TextCorpus {
     public static final String TEXT_FIELD = "text";
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private TextCorpus() {
     }
@@ -38,36 +35,18 @@ public final class TextCorpus {
 
     private static List<Document> readJsonl(BufferedReader in, String source) {
         List<Document> docs = new ArrayList<>();
-        int lineNo = 0;
-        try {
-            for (String line; (line = in.readLine()) != null; ) {
-                lineNo++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                JsonNode node;
-                try {
-                    node = JSON.readTree(line);
-                } catch (JsonProcessingException e) {
-                    throw new CorpusFormatException(source, lineNo, null, "not valid JSON: " + e.getOriginalMessage());
-                }
-                if (node == null || !node.isObject()) {
-                    throw new CorpusFormatException(source, lineNo, null, "expected a JSON object");
-                }
-                JsonNode text = node.get(TEXT_FIELD);
-                if (text == null || text.isNull()) {
-                    throw new CorpusFormatException(source, lineNo, TEXT_FIELD, "missing");
-                }
-                if (!text.isTextual()) {
-                    throw new CorpusFormatException(source, lineNo, TEXT_FIELD, "expected a string, got " + text.getNodeType());
-                }
-                if (text.asText().isEmpty()) {
-                    throw new CorpusFormatException(source, lineNo, TEXT_FIELD, "empty string");
-                }
-                docs.add(new Document(text.asText(), source, lineNo));
+        for (JsonLines.Line line : JsonLines.read(in, source)) {
+            JsonNode text = line.require(source).get(TEXT_FIELD);
+            if (text == null || text.isNull()) {
+                throw new CorpusFormatException(source, line.number(), TEXT_FIELD, "missing");
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + source + " at line " + (lineNo + 1) + ": " + e.getMessage(), e);
+            if (!text.isTextual()) {
+                throw new CorpusFormatException(source, line.number(), TEXT_FIELD, "expected a string, got " + text.getNodeType());
+            }
+            if (text.asText().isEmpty()) {
+                throw new CorpusFormatException(source, line.number(), TEXT_FIELD, "empty string");
+            }
+            docs.add(new Document(text.asText(), source, line.number()));
         }
         return docs;
     }

@@ -1,10 +1,10 @@
 package org.rlsf.job;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.rlsf.corpus.CorpusFormatException;
+import org.rlsf.corpus.JsonLines;
 import org.rlsf.io.FileStore;
 import org.rlsf.tasks.Grader;
 import org.rlsf.tasks.Problem;
@@ -44,22 +44,10 @@ final class GradeCommand implements Callable<Integer> {
         StringBuilder outText = new StringBuilder();
         int rows = 0;
         int correct = 0;
-        int lineNo = 0;
         try (BufferedReader in = store.openText(FileStore.path(input))) {
-            for (String line; (line = in.readLine()) != null; ) {
-                lineNo++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                JsonNode row;
-                try {
-                    row = json.readTree(line);
-                } catch (JsonProcessingException e) {
-                    throw new CorpusFormatException(input, lineNo, null, "not valid JSON: " + e.getOriginalMessage());
-                }
-                if (!(row instanceof ObjectNode obj)) {
-                    throw new CorpusFormatException(input, lineNo, null, "expected a JSON object");
-                }
+            for (JsonLines.Line line : JsonLines.read(in, input)) {
+                ObjectNode obj = line.require(input);
+                int lineNo = line.number();
                 String gold = field(obj, "answer", lineNo);
                 String completion = field(obj, "completion", lineNo);
                 List<String> letters = new ArrayList<>();

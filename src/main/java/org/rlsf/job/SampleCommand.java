@@ -51,7 +51,8 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", description = "Overrides sample.seed.")
     Long seed;
 
-    @Option(names = "--out", paramLabel = "FILE", description = "Also write the completions as JSONL.")
+    @Option(names = "--out", paramLabel = "FILE",
+            description = "Also write the completions as JSONL (and the resolved config as FILE.config.conf).")
     String out;
 
     @Override
@@ -102,6 +103,7 @@ final class SampleCommand implements Callable<Integer> {
         }
         if (out != null) {
             store.writeText(FileStore.path(out), jsonl.toString());
+            store.writeText(FileStore.path(out + ".config.conf"), config.render());
             LOG.info("wrote {} completions to {}", completions.size(), out);
         }
         return 0;

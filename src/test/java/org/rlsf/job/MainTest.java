@@ -16,6 +16,17 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class MainTest {
+    /** The CLI with Main's error reporting, writing to {@code err}. */
+    private static CommandLine withCapturedErrors(StringWriter err) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setErr(new PrintWriter(err));
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("error: " + Main.describe(e));
+            return 1;
+        });
+        return cli;
+    }
+
     @Test
     void helpListsEverySubcommandWithADescription() {
         CommandLine cli = new CommandLine(new Main());
@@ -45,13 +56,7 @@ class MainTest {
         File corpus = new File(dir, "bad.jsonl");
         Files.writeString(corpus.toPath(), "{\"text\":\"fine\"}\n{\"txt\":\"oops\"}\n");
         StringWriter err = new StringWriter();
-        CommandLine cli = new CommandLine(new Main());
-        cli.setErr(new PrintWriter(err));
-        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            cmd.getErr().println("error: " + Main.describe(e));
-            return 1;
-        });
-        int code = cli.execute("pretrain", "--corpus", corpus.getAbsolutePath(), "--out", new File(dir, "out").getAbsolutePath(),
+        int code = withCapturedErrors(err).execute("pretrain", "--corpus", corpus.getAbsolutePath(), "--out", new File(dir, "out").getAbsolutePath(),
                 "--set", "spark.default-master=local[1]");
         assertEquals(1, code);
         assertTrue(err.toString().contains("bad.jsonl, line 2, field 'text': missing"), err.toString());
@@ -64,13 +69,7 @@ class MainTest {
         for (String[] c : new String[][]{{new File(dir, "missing.jsonl").getAbsolutePath(), "file not found"},
                 {empty.getAbsolutePath(), "is empty: no documents found"}}) {
             StringWriter err = new StringWriter();
-            CommandLine cli = new CommandLine(new Main());
-            cli.setErr(new PrintWriter(err));
-            cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-                cmd.getErr().println("error: " + Main.describe(e));
-                return 1;
-            });
-            assertEquals(1, cli.execute("pretrain", "--corpus", c[0], "--out", new File(dir, "o").getAbsolutePath(),
+            assertEquals(1, withCapturedErrors(err).execute("pretrain", "--corpus", c[0], "--out", new File(dir, "o").getAbsolutePath(),
                     "--set", "spark.default-master=local[1]"));
             assertTrue(err.toString().contains(c[1]) && err.toString().contains(new File(c[0]).getName()), err.toString());
         }
