@@ -25,6 +25,8 @@ class ArchitectureTest {
             "config", List.of(SPARK, DL4J),
             "corpus", List.of(SPARK, DL4J),
             "tasks", List.of(SPARK, DL4J),
+            "score", List.of(SPARK, DL4J),
+            "generate", List.of(SPARK, DL4J),
             "model", List.of(SPARK),
             "io", List.of(DL4J),
             "job", List.of(DL4J),

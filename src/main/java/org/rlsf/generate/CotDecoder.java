@@ -1,0 +1,174 @@
+package org.rlsf.generate;
+
+import org.rlsf.model.Generation;
+import org.rlsf.model.KvCacheDecoder;
+import org.rlsf.model.TokenChooser;
+import org.rlsf.score.TokenScores;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * CoT-decoding (Wang &amp; Zhou 2024; method.md §1.1): for every prompt take the K most probable first
+ * tokens (optionally only those with probability ≥ a floor; the top-1 is always kept), then continue
+ * each branch greedily with the KV cache until EOS or the token budget. Branches of several prompts
+ * decode together in batches of {@code batchRows}. Every generated token's {@link TokenScores} are
+ * recorded, the forced first token's from the prompt's own next-token distribution.
+ */
+public final class CotDecoder {
+    private final KvCacheDecoder decoder;
+    private final int bosId;
+    private final int eosId;
+    private final Set<Integer> neverFirst;
+
+    /** @param neverFirst token ids that may not open a branch (pad, BOS, EOS) */
+    public CotDecoder(KvCacheDecoder decoder, int bosId, int eosId, Set<Integer> neverFirst) {
+        this.decoder = decoder;
+        this.bosId = bosId;
+        this.eosId = eosId;
+        this.neverFirst = Set.copyOf(neverFirst);
+    }
+
+    /**
+     * @param k              branches per prompt at most
+     * @param maxNewTokens   generated tokens per branch at most, the forced first token included
+     * @param firstTokenFloor minimum first-token probability of branches after the first (0 = none)
+     * @param batchRows      branch rows decoded together
+     */
+    public record Settings(int k, int maxNewTokens, double firstTokenFloor, int batchRows) {
+        public Settings {
+            if (k < 1 || maxNewTokens < 1 || batchRows < 1 || firstTokenFloor < 0 || firstTokenFloor >= 1) {
+                throw new IllegalArgumentException("bad CoT-decoding settings: k=" + k + ", max_new_tokens=" + maxNewTokens
+                        + ", first_token_floor=" + firstTokenFloor + ", batch_rows=" + batchRows);
+            }
+        }
+    }
+
+    /**
+     * One branch of one prompt.
+     *
+     * @param branch         0-based rank of the first token (0 = the greedy path)
+     * @param tokens         generated tokens, the forced first token at 0, EOS included when reached
+     * @param scores         per-token statistics, aligned with {@code tokens}
+     * @param finish         EOS or MAX_TOKENS
+     */
+    public record Branch(int branch, int[] tokens, TokenScores scores, Generation.FinishReason finish) {
+        public int firstToken() {
+            return tokens[0];
+        }
+    }
+
+    /** Branches per prompt, in prompt order, each list ordered by first-token rank. */
+    public List<List<Branch>> decode(List<int[]> prompts, Settings s) {
+        // 1) first-token distributions of every prompt
+        List<float[]> first = new ArrayList<>();
+        for (int start = 0; start < prompts.size(); start += s.batchRows()) {
+            List<int[]> part = prompts.subList(start, Math.min(prompts.size(), start + s.batchRows()));
+            int[][] rows = part.stream().map(this::withBos).toArray(int[][]::new);
+            first.addAll(Arrays.asList(decoder.start(rows, 1).prefill()));
+        }
+        // 2) branch rows: (prompt, forced first token)
+        List<int[]> rowPrompt = new ArrayList<>();
+        List<int[]> rowMeta = new ArrayList<>();            // {prompt index, branch rank, first token}
+        List<float[]> rowFirstScores = new ArrayList<>();
+        for (int p = 0; p < prompts.size(); p++) {
+            int[] top = topK(first.get(p), s.k(), s.firstTokenFloor());
+            for (int r = 0; r < top.length; r++) {
+                int[] ext = Arrays.copyOf(prompts.get(p), prompts.get(p).length + 1);
+                ext[ext.length - 1] = top[r];
+                rowPrompt.add(ext);
+                rowMeta.add(new int[]{p, r, top[r]});
+                rowFirstScores.add(TokenScores.of(first.get(p), top[r]));
+            }
+        }
+        // 3) greedy continuation of all branch rows, in batches
+        List<List<Branch>> out = new ArrayList<>();
+        prompts.forEach(x -> out.add(new ArrayList<>()));
+        for (int start = 0; start < rowPrompt.size(); start += s.batchRows()) {
+            int end = Math.min(rowPrompt.size(), start + s.batchRows());
+            List<Branch> branches = continueGreedily(rowPrompt.subList(start, end), rowMeta.subList(start, end),
+                    rowFirstScores.subList(start, end), s.maxNewTokens());
+            for (int i = 0; i < branches.size(); i++) {
+                out.get(rowMeta.get(start + i)[0]).add(branches.get(i));
+            }
+        }
+        return out;
+    }
+
+    private List<Branch> continueGreedily(List<int[]> prompts, List<int[]> meta, List<float[]> firstScores, int maxNewTokens) {
+        int n = prompts.size();
+        List<List<float[]>> stats = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            stats.add(new ArrayList<>(List.of(firstScores.get(i))));
+        }
+        List<Generation> gens;
+        if (maxNewTokens == 1) {
+            gens = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                gens.add(new Generation(new int[0], new float[0], Generation.FinishReason.MAX_TOKENS));
+            }
+        } else {
+            gens = decoder.generate(prompts, maxNewTokens - 1, bosId, eosId, TokenChooser.greedy(), 0,
+                    (step, logProbs, chosen, active) -> {
+                        for (int b = 0; b < n; b++) {
+                            if (active[b]) {
+                                stats.get(b).add(TokenScores.of(logProbs[b], chosen[b]));
+                            }
+                        }
+                    });
+        }
+        List<Branch> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int[] cont = gens.get(i).tokens();
+            int[] tokens = new int[cont.length + 1];
+            tokens[0] = meta.get(i)[2];
+            System.arraycopy(cont, 0, tokens, 1, cont.length);
+            List<float[]> st = stats.get(i).subList(0, tokens.length);
+            float[] chosen = new float[tokens.length], other = new float[tokens.length], lp = new float[tokens.length],
+                    ent = new float[tokens.length];
+            for (int t = 0; t < tokens.length; t++) {
+                chosen[t] = st.get(t)[0];
+                other[t] = st.get(t)[1];
+                lp[t] = st.get(t)[2];
+                ent[t] = st.get(t)[3];
+            }
+            boolean eos = tokens[tokens.length - 1] == eosId;
+            out.add(new Branch(meta.get(i)[1], tokens, new TokenScores(chosen, other, lp, ent),
+                    eos ? Generation.FinishReason.EOS : Generation.FinishReason.MAX_TOKENS));
+        }
+        return out;
+    }
+
+    /** Indices of the k largest log-probs (ties → lower id), excluding forbidden tokens; floor after the first. */
+    int[] topK(float[] logProbs, int k, double floor) {
+        Integer[] ids = new Integer[logProbs.length];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = i;
+        }
+        Arrays.sort(ids, (a, b) -> logProbs[a] != logProbs[b] ? Float.compare(logProbs[b], logProbs[a]) : Integer.compare(a, b));
+        int[] out = new int[k];
+        int n = 0;
+        for (int id : ids) {
+            if (n == k) {
+                break;
+            }
+            if (neverFirst.contains(id)) {
+                continue;
+            }
+            if (n > 0 && Math.exp(logProbs[id]) < floor) {
+                break;
+            }
+            out[n++] = id;
+        }
+        return Arrays.copyOf(out, n);
+    }
+
+    private int[] withBos(int[] prompt) {
+        int[] r = new int[prompt.length + 1];
+        r[0] = bosId;
+        System.arraycopy(prompt, 0, r, 1, prompt.length);
+        return r;
+    }
+}
