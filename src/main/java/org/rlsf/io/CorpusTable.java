@@ -95,8 +95,20 @@ public final class CorpusTable {
         return store.exists(new Path(dir, MANIFEST));
     }
 
-    /** Reads the problems in their written order; checks the manifest and schema. */
+    /** Reads the problems with their gold answers, in written order; checks the manifest and schema. */
     public static List<Problem> read(SparkSession spark, FileStore store, Path dir) {
+        return read(spark, store, dir, true);
+    }
+
+    /**
+     * Reads the problems without gold answers (the answer column is never selected): what every stage
+     * before evaluation may see.
+     */
+    public static List<Problem> readPrompts(SparkSession spark, FileStore store, Path dir) {
+        return read(spark, store, dir, false);
+    }
+
+    private static List<Problem> read(SparkSession spark, FileStore store, Path dir, boolean withAnswers) {
         Path manifestPath = new Path(dir, MANIFEST);
         if (!store.exists(manifestPath)) {
             throw new IllegalArgumentException("not a corpus table: " + dir + " has no " + MANIFEST
@@ -129,7 +141,8 @@ public final class CorpusTable {
                     + String.join("; ", problems));
         }
         List<Problem> out = new ArrayList<>();
-        for (Row r : df.select("ordinal", "problem_id", "task", "question", "answer", "options").orderBy("ordinal").collectAsList()) {
+        String answer = withAnswers ? "answer" : "CAST(NULL AS STRING) AS answer";
+        for (Row r : df.selectExpr("ordinal", "problem_id", "task", "question", answer, "options").orderBy("ordinal").collectAsList()) {
             out.add(new Problem(r.getString(1), r.getString(2), r.getString(3), r.isNullAt(4) ? null : r.getString(4),
                     r.getList(5)));
         }

@@ -15,7 +15,8 @@ import java.util.List;
  * @param answer    gold answer (a number for arith/gsm8k, an option letter for multiple choice); null when unknown
  * @param options   option texts for multiple choice, labelled A, B, … in order; empty otherwise
  */
-public record Problem(String problemId, String task, String question, String answer, List<String> options) {
+public record Problem(String problemId, String task, String question, String answer, List<String> options)
+        implements java.io.Serializable {
     public static final String LETTERS = "ABCDE";
 
     public Problem {

@@ -1,5 +1,7 @@
 package org.rlsf.tasks;
 
+import java.util.List;
+
 /**
  * The prompt templates, shared by every stage (generation, pairs, training, evaluation) and by
  * imported corpora. Free-form: {@code Q: <question>\nA:}. Multiple choice adds the options on one
@@ -20,6 +22,15 @@ public final class Prompts {
             }
         }
         return sb.append("\nA:").toString();
+    }
+
+    /**
+     * Texts every task model must be able to encode although the pretraining documents may never
+     * contain them (the elicitation suffixes): the tokenizer is built with them.
+     */
+    public static List<String> vocabularyExtras() {
+        return List.of(ARITH_ELICITATION + " 0123456789.",
+                " Available options are: A, B, C, D, E. So the correct option is A.");
     }
 
     /** method.md §1.2: the answer-elicitation suffix per task (only the option letters that exist). */

@@ -16,6 +16,7 @@ import org.rlsf.io.FileStore;
 import org.apache.spark.sql.SparkSession;
 import org.rlsf.tasks.PretrainingTexts;
 import org.rlsf.tasks.Problem;
+import org.rlsf.tasks.Prompts;
 import org.rlsf.io.TextSources;
 import org.rlsf.model.Checkpoint;
 import org.rlsf.model.TransformerLm;
@@ -74,8 +75,9 @@ public final class PretrainStage {
         for (String spec : corpusSpecs) {
             docs.addAll(documents(spark, store, spec, config));
         }
-        WordTokenizer tokenizer = WordTokenizer.train(docs.stream().map(Document::text).toList(),
-                config.raw().getInt("tokenizer.max-vocab"));
+        List<String> vocabularyTexts = new ArrayList<>(docs.stream().map(Document::text).toList());
+        vocabularyTexts.addAll(Prompts.vocabularyExtras());   // elicitation suffixes must always encode
+        WordTokenizer tokenizer = WordTokenizer.train(vocabularyTexts, config.raw().getInt("tokenizer.max-vocab"));
         ModelConfig model = config.model(tokenizer.vocabSize());
         if (cfg.seqLen() > model.contextLength()) {
             throw new IllegalArgumentException("pretrain.seq-len " + cfg.seqLen() + " exceeds model.context-length "

@@ -131,4 +131,18 @@ class TaskFamilyTest {
         assertTrue(cot > 250 && cot < 350, "cot share " + cot + "/1000");
         assertEquals(PretrainingTexts.render(ps, 0.3, 5), PretrainingTexts.render(ps, 0.3, 5));
     }
+
+    @Test
+    void theElicitationSuffixesEncodeWithATokenizerBuiltWithTheExtras() {
+        for (String name : TaskFamily.names()) {
+            List<Problem> ps = TaskCorpus.generate(TaskFamily.of(name), 30, 1, TaskCorpus.TRAIN);
+            List<String> texts = new ArrayList<>(PretrainingTexts.render(ps, 0.5, 1));
+            texts.addAll(Prompts.vocabularyExtras());
+            WordTokenizer tok = WordTokenizer.train(texts, 512);
+            for (Problem p : ps) {
+                String s = Prompts.elicitation(p);
+                assertEquals(s, tok.decode(tok.encode(s)));
+            }
+        }
+    }
 }

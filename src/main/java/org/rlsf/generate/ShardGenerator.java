@@ -1,0 +1,64 @@
+package org.rlsf.generate;
+
+import org.rlsf.model.Checkpoint;
+import org.rlsf.model.Tokenizer;
+import org.rlsf.tasks.Problem;
+import org.rlsf.tasks.Prompts;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The generate stage for one shard of prompts (plain Java; Spark calls it once per shard on an
+ * executor): encode prompts, CoT-decode them in batches, score every branch. A prompt that cannot
+ * be encoded or is too long becomes an error row; the others go on. Never reads gold answers.
+ */
+public final class ShardGenerator {
+    private ShardGenerator() {
+    }
+
+    /** Generation settings; serialisable so Spark ships them with the task. */
+    public record Settings(int k, int maxNewTokens, double firstTokenFloor, int batchRows, int maxAnswerTokens,
+                           TraceScorer.SpanMethod spanMethod) implements Serializable {
+    }
+
+    public static List<TraceRecord> run(Checkpoint ckpt, List<Problem> problems, Settings s) {
+        Tokenizer tok = ckpt.tokenizer();
+        CotDecoder cot = new CotDecoder(ckpt.decoder(), tok.bosId(), tok.eosId(), Set.of(tok.padId(), tok.bosId(), tok.eosId()));
+        TraceScorer scorer = new TraceScorer(ckpt.decoder(), tok);
+        int context = ckpt.model().contextLength();
+        List<TraceRecord> out = new ArrayList<>();
+        List<Problem> ok = new ArrayList<>();
+        List<int[]> encoded = new ArrayList<>();
+        for (Problem p : problems) {
+            String prompt = Prompts.qa(p);
+            try {
+                int[] ids = tok.encode(prompt);
+                int need = ids.length + 1 + s.maxNewTokens() + tok.encode(Prompts.elicitation(p)).length + s.maxAnswerTokens();
+                if (need > context) {
+                    out.add(TraceRecord.error(p.problemId(), p.task(), prompt, "prompt of " + ids.length + " tokens + max_new_tokens "
+                            + s.maxNewTokens() + " + answer elicitation exceeds the context length " + context));
+                    continue;
+                }
+                ok.add(p);
+                encoded.add(ids);
+            } catch (Tokenizer.UnknownCharacterException e) {
+                out.add(TraceRecord.error(p.problemId(), p.task(), prompt, "tokenizer: " + e.getMessage()));
+            }
+        }
+        List<List<CotDecoder.Branch>> branches = cot.decode(encoded,
+                new CotDecoder.Settings(s.k(), s.maxNewTokens(), s.firstTokenFloor(), s.batchRows()));
+        for (int i = 0; i < ok.size(); i++) {
+            Problem p = ok.get(i);
+            for (TraceScorer.Scored sc : scorer.score(p, encoded.get(i), branches.get(i), s.spanMethod(), s.maxAnswerTokens())) {
+                CotDecoder.Branch b = sc.branch();
+                out.add(new TraceRecord(p.problemId(), p.task(), b.branch(), Prompts.qa(p), encoded.get(i), sc.text(), b.tokens(),
+                        b.scores().logProb(), sc.answer(), sc.span().start(), sc.span().end(), sc.confidence(), sc.meanProb(),
+                        sc.negEntropy(), sc.elicited(), b.scores().chosenProb()[0], b.finish().name().toLowerCase(), null));
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,117 @@
+package org.rlsf.io;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.rlsf.generate.TraceRecord;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.sql.Timestamp;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+/**
+ * The traces table (schema v1): one row per CoT-decoded branch, partitioned by {@code run_id} and
+ * {@code shard}; each partition gets a {@code _MANIFEST.json} after the data commits, and a shard
+ * with a manifest is finished (a rerun of the run id skips it).
+ */
+public final class TracesTable {
+    public static final int SCHEMA_VERSION = 1;
+    public static final String MANIFEST = "_MANIFEST.json";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    public static final StructType SCHEMA = new StructType(new StructField[]{
+            field("schema_version", DataTypes.IntegerType, false),
+            field("run_id", DataTypes.StringType, false),
+            field("shard", DataTypes.IntegerType, false),
+            field("prompt_id", DataTypes.StringType, false),
+            field("task", DataTypes.StringType, false),
+            field("branch", DataTypes.IntegerType, false),
+            field("prompt", DataTypes.StringType, false),
+            field("prompt_tokens", DataTypes.createArrayType(DataTypes.IntegerType, false), false),
+            field("trace_text", DataTypes.StringType, false),
+            field("trace_tokens", DataTypes.createArrayType(DataTypes.IntegerType, false), false),
+            field("token_logprobs", DataTypes.createArrayType(DataTypes.FloatType, false), false),
+            field("answer", DataTypes.StringType, true),
+            field("span_start", DataTypes.IntegerType, false),
+            field("span_end", DataTypes.IntegerType, false),
+            field("confidence", DataTypes.DoubleType, false),
+            field("confidence_mean_prob", DataTypes.DoubleType, false),
+            field("confidence_neg_entropy", DataTypes.DoubleType, false),
+            field("elicited_tokens", DataTypes.createArrayType(DataTypes.IntegerType, false), false),
+            field("first_token_prob", DataTypes.DoubleType, false),
+            field("num_prompt_tokens", DataTypes.IntegerType, false),
+            field("num_trace_tokens", DataTypes.IntegerType, false),
+            field("finish_reason", DataTypes.StringType, false),
+            field("model_id", DataTypes.StringType, false),
+            field("weights_sha256", DataTypes.StringType, false),
+            field("seed", DataTypes.LongType, false),
+            field("config_hash", DataTypes.StringType, false),
+            field("generated_at", DataTypes.TimestampType, false),
+            field("error", DataTypes.StringType, true),
+    });
+
+    private TracesTable() {
+    }
+
+    private static StructField field(String name, org.apache.spark.sql.types.DataType type, boolean nullable) {
+        return DataTypes.createStructField(name, type, nullable);
+    }
+
+    /** Run-level columns shared by every row of a run (serialisable: shipped to executors). */
+    public record RunInfo(String runId, String modelId, String weightsSha256, long seed, String configHash,
+                          long generatedAtMicros) implements java.io.Serializable {
+    }
+
+    public static Row toRow(RunInfo run, int shard, TraceRecord t) {
+        Timestamp ts = new Timestamp(run.generatedAtMicros() / 1000);
+        ts.setNanos((int) (run.generatedAtMicros() % 1_000_000) * 1000);
+        return RowFactory.create(SCHEMA_VERSION, run.runId(), shard, t.promptId(), t.task(), t.branch(), t.prompt(),
+                ints(t.promptTokens()), t.traceText(), ints(t.traceTokens()), floats(t.tokenLogProbs()), t.answer(),
+                t.spanStart(), t.spanEnd(), t.confidence(), t.confidenceMeanProb(), t.confidenceNegEntropy(),
+                ints(t.elicitedTokens()), t.firstTokenProb(), t.promptTokens().length, t.traceTokens().length,
+                t.finishReason(), run.modelId(), run.weightsSha256(), run.seed(), run.configHash(), ts, t.error());
+    }
+
+    /** Array columns as Scala sequences (what Spark's row encoder takes from an RDD of rows). */
+    private static scala.collection.Seq<Integer> ints(int[] a) {
+        return scala.collection.JavaConverters.asScalaBuffer(Arrays.stream(a).boxed().collect(Collectors.toList())).toSeq();
+    }
+
+    private static scala.collection.Seq<Float> floats(float[] a) {
+        return scala.collection.JavaConverters.asScalaBuffer(
+                IntStream.range(0, a.length).mapToObj(i -> a[i]).collect(Collectors.toList())).toSeq();
+    }
+
+    public static Path partition(Path table, String runId, int shard) {
+        return new Path(new Path(table, "run_id=" + runId), "shard=" + shard);
+    }
+
+    public static boolean isCommitted(FileStore store, Path table, String runId, int shard) {
+        return store.exists(new Path(partition(table, runId, shard), MANIFEST));
+    }
+
+    /** Written by the driver after the partition's data committed. */
+    public static void writeManifest(FileStore store, Path table, String runId, int shard, Map<String, Object> content) {
+        try {
+            store.writeText(new Path(partition(table, runId, shard), MANIFEST), JSON.writeValueAsString(content));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Column names of the schema, for contract checks. */
+    public static List<String> columns() {
+        return new ArrayList<>(List.of(SCHEMA.fieldNames()));
+    }
+}
