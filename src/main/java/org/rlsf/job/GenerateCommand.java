@@ -10,6 +10,7 @@ import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.util.LongAccumulator;
 import org.rlsf.config.CodeVersion;
 import org.rlsf.config.RlsfConfig;
 import org.rlsf.generate.ShardGenerator;
@@ -124,10 +125,11 @@ final class GenerateCommand implements Callable<Integer> {
         }
 
         // 3) decode on the executors, write the pending partitions
-        Progress progress = new Progress(pending, System.nanoTime());
+        LongAccumulator tokens = jsc.sc().longAccumulator("rlsf.generated_tokens");   // progress display only
+        Progress progress = new Progress(pending, System.nanoTime(), tokens);
         spark.sparkContext().addSparkListener(progress);
         jsc.setJobGroup("rlsf-generate", "generate " + runId);
-        JavaRDD<Row> rows = jsc.parallelize(pending, pending.size()).flatMap(new DecodeShard(modelPath, settings, run));
+        JavaRDD<Row> rows = jsc.parallelize(pending, pending.size()).flatMap(new DecodeShard(modelPath, settings, run, tokens));
         spark.createDataFrame(rows, TracesTable.SCHEMA).write()
                 .mode(SaveMode.Overwrite)
                 .option("partitionOverwriteMode", "dynamic")
@@ -160,8 +162,9 @@ final class GenerateCommand implements Callable<Integer> {
             zero += z;
         }
         double secs = (System.nanoTime() - progress.start) / 1e9;
-        LOG.info(String.format("wrote %d traces (%d error rows; %d with no answer span) for %d prompts in %s (%.2f prompts/s) to %s",
-                traces, errors, zero, pendingPrompts, org.rlsf.train.PretrainStage.duration(secs), pendingPrompts / secs, table));
+        LOG.info(String.format("wrote %d traces (%d error rows; %d with no answer span) for %d prompts in %s "
+                        + "(%.2f prompts/s, %,.0f generated tokens/s) to %s", traces, errors, zero, pendingPrompts,
+                org.rlsf.train.PretrainStage.duration(secs), pendingPrompts / secs, tokens.value() / secs, table));
         return 0;
     }
 
@@ -177,11 +180,13 @@ final class GenerateCommand implements Callable<Integer> {
         private final String modelPath;
         private final ShardGenerator.Settings settings;
         private final TracesTable.RunInfo run;
+        private final LongAccumulator tokens;
 
-        DecodeShard(String modelPath, ShardGenerator.Settings settings, TracesTable.RunInfo run) {
+        DecodeShard(String modelPath, ShardGenerator.Settings settings, TracesTable.RunInfo run, LongAccumulator tokens) {
             this.modelPath = modelPath;
             this.settings = settings;
             this.run = run;
+            this.tokens = tokens;
         }
 
         @Override
@@ -189,6 +194,7 @@ final class GenerateCommand implements Callable<Integer> {
             List<Row> out = new ArrayList<>();
             for (TraceRecord t : ShardGenerator.run(ModelCache.get(modelPath), work.problems(), settings)) {
                 out.add(TracesTable.toRow(run, work.shard(), t));
+                tokens.add(t.traceTokens().length);
             }
             return out.iterator();
         }
@@ -200,9 +206,11 @@ final class GenerateCommand implements Callable<Integer> {
         private final int shards;
         private final int promptsPerShardApprox;
         final long start;
+        private final LongAccumulator tokens;
         private final AtomicInteger done = new AtomicInteger();
 
-        Progress(List<ShardWork> pending, long start) {
+        Progress(List<ShardWork> pending, long start, LongAccumulator tokens) {
+            this.tokens = tokens;
             this.totalPrompts = pending.stream().mapToInt(w -> w.problems().size()).sum();
             this.shards = pending.size();
             this.promptsPerShardApprox = Math.max(1, totalPrompts / Math.max(1, shards));
@@ -220,8 +228,9 @@ final class GenerateCommand implements Callable<Integer> {
             }
             double secs = (System.nanoTime() - start) / 1e9;
             int prompts = Math.min(totalPrompts, d * promptsPerShardApprox);
-            LOG.info(String.format("  shard %d/%d done: ~%d/%d prompts, %.2f prompts/s, eta %s", d, shards, prompts,
-                    totalPrompts, prompts / secs, org.rlsf.train.PretrainStage.duration(secs / d * (shards - d))));
+            LOG.info(String.format("  shard %d/%d done: ~%d/%d prompts, %.2f prompts/s, %,.0f generated tokens/s, eta %s",
+                    d, shards, prompts, totalPrompts, prompts / secs, tokens.value() / secs,
+                    org.rlsf.train.PretrainStage.duration(secs / d * (shards - d))));
         }
     }
 }
