@@ -61,16 +61,6 @@ public final class RlsfConfig {
         return new RlsfConfig(root.resolve());
     }
 
-    /** Returns a copy with extra overrides on top (keys relative to {@code rlsf.}). */
-    public RlsfConfig with(Map<String, String> overrides) {
-        Config c = root;
-        for (Map.Entry<String, String> e : overrides.entrySet()) {
-            String key = e.getKey().startsWith("rlsf.") ? e.getKey() : "rlsf." + e.getKey();
-            c = ConfigFactory.parseString(key + " = " + quoteIfNeeded(e.getValue())).withFallback(c);
-        }
-        return new RlsfConfig(c.resolve());
-    }
-
     /** A typo in an override or overlay should fail loudly, not be ignored. */
     private static void validateKnownKeys(Config resolved, Config reference) {
         for (Map.Entry<String, ?> e : resolved.getConfig("rlsf").entrySet()) {

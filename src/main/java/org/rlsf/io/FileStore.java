@@ -35,10 +35,6 @@ public final class FileStore {
         return new FileStore(new Configuration());
     }
 
-    public Configuration hadoopConf() {
-        return hadoop;
-    }
-
     public static Path path(String uri) {
         return new Path(uri);
     }
@@ -61,16 +57,6 @@ public final class FileStore {
             return fs(p).exists(p);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot check " + p + ": " + e.getMessage(), e);
-        }
-    }
-
-    public boolean isDirectory(Path p) {
-        try {
-            return fs(p).getFileStatus(p).isDirectory();
-        } catch (FileNotFoundException e) {
-            return false;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot stat " + p + ": " + e.getMessage(), e);
         }
     }
 

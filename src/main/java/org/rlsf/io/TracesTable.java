@@ -110,8 +110,4 @@ public final class TracesTable {
         }
     }
 
-    /** Column names of the schema, for contract checks. */
-    public static List<String> columns() {
-        return new ArrayList<>(List.of(SCHEMA.fieldNames()));
-    }
 }

@@ -164,11 +164,6 @@ public final class KvCacheDecoder {
             return lastPosition(forward(chunk), 1);
         }
 
-        /** Appends an aligned chunk [B][S]; returns log-probs for every appended position [B·S][V]. */
-        public float[][] append(int[][] chunk) {
-            return forward(chunk);
-        }
-
         public int length() {
             return length;
         }

@@ -52,21 +52,15 @@ public interface Tokenizer {
     /** A character outside the vocabulary; {@link #offset()} is its index in the encoded text. */
     final class UnknownCharacterException extends IllegalArgumentException {
         private final int offset;
-        private final int codePoint;
 
         public UnknownCharacterException(int offset, int codePoint) {
             super(String.format("character '%s' (U+%04X) at offset %d is not in the tokenizer's vocabulary",
                     new String(Character.toChars(codePoint)), codePoint, offset));
             this.offset = offset;
-            this.codePoint = codePoint;
         }
 
         public int offset() {
             return offset;
-        }
-
-        public int codePoint() {
-            return codePoint;
         }
     }
 }

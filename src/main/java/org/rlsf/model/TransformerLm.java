@@ -30,7 +30,7 @@ import org.rlsf.model.graph.WarmupLinearDecay;
  *     → ln_f → lm_head (RnnOutputLayer, softmax, sparse cross-entropy) → [mb, V, T]
  * </pre>
  * T (the graph's sequence length) may be shorter than the context length: parameters are the same
- * for every T, so {@link #withSeqLen} re-plans a trained graph for another length.
+ * for every T, so a trained graph's parameters fit a graph planned for another length.
  * Labels are next-token ids [mb, 1, T] with a [mb, T] label mask (padding excluded from the loss).
  */
 public final class TransformerLm {
@@ -107,11 +107,4 @@ public final class TransformerLm {
         return graph;
     }
 
-    /** The same parameters (and updater state, when present) in a graph planned for another length. */
-    public static ComputationGraph withSeqLen(ComputationGraph trained, ModelConfig m, int seqLen, Optimiser opt) {
-        DataType type = trained.params().dataType();
-        ComputationGraph g = new ComputationGraph(configuration(m, seqLen, opt, type));
-        g.init(trained.params().dup(), false);
-        return g;
-    }
 }
