@@ -130,6 +130,7 @@ final class GenerateCommand implements Callable<Integer> {
         spark.sparkContext().addSparkListener(progress);
         jsc.setJobGroup("rlsf-generate", "generate " + runId);
         JavaRDD<Row> rows = jsc.parallelize(pending, pending.size()).flatMap(new DecodeShard(modelPath, settings, run, tokens));
+        spark.conf().set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS");   // readable beyond Spark
         spark.createDataFrame(rows, TracesTable.SCHEMA).write()
                 .mode(SaveMode.Overwrite)
                 .option("partitionOverwriteMode", "dynamic")

@@ -46,6 +46,19 @@ class GenerateJobTest {
         return out;
     }
 
+    /** The Parquet footer schema of one data file, as a non-Spark reader sees it. */
+    private static String footerSchema(File table) {
+        try (var files = java.nio.file.Files.walk(table.toPath())) {
+            java.nio.file.Path file = files.filter(f -> f.toString().endsWith(".parquet")).findFirst().orElseThrow();
+            try (var reader = org.apache.parquet.hadoop.ParquetFileReader.open(org.apache.parquet.hadoop.util.HadoopInputFile
+                    .fromPath(new Path(file.toString()), new org.apache.hadoop.conf.Configuration()))) {
+                return reader.getFooter().getFileMetaData().getSchema().toString();
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @Test
     void writesTheTracesTableAndResumesDeterministically(@TempDir File dir) {
         Checkpoint model = org.rlsf.generate.ShardGeneratorTestSupport.taskModel(160);
@@ -71,6 +84,7 @@ class GenerateJobTest {
         }
         assertTrue(committed >= 2, "a manifest per written shard");
         List<String> first = content(table.filter("run_id = 'a'"));
+        assertTrue(footerSchema(out).contains("int64 generated_at (TIMESTAMP(MICROS,true))"), footerSchema(out));
 
         // resume: drop one shard, rerun the same id -> only that shard is redone, same rows
         Path shard = TracesTable.partition(new Path(out.getAbsolutePath()), "a",
