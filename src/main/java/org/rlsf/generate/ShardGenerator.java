@@ -1,6 +1,7 @@
 package org.rlsf.generate;
 
 import org.rlsf.model.Checkpoint;
+import org.rlsf.model.KvCacheDecoder;
 import org.rlsf.model.Tokenizer;
 import org.rlsf.tasks.Problem;
 import org.rlsf.tasks.Prompts;
@@ -26,8 +27,9 @@ public final class ShardGenerator {
 
     public static List<TraceRecord> run(Checkpoint ckpt, List<Problem> problems, Settings s) {
         Tokenizer tok = ckpt.tokenizer();
-        CotDecoder cot = new CotDecoder(ckpt.decoder(), tok.bosId(), tok.eosId(), Set.of(tok.padId(), tok.bosId(), tok.eosId()));
-        TraceScorer scorer = new TraceScorer(ckpt.decoder(), tok);
+        KvCacheDecoder decoder = ckpt.decoder();
+        CotDecoder cot = new CotDecoder(decoder, tok.bosId(), tok.eosId(), Set.of(tok.padId(), tok.bosId(), tok.eosId()));
+        TraceScorer scorer = new TraceScorer(decoder, tok);
         int context = ckpt.model().contextLength();
         List<TraceRecord> out = new ArrayList<>();
         List<Problem> ok = new ArrayList<>();

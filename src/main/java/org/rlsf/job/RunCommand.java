@@ -1,6 +1,5 @@
 package org.rlsf.job;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import org.rlsf.config.RlsfConfig;
@@ -20,12 +19,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -102,23 +98,11 @@ final class RunCommand implements Callable<Integer> {
         Checkpoint ckpt = Checkpoint.load(store, ckptDir);
         List<String> prompts = samplePrompts.stream().map(Prompts::qa).toList();
         List<TextSampler.Completion> completions = TextSampler.complete(ckpt, prompts, config.sample());
-        StringBuilder jsonl = new StringBuilder();
-        ObjectMapper json = new ObjectMapper();
-        for (int i = 0; i < completions.size(); i++) {
-            TextSampler.Completion c = completions.get(i);
+        for (TextSampler.Completion c : completions) {
             LOG.info("  {}{}", c.prompt().replace("\n", "\\n"), c.completion().replace("\n", "\\n"));
-            Map<String, Object> row = new LinkedHashMap<>();
-            row.put("problem_id", samplePrompts.get(i).problemId());
-            row.put("prompt", c.prompt());
-            row.put("completion", c.completion());
-            row.put("finish_reason", c.finish().name().toLowerCase());
-            try {
-                jsonl.append(json.writeValueAsString(row)).append('\n');
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
         }
-        store.writeText(new Path(runDir, "samples.jsonl"), jsonl.toString());
+        store.writeText(new Path(runDir, "samples.jsonl"),
+                Outputs.completionsJsonl(completions, samplePrompts.stream().map(Problem::problemId).toList()));
         LOG.info(String.format("run %s finished in %s: checkpoint %s, samples %s", id,
                 PretrainStage.duration((System.nanoTime() - t0) / 1e9), ckptDir, new Path(runDir, "samples.jsonl")));
         return 0;

@@ -1,6 +1,5 @@
 package org.rlsf.job;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.hadoop.fs.Path;
 import org.rlsf.config.RlsfConfig;
 import org.rlsf.config.SampleConfig;
@@ -17,9 +16,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "sample", mixinStandardHelpOptions = true,
@@ -85,24 +82,11 @@ final class SampleCommand implements Callable<Integer> {
         }
         Checkpoint ckpt = Checkpoint.load(store, FileStore.path(model));
         List<TextSampler.Completion> completions = TextSampler.complete(ckpt, all, cfg);
-        StringBuilder jsonl = new StringBuilder();
-        ObjectMapper json = new ObjectMapper();
         for (TextSampler.Completion c : completions) {
             LOG.info("{}{}   [{} tokens, {}]", c.prompt(), c.completion(), c.tokens(), c.finish());
-            Map<String, Object> row = new LinkedHashMap<>();
-            row.put("prompt", c.prompt());
-            row.put("completion", c.completion());
-            row.put("tokens", c.tokens());
-            row.put("finish_reason", c.finish().name().toLowerCase());
-            row.put("mean_log_prob", c.meanLogProb());
-            try {
-                jsonl.append(json.writeValueAsString(row)).append('\n');
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
         }
         if (out != null) {
-            store.writeText(FileStore.path(out), jsonl.toString());
+            store.writeText(FileStore.path(out), Outputs.completionsJsonl(completions, null));
             store.writeText(FileStore.path(out + ".config.conf"), config.render());
             LOG.info("wrote {} completions to {}", completions.size(), out);
         }
