@@ -1,5 +1,6 @@
 package org.rlsf.job;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
@@ -92,14 +93,7 @@ final class GenerateCommand implements Callable<Integer> {
         Checkpoint ckpt = ModelCache.get(modelPath);
         Path runDir = new Path(table, "run_id=" + runId);
         Path runFile = new Path(runDir, "_RUN.json");
-        long generatedAt;
-        if (store.exists(runFile)) {
-            generatedAt = Long.parseLong(store.readText(runFile).replaceAll("[^0-9]", ""));
-        } else {
-            Instant now = Instant.now();
-            generatedAt = now.getEpochSecond() * 1_000_000 + now.getNano() / 1000;
-            store.writeText(runFile, "{\"generated_at_micros\": " + generatedAt + "}");
-        }
+        long generatedAt = resumeOrStart(store, runFile, ckpt.weightsSha256(), shards);
         TracesTable.RunInfo run = new TracesTable.RunInfo(runId, modelPath, ckpt.weightsSha256(),
                 g.getLong("seed"), config.hash(), generatedAt);
         store.writeText(new Path(runDir, "_config.conf"), config.render());
@@ -167,6 +161,40 @@ final class GenerateCommand implements Callable<Integer> {
                         + "(%.2f prompts/s, %,.0f generated tokens/s) to %s", traces, errors, zero, pendingPrompts,
                 org.rlsf.train.PretrainStage.duration(secs), pendingPrompts / secs, tokens.value() / secs, table));
         return 0;
+    }
+
+    /**
+     * The run's fixed facts, recorded when it starts: a rerun of the same id must use the same model
+     * and shard count (else its shards would mix), and reuses the start time so rows stay identical.
+     */
+    static long resumeOrStart(FileStore store, Path runFile, String weightsSha256, int shards) {
+        ObjectMapper json = new ObjectMapper();
+        if (store.exists(runFile)) {
+            Map<?, ?> run;
+            try {
+                run = json.readValue(store.readText(runFile), Map.class);
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException(runFile + " is unreadable: " + e.getMessage(), e);
+            }
+            if (!weightsSha256.equals(run.get("weights_sha256")) || !Integer.valueOf(shards).equals(run.get("shards"))) {
+                throw new IllegalArgumentException("run " + runFile.getParent().getName() + " was started with model weights "
+                        + run.get("weights_sha256") + " and " + run.get("shards") + " shards; this call has " + weightsSha256
+                        + " and " + shards + ". Use a new --run-id.");
+            }
+            return ((Number) run.get("generated_at_micros")).longValue();
+        }
+        Instant now = Instant.now();
+        long micros = now.getEpochSecond() * 1_000_000 + now.getNano() / 1000;
+        Map<String, Object> run = new LinkedHashMap<>();
+        run.put("generated_at_micros", micros);
+        run.put("weights_sha256", weightsSha256);
+        run.put("shards", shards);
+        try {
+            store.writeText(runFile, json.writeValueAsString(run));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return micros;
     }
 
     /** Stable shard of a prompt id (CRC32, independent of JVM and locale). */

@@ -93,6 +93,10 @@ class GenerateJobTest {
         assertEquals(0, generate(ckpt, corpus, out, "a"));
         assertEquals(first, content(spark().read().parquet(out.getAbsolutePath()).filter("run_id = 'a'")));
 
+        // a rerun of the id with another shard count would mix shards: refused
+        assertEquals(1, Main.execute("generate", "--model", ckpt.getAbsolutePath(), "--corpus", corpus.getAbsolutePath(),
+                "--out", out.getAbsolutePath(), "--run-id", "a", "--set", "generate.shards=5"));
+
         // the same inputs under another run id give identical rows
         assertEquals(0, generate(ckpt, corpus, out, "b"));
         assertEquals(first, content(spark().read().parquet(out.getAbsolutePath()).filter("run_id = 'b'")));
