@@ -3,7 +3,10 @@ package org.rlsf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 
-/** One shared local[2] Spark session per test JVM. */
+/**
+ * One shared Spark session per test JVM: two cores, and a failed task is retried once
+ * ({@code local[2,2]}), as on a cluster, so fault-injection tests (see FlakyFileSystem) can run.
+ */
 public final class TestSpark {
     private static SparkSession session;
 
@@ -12,7 +15,7 @@ public final class TestSpark {
 
     public static synchronized JavaSparkContext context() {
         if (session == null) {
-            session = SparkSession.builder().master("local[2]").appName("rlsf-tests")
+            session = SparkSession.builder().master("local[2,2]").appName("rlsf-tests")
                     .config("spark.ui.enabled", "false")
                     .config("spark.sql.shuffle.partitions", "2")
                     .config("spark.sql.session.timeZone", "UTC")

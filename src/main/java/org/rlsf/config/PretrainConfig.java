@@ -21,11 +21,15 @@ import com.typesafe.config.Config;
  * @param seed                shuffling / split seed
  * @param cotFraction         share of task problems rendered with their chain-of-thought solution
  *                            (the rest get the direct one) when pretraining on a Parquet task corpus
+ * @param cotOpenerLossFraction share of those chain-of-thought documents whose first solution token
+ *                            (the CoT opener) is trained; on the rest it is fed but not predicted, so
+ *                            greedy decoding can keep the direct style while the CoT stays learnt
+ *                            (method.md §5.6)
  */
 public record PretrainConfig(int seqLen, int epochs, int batchSizePerWorker, int averagingFrequency, int workers,
                              double learningRate, int warmupSteps, double minLrFraction, double weightDecay,
                              double gradClip, double heldoutFraction, int heldoutMaxExamples, int evalEveryRounds,
-                             long seed, double cotFraction) {
+                             long seed, double cotFraction, double cotOpenerLossFraction) {
     public PretrainConfig {
         require(seqLen > 1, "seq-len must be > 1, was " + seqLen);
         require(epochs > 0, "epochs must be > 0, was " + epochs);
@@ -40,6 +44,8 @@ public record PretrainConfig(int seqLen, int epochs, int batchSizePerWorker, int
         require(heldoutFraction >= 0 && heldoutFraction < 1, "heldout-fraction must be in [0,1), was " + heldoutFraction);
         require(heldoutMaxExamples >= 0, "heldout-max-examples must be >= 0, was " + heldoutMaxExamples);
         require(cotFraction >= 0 && cotFraction <= 1, "cot-fraction must be in [0,1], was " + cotFraction);
+        require(cotOpenerLossFraction >= 0 && cotOpenerLossFraction <= 1,
+                "cot-opener-loss-fraction must be in [0,1], was " + cotOpenerLossFraction);
         require(evalEveryRounds > 0, "eval-every-rounds must be > 0, was " + evalEveryRounds);
     }
 
@@ -48,7 +54,8 @@ public record PretrainConfig(int seqLen, int epochs, int batchSizePerWorker, int
                 c.getInt("averaging-frequency"), c.getInt("workers"), c.getDouble("learning-rate"),
                 c.getInt("warmup-steps"), c.getDouble("min-lr-fraction"), c.getDouble("weight-decay"),
                 c.getDouble("grad-clip"), c.getDouble("heldout-fraction"), c.getInt("heldout-max-examples"),
-                c.getInt("eval-every-rounds"), c.getLong("seed"), c.getDouble("cot-fraction"));
+                c.getInt("eval-every-rounds"), c.getLong("seed"), c.getDouble("cot-fraction"),
+                c.getDouble("cot-opener-loss-fraction"));
     }
 
     private static void require(boolean ok, String message) {

@@ -27,6 +27,9 @@ public final class HeldoutLoss {
             for (int b = 0; b < part.size(); b++) {
                 int[] s = part.get(b);
                 for (int i = 0; i < s.length - 1; i++) {
+                    if (s[i + 1] < 0) {
+                        continue;   // fed, not trained on (LmExamples.unscored)
+                    }
                     double p = probs.getDouble(b, s[i + 1], i);
                     nll -= Math.log(Math.max(p, 1e-30));
                     count++;

@@ -6,9 +6,23 @@ import org.rlsf.model.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Documents → token sequences {@code [BOS] text [EOS]} for next-token training. */
+/**
+ * Documents → token sequences {@code [BOS] text [EOS]} for next-token training. A token that is fed
+ * but not trained on (see {@link Document#unscoredChar()}) is stored as {@link #unscored(int)}: its
+ * id, negated minus one; {@link TokenBatch} feeds it and masks its prediction out of the loss.
+ */
 public final class LmExamples {
     private LmExamples() {
+    }
+
+    /** Marks a token id as fed-but-not-predicted. */
+    public static int unscored(int id) {
+        return -id - 1;
+    }
+
+    /** The token id of a sequence entry, marked or not. */
+    public static int id(int entry) {
+        return entry < 0 ? -entry - 1 : entry;
     }
 
     /**
@@ -36,8 +50,27 @@ public final class LmExamples {
                         + " tokens (+ BOS/EOS), longer than the training sequence length " + seqLen
                         + "; raise pretrain.seq-len (at most model.context-length) or shorten the document");
             }
+            if (doc.unscoredChar() >= 0) {
+                int at = 1 + unscoredIndex(doc, ids, tokenizer);
+                seq[at] = unscored(seq[at]);
+            }
             out.add(seq);
         }
         return out;
+    }
+
+    /** Index in {@code ids} of the token starting at the document's unscored character offset. */
+    private static int unscoredIndex(Document doc, int[] ids, Tokenizer tokenizer) {
+        int[] before = tokenizer.encode(doc.text().substring(0, doc.unscoredChar()));
+        for (int i = 0; i < before.length; i++) {
+            if (i >= ids.length || ids[i] != before[i]) {
+                throw new IllegalArgumentException(doc.where() + ": the unscored offset " + doc.unscoredChar()
+                        + " does not fall on a token boundary");
+            }
+        }
+        if (before.length >= ids.length) {
+            throw new IllegalArgumentException(doc.where() + ": no token at the unscored offset " + doc.unscoredChar());
+        }
+        return before.length;
     }
 }

@@ -118,6 +118,7 @@ public final class PretrainStage {
         lineage.put("corpus", corpusSpecs.stream()
                 .map(c -> c.startsWith(TextSources.BUILTIN) ? c : store.qualify(new Path(c))).toList());
         lineage.put("cot_fraction", cfg.cotFraction());
+        lineage.put("cot_opener_loss_fraction", cfg.cotOpenerLossFraction());
         lineage.put("documents", docs.size());
         lineage.put("seed", cfg.seed());
         lineage.put("model_seed", model.seed());
@@ -153,10 +154,13 @@ public final class PretrainStage {
         if (!spec.startsWith(TextSources.BUILTIN) && CorpusTable.isCorpusTable(store, new Path(spec))) {
             PretrainConfig cfg = config.pretrain();
             List<Problem> problems = CorpusTable.read(spark.get(), store, new Path(spec));
-            List<String> texts = PretrainingTexts.render(problems, cfg.cotFraction(), cfg.seed());
+            List<PretrainingTexts.Rendered> texts = PretrainingTexts.renderDocuments(problems, cfg.cotFraction(),
+                    cfg.cotOpenerLossFraction(), cfg.seed());
             List<Document> docs = new ArrayList<>(texts.size());
             for (int i = 0; i < texts.size(); i++) {
-                docs.add(new Document(texts.get(i), spec + " (problem " + problems.get(i).problemId() + ")", i + 1));
+                PretrainingTexts.Rendered r = texts.get(i);
+                docs.add(new Document(r.text(), spec + " (problem " + problems.get(i).problemId() + ")", i + 1,
+                        r.unscoredChar()));
             }
             return docs;
         }

@@ -11,7 +11,8 @@ import java.io.Serializable;
  * A minibatch of token sequences, as shipped to Spark workers (small, plain Java; the arrays are
  * built on the worker by {@link #toDataSet()}).
  *
- * @param sequences {@code [BOS] … [EOS]} token ids, each at most seqLen + 1 long
+ * @param sequences {@code [BOS] … [EOS]} token ids, each at most seqLen + 1 long; an entry marked by
+ *                  {@link LmExamples#unscored(int)} is fed but its prediction is masked
  * @param seqLen    the graph's sequence length T
  * @param padId     id used for padding (masked out of the loss)
  */
@@ -28,7 +29,7 @@ public record TokenBatch(int[][] sequences, int seqLen, int padId) implements Se
 
     /**
      * Features [mb, T] = tokens 0..T-1 (right-padded); labels [mb, 1, T] = tokens 1..T (next-token
-     * ids); label mask [mb, T] = 1 where the label is a real token.
+     * ids); label mask [mb, T] = 1 where the label is a real token that is not marked unscored.
      */
     public DataSet toDataSet() {
         int mb = sequences.length, t = seqLen;
@@ -40,9 +41,9 @@ public record TokenBatch(int[][] sequences, int seqLen, int padId) implements Se
         for (int b = 0; b < mb; b++) {
             int[] s = sequences[b];
             for (int i = 0; i < s.length - 1; i++) {
-                features[b * t + i] = s[i];
-                labels[b * t + i] = s[i + 1];
-                mask[b * t + i] = 1f;
+                features[b * t + i] = LmExamples.id(s[i]);
+                labels[b * t + i] = LmExamples.id(s[i + 1]);
+                mask[b * t + i] = s[i + 1] < 0 ? 0f : 1f;
             }
         }
         INDArray f = Nd4j.create(features, new long[]{mb, t}, 'c').castTo(DataType.FLOAT);

@@ -101,4 +101,36 @@ class GenerateJobTest {
         assertEquals(0, generate(ckpt, corpus, out, "b"));
         assertEquals(first, content(spark().read().parquet(out.getAbsolutePath()).filter("run_id = 'b'")));
     }
+
+    @Test
+    void taskRetriesAfterAFaultMidWriteGiveTheRowsOfACleanRun(@TempDir File dir) {
+        Checkpoint model = org.rlsf.generate.ShardGeneratorTestSupport.taskModel(160);
+        File ckpt = new File(dir, "ckpt");
+        Checkpoint.save(store, new Path(ckpt.getAbsolutePath()), model.graph(), model.tokenizer(), model.model(), Map.of());
+        File corpus = new File(dir, "corpus");
+        List<Problem> problems = TaskCorpus.generate(new McqTask(), 12, 6, TaskCorpus.HELDOUT);
+        CorpusTable.write(spark(), store, new Path(corpus.getAbsolutePath()), problems, TaskCorpus.HELDOUT, "test", Map.of());
+        File clean = new File(dir, "clean");
+        assertEquals(0, generate(ckpt, corpus, clean, "r"));
+        List<String> expected = content(spark().read().parquet(clean.getAbsolutePath()));
+
+        File flaky = new File(dir, "flaky");
+        org.rlsf.testing.FlakyFileSystem.failFirstAttemptOf(java.util.Set.of(0, 2));
+        try {
+            assertEquals(0, Main.execute("generate", "--model", ckpt.getAbsolutePath(), "--corpus", corpus.getAbsolutePath(),
+                    "--out", org.rlsf.testing.FlakyFileSystem.uri(flaky), "--run-id", "r", "--set", "generate.k=3",
+                    "--set", "generate.max-new-tokens=8", "--set", "generate.max-answer-tokens=5",
+                    "--set", "generate.shards=3", "--set", "generate.batch-rows=16"));
+            assertEquals(2, org.rlsf.testing.FlakyFileSystem.injected(), "two first attempts died mid-write and were retried");
+        } finally {
+            org.rlsf.testing.FlakyFileSystem.reset();
+        }
+        Dataset<Row> retried = spark().read().parquet(flaky.getAbsolutePath());
+        assertEquals(expected.size(), retried.count(), "no lost and no duplicated rows");
+        assertEquals(expected, content(retried));
+        for (int s = 0; s < 3; s++) {
+            assertEquals(TracesTable.isCommitted(store, new Path(clean.getAbsolutePath()), "r", s),
+                    TracesTable.isCommitted(store, new Path(flaky.getAbsolutePath()), "r", s), "manifest of shard " + s);
+        }
+    }
 }

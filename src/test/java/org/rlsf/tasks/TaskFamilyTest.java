@@ -133,6 +133,29 @@ class TaskFamilyTest {
     }
 
     @Test
+    void theOpenerIsUnscoredOnTheShareOfCotDocumentsOutsideTheOpenerLossFraction() {
+        List<Problem> ps = TaskCorpus.generate(new ArithTask(), 1000, 1, TaskCorpus.TRAIN);
+        List<PretrainingTexts.Rendered> docs = PretrainingTexts.renderDocuments(ps, 0.6, 0.25, 5);
+        // the CoT/direct choice does not depend on the opener share
+        assertEquals(PretrainingTexts.render(ps, 0.6, 5), docs.stream().map(PretrainingTexts.Rendered::text).toList());
+        long cot = 0, unscored = 0;
+        for (int i = 0; i < docs.size(); i++) {
+            PretrainingTexts.Rendered d = docs.get(i);
+            if (d.text().contains(ArithTask.COT_OPENER)) {
+                cot++;
+                if (d.unscoredChar() >= 0) {
+                    unscored++;
+                    assertTrue(d.text().startsWith(ArithTask.COT_OPENER, d.unscoredChar()), d.text());
+                    assertEquals(new ArithTask().prompt(ps.get(i)).length(), d.unscoredChar());
+                }
+            } else {
+                assertEquals(-1, d.unscoredChar(), "a direct document is fully trained");
+            }
+        }
+        assertTrue(unscored > 0.68 * cot && unscored < 0.82 * cot, unscored + " of " + cot);
+    }
+
+    @Test
     void theElicitationSuffixesEncodeWithATokenizerBuiltWithTheExtras() {
         for (String name : TaskFamily.names()) {
             List<Problem> ps = TaskCorpus.generate(TaskFamily.of(name), 30, 1, TaskCorpus.TRAIN);

@@ -48,4 +48,24 @@ class LmExamplesTest {
         assertArrayEquals(new float[]{1, 1, 0, 0}, ds.getLabelsMaskArray().getRow(1).toFloatVector());
         assertEquals(5, new TokenBatch(new int[][]{{1, 5, 6, 2}, {1, 7, 2}}, 4, 0).predictedTokens());
     }
+
+    @Test
+    void anUnscoredTokenIsFedButMaskedOutOfTheLoss() {
+        List<int[]> seqs = LmExamples.encode(List.of(new Document("a b c", "f.jsonl", 1, 3)), tok, 8);
+        int[] ids = tok.encode("a b c");
+        assertArrayEquals(new int[]{1, ids[0], ids[1], LmExamples.unscored(ids[2]), 2}, seqs.get(0));
+        DataSet ds = new TokenBatch(seqs.toArray(new int[0][]), 5, 0).toDataSet();
+        assertArrayEquals(new float[]{1, ids[0], ids[1], ids[2], 0}, ds.getFeatures().getRow(0).toFloatVector());
+        assertArrayEquals(new float[]{ids[0], ids[1], ids[2], 2, 0}, ds.getLabels().get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
+                org.nd4j.linalg.indexing.NDArrayIndex.point(0), org.nd4j.linalg.indexing.NDArrayIndex.all()).toFloatVector());
+        // the prediction of c (label position 2) is masked; the token after it is still trained
+        assertArrayEquals(new float[]{1, 1, 0, 1, 0}, ds.getLabelsMaskArray().getRow(0).toFloatVector());
+    }
+
+    @Test
+    void anUnscoredOffsetInsideATokenIsAnError() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LmExamples.encode(List.of(new Document("ab c", "f.jsonl", 4, 1)), WordTokenizer.train(List.of("ab c"), 32), 8));
+        assertTrue(e.getMessage().startsWith("f.jsonl, line 4: the unscored offset 1"), e.getMessage());
+    }
 }

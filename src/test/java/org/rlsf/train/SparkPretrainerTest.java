@@ -38,7 +38,7 @@ class SparkPretrainerTest {
     private final ModelConfig model = new ModelConfig(tok.vocabSize(), 32, 2, 2, 64, 32, 1e-5, 0.02, 5);
 
     private static PretrainConfig cfg(int epochs, int batch, int freq, int workers) {
-        return new PretrainConfig(SEQ, epochs, batch, freq, workers, 1e-2, 4, 0.1, 0.01, 1.0, 0.1, 64, 1, 9, 0.5);
+        return new PretrainConfig(SEQ, epochs, batch, freq, workers, 1e-2, 4, 0.1, 0.01, 1.0, 0.1, 64, 1, 9, 0.5, 1.0);
     }
 
     private ComputationGraph fresh(PretrainConfig c, int workers) {
