@@ -27,6 +27,7 @@ class ArchitectureTest {
             "tasks", List.of(SPARK, DL4J),
             "score", List.of(SPARK, DL4J),
             "generate", List.of(SPARK, DL4J),
+            "evaluate", List.of(SPARK, DL4J),
             "model", List.of(SPARK),
             "io", List.of(DL4J),
             "job", List.of(DL4J),

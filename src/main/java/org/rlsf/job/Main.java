@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 /** The single entry point: {@code rlsf <subcommand>}. */
 @Command(name = "rlsf", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Post-train language models with Reinforcement Learning from Self-Feedback, on Spark + DL4J.",
-        subcommands = {RunCommand.class, CorpusCommand.class, PretrainCommand.class, GenerateCommand.class, SampleCommand.class,
+        subcommands = {RunCommand.class, CorpusCommand.class, PretrainCommand.class, GenerateCommand.class, EvaluateCommand.class, SampleCommand.class,
                 GradeCommand.class,
                 BenchCommand.class,
                 CommandLine.HelpCommand.class})
@@ -25,7 +25,13 @@ public final class Main implements Runnable {
         Console.installStdoutFilter();
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            LOG.debug("command failed", e);
+            Throwable root = innermost(e);
+            if (root instanceof IllegalArgumentException || root instanceof java.io.UncheckedIOException
+                    || root instanceof java.io.IOException || root instanceof IllegalStateException) {
+                LOG.debug("command failed", e);     // a user-facing error: the message says it all
+            } else {
+                LOG.error("unexpected failure (a bug: please report it with this trace)", e);
+            }
             cmd.getErr().println("error: " + describe(e));
             if (Console.logFile() != null) {
                 cmd.getErr().println("(full log: " + Console.logFile() + ")");
@@ -37,11 +43,16 @@ public final class Main implements Runnable {
 
     /** The innermost useful message, e.g. the file/line/field of a malformed corpus row. */
     static String describe(Throwable e) {
+        Throwable t = innermost(e);
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+
+    private static Throwable innermost(Throwable e) {
         Throwable t = e;
         while (t.getCause() != null && (t.getMessage() == null || t instanceof org.apache.spark.SparkException)) {
             t = t.getCause();
         }
-        return t.getMessage() == null ? t.toString() : t.getMessage();
+        return t;
     }
 
     @Override
