@@ -1,0 +1,164 @@
+package org.rlsf.io;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.rlsf.pairs.PairBuilder;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * The preference-pairs table (Parquet, schema version 1, zstd, partitioned by {@code run_id}, a
+ * {@code _MANIFEST.json} per partition): one row per chosen/rejected pair with both responses'
+ * tokens, answers, confidences and the frozen model's summed log-probs (DPO's reference, taken from
+ * the traces table: no second model pass).
+ */
+public final class PairsTable {
+    public static final int SCHEMA_VERSION = 1;
+    public static final String MANIFEST = "_MANIFEST.json";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    public static final StructType SCHEMA = new StructType(new StructField[]{
+            field("schema_version", DataTypes.IntegerType, false),
+            field("pair_id", DataTypes.StringType, false),
+            field("run_id", DataTypes.StringType, false),
+            field("prompt_id", DataTypes.StringType, false),
+            field("task", DataTypes.StringType, false),
+            field("prompt", DataTypes.StringType, false),
+            field("prompt_tokens", DataTypes.createArrayType(DataTypes.IntegerType, false), false),
+            field("chosen_trace_id", DataTypes.StringType, false),
+            field("rejected_trace_id", DataTypes.StringType, false),
+            field("chosen_branch", DataTypes.IntegerType, false),
+            field("rejected_branch", DataTypes.IntegerType, false),
+            field("chosen_text", DataTypes.StringType, false),
+            field("rejected_text", DataTypes.StringType, false),
+            field("chosen_tokens", DataTypes.createArrayType(DataTypes.IntegerType, false), false),
+            field("rejected_tokens", DataTypes.createArrayType(DataTypes.IntegerType, false), false),
+            field("chosen_answer", DataTypes.StringType, true),
+            field("rejected_answer", DataTypes.StringType, true),
+            field("chosen_confidence", DataTypes.DoubleType, false),
+            field("rejected_confidence", DataTypes.DoubleType, false),
+            field("margin", DataTypes.DoubleType, false),
+            field("chosen_ref_logprob", DataTypes.DoubleType, false),
+            field("rejected_ref_logprob", DataTypes.DoubleType, false),
+            field("policy", DataTypes.StringType, false),
+            field("threshold", DataTypes.DoubleType, false),
+            field("model_id", DataTypes.StringType, false),
+            field("weights_sha256", DataTypes.StringType, false),
+    });
+
+    /** The traces-table columns the pairs stage reads, with their types. */
+    public static final StructType TRACES_INPUT = new StructType(Arrays.stream(TracesTable.SCHEMA.fields())
+            .filter(f -> List.of("schema_version", "run_id", "prompt_id", "task", "branch", "prompt", "prompt_tokens",
+                    "trace_text", "trace_tokens", "token_logprobs", "answer", "confidence", "model_id", "weights_sha256",
+                    "error").contains(f.name()))
+            .toArray(StructField[]::new));
+
+    /** The prompt-level columns of one group of traces (serialisable: shipped to executors). */
+    public record PromptInfo(String runId, String promptId, String task, String prompt, int[] promptTokens,
+                             String modelId, String weightsSha256) implements java.io.Serializable {
+    }
+
+    private PairsTable() {
+    }
+
+    private static StructField field(String name, DataType type, boolean nullable) {
+        return DataTypes.createStructField(name, type, nullable);
+    }
+
+    /**
+     * Checks that a traces table has every column the pairs stage reads, with the right type.
+     *
+     * @throws IllegalArgumentException naming the table and each missing or mismatched column
+     */
+    public static void requireTracesSchema(StructType actual, String where) {
+        List<String> problems = new ArrayList<>();
+        for (StructField f : TRACES_INPUT.fields()) {
+            if (!Arrays.asList(actual.fieldNames()).contains(f.name())) {
+                problems.add("missing column " + f.name() + " (" + f.dataType().simpleString() + ")");
+            } else {
+                DataType a = actual.apply(f.name()).dataType();
+                if (!sameIgnoringNullability(a, f.dataType())) {
+                    problems.add("column " + f.name() + " is " + a.simpleString() + ", expected " + f.dataType().simpleString());
+                }
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(where + " is not a traces table of schema version "
+                    + TracesTable.SCHEMA_VERSION + ": " + String.join("; ", problems));
+        }
+    }
+
+    /** @throws IllegalArgumentException when rows carry a schema version this code does not read */
+    public static void requireTracesVersions(List<Integer> versions, String where) {
+        List<Integer> other = versions.stream().filter(v -> v != TracesTable.SCHEMA_VERSION).sorted().toList();
+        if (!other.isEmpty()) {
+            throw new IllegalArgumentException(where + " has traces of schema version " + other
+                    + (other.get(other.size() - 1) > TracesTable.SCHEMA_VERSION ? " (newer than this rlsf)" : "")
+                    + "; this rlsf reads schema version " + TracesTable.SCHEMA_VERSION + " (column schema_version)");
+        }
+    }
+
+    private static boolean sameIgnoringNullability(DataType a, DataType b) {
+        return a.sameType(b);
+    }
+
+    /** Deterministic id of a pair: the same run, prompt, branches and policy give the same id. */
+    public static String pairId(String runId, String promptId, int chosenBranch, int rejectedBranch, String policy) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            byte[] h = md.digest((runId + "\n" + promptId + "\n" + chosenBranch + "\n" + rejectedBranch + "\n" + policy)
+                    .getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(h, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static String traceId(String runId, String promptId, int branch) {
+        return runId + "/" + promptId + "/" + branch;
+    }
+
+    public static Row toRow(PromptInfo p, PairBuilder.Pair pair, String policy, double threshold) {
+        var c = pair.chosen();
+        var r = pair.rejected();
+        return RowFactory.create(SCHEMA_VERSION, pairId(p.runId(), p.promptId(), c.branch(), r.branch(), policy),
+                p.runId(), p.promptId(), p.task(), p.prompt(), ints(p.promptTokens()),
+                traceId(p.runId(), p.promptId(), c.branch()), traceId(p.runId(), p.promptId(), r.branch()),
+                c.branch(), r.branch(), c.text(), r.text(), ints(c.tokens()), ints(r.tokens()), c.answer(), r.answer(),
+                c.confidence(), r.confidence(), pair.margin(), c.refLogProb(), r.refLogProb(), policy, threshold,
+                p.modelId(), p.weightsSha256());
+    }
+
+    public static Path partition(Path table, String runId) {
+        return new Path(table, "run_id=" + runId);
+    }
+
+    public static void writeManifest(FileStore store, Path table, String runId, Map<String, Object> content) {
+        try {
+            store.writeText(new Path(partition(table, runId), MANIFEST), JSON.writeValueAsString(content));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static scala.collection.Seq<Integer> ints(int[] a) {
+        return scala.collection.JavaConverters.asScalaBuffer(Arrays.stream(a).boxed().collect(Collectors.toList())).toSeq();
+    }
+}
