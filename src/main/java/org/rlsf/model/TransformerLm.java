@@ -6,17 +6,22 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.distribution.NormalDistribution;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.weights.WeightInitDistribution;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.lossfunctions.impl.LossSparseMCXENT;
 import org.rlsf.config.ModelConfig;
+
+import java.util.Map;
+import org.rlsf.model.graph.DpoOutputLayer;
 import org.rlsf.model.graph.FinalLayerNorm;
 import org.rlsf.model.graph.PositionEmbedding;
 import org.rlsf.model.graph.TransformerBlock;
@@ -66,6 +71,43 @@ public final class TransformerLm {
 
     public static ComputationGraphConfiguration configuration(ModelConfig m, int seqLen, Optimiser opt,
                                                               DataType dataType) {
+        return configuration(m, seqLen, opt, dataType, new RnnOutputLayer.Builder(new LossSparseMCXENT())
+                .nIn(m.dModel()).nOut(m.vocabSize()).dataFormat(RNNFormat.NCW)
+                .activation(Activation.SOFTMAX).build());
+    }
+
+    /**
+     * The same network with the preference head ({@link DpoOutputLayer}): minibatch rows 2i / 2i+1 are
+     * pair i's chosen / rejected sequence. Parameters match the LM graph's by layer and name.
+     */
+    public static ComputationGraphConfiguration preferenceConfiguration(ModelConfig m, int seqLen, Optimiser opt,
+                                                                        DataType dataType, double beta,
+                                                                        double labelSmoothing, String lossType) {
+        return configuration(m, seqLen, opt, dataType,
+                new DpoOutputLayer(m.dModel(), m.vocabSize(), seqLen, beta, labelSmoothing, lossType));
+    }
+
+    /** Copies every parameter of {@code from} into the same-named parameter of {@code to} (shapes must match). */
+    public static void copyParams(ComputationGraph from, ComputationGraph to) {
+        for (org.deeplearning4j.nn.api.Layer layer : from.getLayers()) {
+            String name = layer.conf().getLayer().getLayerName();
+            org.deeplearning4j.nn.api.Layer target = to.getLayer(name);
+            if (target == null) {
+                throw new IllegalArgumentException("no layer '" + name + "' in the target graph");
+            }
+            for (Map.Entry<String, INDArray> e : layer.paramTable().entrySet()) {
+                INDArray dst = target.getParam(e.getKey());
+                if (dst == null || dst.length() != e.getValue().length()
+                        || dst.size(dst.rank() - 1) != e.getValue().size(e.getValue().rank() - 1)) {
+                    throw new IllegalArgumentException("parameter " + name + "/" + e.getKey() + " does not match the target graph");
+                }
+                dst.assign(e.getValue().reshape(dst.shape()));   // a bias may be [V] on one side, [1, V] on the other
+            }
+        }
+    }
+
+    private static ComputationGraphConfiguration configuration(ModelConfig m, int seqLen, Optimiser opt,
+                                                               DataType dataType, Layer head) {
         if (seqLen > m.contextLength()) {
             throw new IllegalArgumentException("sequence length " + seqLen + " exceeds the context length " + m.contextLength());
         }
@@ -92,16 +134,18 @@ public final class TransformerLm {
             prev = block(i);
         }
         g.addLayer(FINAL_NORM, new FinalLayerNorm(m.dModel(), seqLen, m.layerNormEps()), prev)
-                .addLayer(HEAD, new RnnOutputLayer.Builder(new LossSparseMCXENT())
-                        .nIn(m.dModel()).nOut(m.vocabSize()).dataFormat(RNNFormat.NCW)
-                        .activation(Activation.SOFTMAX).build(), FINAL_NORM)
+                .addLayer(HEAD, head, FINAL_NORM)
                 .setOutputs(HEAD);
         return g.build();
     }
 
     /** A freshly initialised graph; the same config (incl. seed) gives the same parameters. */
     public static ComputationGraph create(ModelConfig m, int seqLen, Optimiser opt, DataType dataType) {
-        ComputationGraph graph = new ComputationGraph(configuration(m, seqLen, opt, dataType));
+        return create(configuration(m, seqLen, opt, dataType), m);
+    }
+
+    public static ComputationGraph create(ComputationGraphConfiguration conf, ModelConfig m) {
+        ComputationGraph graph = new ComputationGraph(conf);
         Nd4j.getRandom().setSeed(m.seed());
         graph.init();
         return graph;

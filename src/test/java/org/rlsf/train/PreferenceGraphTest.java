@@ -1,0 +1,119 @@
+package org.rlsf.train;
+
+import org.deeplearning4j.gradientcheck.GradientCheckUtil;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.rlsf.config.ModelConfig;
+import org.rlsf.model.TransformerLm;
+import org.rlsf.model.graph.DpoOutputLayer;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The DPO head in a ComputationGraph: method.md vectors, ln 2 at init, plain-Java agreement, gradient check. */
+class PreferenceGraphTest {
+    private static final ModelConfig M = new ModelConfig(11, 8, 2, 2, 16, 12, 1e-5, 0.5, 3);
+    private static final int T = 8;
+    private DataType previous;
+
+    @BeforeEach
+    void doublePrecision() {
+        previous = Nd4j.dataType();
+        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
+    }
+
+    @AfterEach
+    void restore() {
+        Nd4j.setDefaultDataTypes(previous, previous);
+    }
+
+    @Test
+    void methodVectors() {
+        double h = DpoLoss.h(-10, -12, -11, -11);
+        assertEquals(2, h, 0);
+        assertEquals(0.598139, DpoLoss.dpo(h, 0.1, 0), 1e-6);
+        assertEquals(0.513015, DpoLoss.dpo(h, 0.2, 0), 1e-6);
+        assertEquals(0.913015, DpoLoss.dpo(-h, 0.2, 0), 1e-6);
+        assertEquals(0.517015, DpoLoss.dpo(h, 0.2, 0.01), 1e-6);
+        assertEquals(Math.log(2), DpoLoss.dpo(0, 0.7, 0.01), 1e-12);
+        assertEquals(0.2, DpoLoss.reward(-10, -11, 0.2), 1e-12);
+        assertEquals(-0.2, DpoLoss.reward(-12, -11, 0.2), 1e-12);
+        assertEquals(-0.0802625, DpoLoss.dpoGradient(h, 0.2, 0), 1e-7);
+    }
+
+    private static List<PreferenceBatch.Example> examples(double[] refs) {
+        return List.of(
+                new PreferenceBatch.Example("p0", new int[]{4, 5}, new int[]{6, 7, 2}, new int[]{8, 2}, refs[0], refs[1]),
+                new PreferenceBatch.Example("p1", new int[]{9, 3, 4}, new int[]{10, 2}, new int[]{5, 6, 7, 2}, refs[2], refs[3]));
+    }
+
+    /** Summed log-prob of each row's response under the LM graph, from its softmax output. */
+    static double[] responseLogProbs(ComputationGraph lm, PreferenceBatch batch) {
+        DataSet ds = batch.toDataSet();
+        INDArray probs = lm.outputSingle(false, ds.getFeatures().castTo(DataType.DOUBLE)).castTo(DataType.DOUBLE);
+        INDArray labels = ds.getLabels();
+        double[] out = new double[(int) probs.size(0)];
+        for (int r = 0; r < out.length; r++) {
+            for (int t = 0; t < batch.seqLen(); t++) {
+                double sign = labels.getDouble(r, 1, t);
+                if (sign != 0) {
+                    out[r] += Math.log(probs.getDouble(r, labels.getInt(r, 0, t), t));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static ComputationGraph preferenceGraph(ComputationGraph lm, double beta, double eps, String loss) {
+        ComputationGraph g = TransformerLm.create(TransformerLm.preferenceConfiguration(M, T,
+                TransformerLm.Optimiser.inferenceOnly(), DataType.DOUBLE, beta, eps, loss), M);
+        TransformerLm.copyParams(lm, g);
+        return g;
+    }
+
+    @Test
+    void theLossIsLn2WhenPolicyEqualsReferenceAndMatchesPlainJavaOtherwise() {
+        ComputationGraph lm = TransformerLm.create(M, T, TransformerLm.Optimiser.inferenceOnly(), DataType.DOUBLE);
+        double[] own = responseLogProbs(lm, new PreferenceBatch(examples(new double[4]), T, 1, 0));
+        ComputationGraph g = preferenceGraph(lm, 0.2, 0, DpoOutputLayer.DPO);
+        // same activations as the LM head
+        DataSet ds = new PreferenceBatch(examples(own), T, 1, 0).toDataSet();
+        assertArrayEquals(lm.outputSingle(false, ds.getFeatures()).data().asDouble(),
+                g.outputSingle(false, ds.getFeatures()).data().asDouble(), 1e-12);
+        assertEquals(Math.log(2), g.score(ds), 1e-6);
+
+        double[] refs = {own[0] - 0.7, own[1] + 0.4, own[2] + 1.3, own[3] - 0.2};
+        for (double eps : new double[]{0, 0.01}) {
+            ComputationGraph ge = preferenceGraph(lm, 0.2, eps, DpoOutputLayer.DPO);
+            double expected = (DpoLoss.dpo(DpoLoss.h(own[0], own[1], refs[0], refs[1]), 0.2, eps)
+                    + DpoLoss.dpo(DpoLoss.h(own[2], own[3], refs[2], refs[3]), 0.2, eps)) / 2;
+            assertEquals(expected, ge.score(new PreferenceBatch(examples(refs), T, 1, 0).toDataSet()), 1e-5);
+        }
+        ComputationGraph gi = preferenceGraph(lm, 0.2, 0, DpoOutputLayer.IPO);
+        double expected = (DpoLoss.ipo(DpoLoss.h(own[0], own[1], refs[0], refs[1]), 0.2)
+                + DpoLoss.ipo(DpoLoss.h(own[2], own[3], refs[2], refs[3]), 0.2)) / 2;
+        assertEquals(expected, gi.score(new PreferenceBatch(examples(refs), T, 1, 0).toDataSet()), 1e-5);
+    }
+
+    @Test
+    void everyParameterOfThePreferenceGraphPassesTheGradientCheck() {
+        ComputationGraph lm = TransformerLm.create(M, T, TransformerLm.Optimiser.inferenceOnly(), DataType.DOUBLE);
+        ComputationGraph g = preferenceGraph(lm, 0.5, 0.01, DpoOutputLayer.DPO);
+        DataSet ds = new PreferenceBatch(examples(new double[]{-9, -8, -7, -12}), T, 1, 0).toDataSet();
+        boolean ok = GradientCheckUtil.checkGradients(new GradientCheckUtil.GraphConfig().net(g)
+                .inputs(new INDArray[]{ds.getFeatures().castTo(DataType.DOUBLE)})
+                .labels(new INDArray[]{ds.getLabels().castTo(DataType.DOUBLE)})
+                .epsilon(1e-6).maxRelError(1e-3).minAbsoluteError(1e-8)
+                .print(GradientCheckUtil.PrintMode.FAILURES_ONLY));
+        assertTrue(ok, "gradient check failed (see log for the failing parameters)");
+    }
+}
