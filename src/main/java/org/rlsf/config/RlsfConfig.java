@@ -98,6 +98,10 @@ public final class RlsfConfig {
         return PretrainConfig.fromConfig(raw().getConfig("pretrain"));
     }
 
+    public TrainConfig train() {
+        return TrainConfig.fromConfig(raw().getConfig("train"));
+    }
+
     public SampleConfig sample() {
         return SampleConfig.fromConfig(raw().getConfig("sample"));
     }

@@ -19,7 +19,7 @@ public record PreferenceBatch(List<Example> pairs, int seqLen, int bosId, int pa
      * One pair: prompt tokens (without BOS), the two response tokens, and the frozen model's summed
      * response log-probs.
      */
-    public record Example(String pairId, int[] prompt, int[] chosen, int[] rejected, double refChosen, double refRejected)
+    public record Example(String pairId, String promptId, int[] prompt, int[] chosen, int[] rejected, double refChosen, double refRejected)
             implements Serializable {
         /** Tokens fed + predicted for the longer of the two rows, i.e. the graph length it needs. */
         public int length() {

@@ -52,8 +52,8 @@ class PreferenceGraphTest {
 
     private static List<PreferenceBatch.Example> examples(double[] refs) {
         return List.of(
-                new PreferenceBatch.Example("p0", new int[]{4, 5}, new int[]{6, 7, 2}, new int[]{8, 2}, refs[0], refs[1]),
-                new PreferenceBatch.Example("p1", new int[]{9, 3, 4}, new int[]{10, 2}, new int[]{5, 6, 7, 2}, refs[2], refs[3]));
+                new PreferenceBatch.Example("p0", "q0", new int[]{4, 5}, new int[]{6, 7, 2}, new int[]{8, 2}, refs[0], refs[1]),
+                new PreferenceBatch.Example("p1", "q1", new int[]{9, 3, 4}, new int[]{10, 2}, new int[]{5, 6, 7, 2}, refs[2], refs[3]));
     }
 
     /** Summed log-prob of each row's response under the LM graph, from its softmax output. */

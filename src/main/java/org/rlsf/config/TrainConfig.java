@@ -1,0 +1,61 @@
+package org.rlsf.config;
+
+import com.typesafe.config.Config;
+
+/**
+ * Preference fine-tuning (DPO) of the policy against the frozen base, on Spark with parameter averaging.
+ *
+ * @param loss               dpo | ipo
+ * @param beta               DPO β (method.md default 0.2)
+ * @param labelSmoothing     DPO ε (0 = plain DPO; 0.01 = the paper's label-smoothed setting)
+ * @param learningRate       peak Adam learning rate
+ * @param warmupSteps        linear warm-up steps
+ * @param minLrFraction      final learning rate as a fraction of the peak (linear decay)
+ * @param weightDecay        decoupled weight decay
+ * @param gradClip           per-layer L2 gradient-norm clip
+ * @param epochs             passes over the training pairs
+ * @param pairsPerBatch      pairs per minibatch on each worker (2 rows each)
+ * @param averagingFrequency minibatches each worker fits between parameter averagings
+ * @param workers            parallel workers; 0 = Spark's default parallelism
+ * @param heldoutFraction    share of prompts whose pairs are held out for the metrics
+ * @param heldoutMaxPairs    cap on held-out pairs
+ * @param select             which epoch's weights become the final checkpoint: last | best-heldout-loss
+ * @param seed               shuffling / split seed
+ */
+public record TrainConfig(String loss, double beta, double labelSmoothing, double learningRate, int warmupSteps,
+                          double minLrFraction, double weightDecay, double gradClip, int epochs, int pairsPerBatch,
+                          int averagingFrequency, int workers, double heldoutFraction, int heldoutMaxPairs,
+                          String select, long seed) {
+    public TrainConfig {
+        require(loss.equals("dpo") || loss.equals("ipo"), "loss must be dpo or ipo, was " + loss);
+        require(beta > 0, "beta must be > 0, was " + beta);
+        require(labelSmoothing >= 0 && labelSmoothing < 0.5, "label-smoothing must be in [0, 0.5), was " + labelSmoothing);
+        require(learningRate > 0 && Double.isFinite(learningRate), "learning-rate must be > 0, was " + learningRate);
+        require(warmupSteps >= 0, "warmup-steps must be >= 0, was " + warmupSteps);
+        require(minLrFraction >= 0 && minLrFraction <= 1, "min-lr-fraction must be in [0,1], was " + minLrFraction);
+        require(weightDecay >= 0, "weight-decay must be >= 0, was " + weightDecay);
+        require(gradClip > 0, "grad-clip must be > 0, was " + gradClip);
+        require(epochs > 0, "epochs must be > 0, was " + epochs);
+        require(pairsPerBatch > 0, "pairs-per-batch must be > 0, was " + pairsPerBatch);
+        require(averagingFrequency > 0, "averaging-frequency must be > 0, was " + averagingFrequency);
+        require(workers >= 0, "workers must be >= 0, was " + workers);
+        require(heldoutFraction >= 0 && heldoutFraction < 1, "heldout-fraction must be in [0,1), was " + heldoutFraction);
+        require(heldoutMaxPairs >= 0, "heldout-max-pairs must be >= 0, was " + heldoutMaxPairs);
+        require(select.equals("last") || select.equals("best-heldout-loss"),
+                "select must be last or best-heldout-loss, was " + select);
+    }
+
+    static TrainConfig fromConfig(Config c) {
+        return new TrainConfig(c.getString("loss"), c.getDouble("beta"), c.getDouble("label-smoothing"),
+                c.getDouble("learning-rate"), c.getInt("warmup-steps"), c.getDouble("min-lr-fraction"),
+                c.getDouble("weight-decay"), c.getDouble("grad-clip"), c.getInt("epochs"), c.getInt("pairs-per-batch"),
+                c.getInt("averaging-frequency"), c.getInt("workers"), c.getDouble("heldout-fraction"),
+                c.getInt("heldout-max-pairs"), c.getString("select"), c.getLong("seed"));
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException("train config: " + message);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package org.rlsf.job;
+
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
+import org.rlsf.config.RlsfConfig;
+import org.rlsf.io.FileStore;
+import org.rlsf.io.SparkSessions;
+import org.rlsf.train.DpoStage;
+import org.rlsf.train.PretrainStage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.Callable;
+
+/** {@code rlsf train}: DPO of the base on the pairs table, with Spark parameter averaging. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Preference fine-tuning (DPO/IPO) of the base model on a pairs table, with dl4j-spark parameter averaging.")
+final class TrainCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainCommand.class);
+
+    @Mixin
+    ConfigOptions options;
+
+    @Option(names = "--model", required = true, paramLabel = "BASE", description = "The frozen base: starting policy and reference.")
+    String model;
+
+    @Option(names = "--pairs", required = true, paramLabel = "DIR", description = "A pairs table from `rlsf pairs` made with this base.")
+    String pairs;
+
+    @Option(names = "--run-id", paramLabel = "ID", description = "Only this run's pairs (default: every run in the table).")
+    String runId;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR",
+            description = "Output: config.conf, metrics.jsonl, epochs/epoch-N/, checkpoint/ (the selected epoch).")
+    String out;
+
+    @Option(names = "--resume-from", paramLabel = "DIR",
+            description = "A previous --out: continue after its last complete epoch (same data order and seed).")
+    String resumeFrom;
+
+    @Override
+    public Integer call() {
+        RlsfConfig config = options.load();
+        FileStore store = FileStore.local();
+        Path outDir = FileStore.path(out);
+        Console.logTo(Outputs.logFileFor(store, outDir, "train"));
+        SparkSession spark = SparkSessions.getOrCreate(config.raw().getConfig("spark"));
+        DpoStage.Result r = DpoStage.run(spark, store, config, FileStore.path(pairs), runId, FileStore.path(model), outDir,
+                resumeFrom == null ? null : FileStore.path(resumeFrom));
+        LOG.info(String.format("done in %s: %d train / %d held-out pairs; held-out loss %.4f -> %.4f, reward accuracy %.2f, "
+                        + "margin %+.3f (epoch %d); checkpoint %s", PretrainStage.duration(r.seconds()), r.trainPairs(),
+                r.heldoutPairs(), r.initial().loss(), r.selected() == null ? Double.NaN : r.selected().loss(),
+                r.selected() == null ? Double.NaN : r.selected().accuracy(),
+                r.selected() == null ? Double.NaN : r.selected().margins(), r.selectedEpoch(), r.checkpoint()));
+        return 0;
+    }
+}
