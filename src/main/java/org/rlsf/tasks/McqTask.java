@@ -7,23 +7,21 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Multiple choice with 3–5 options (A–E) whose correct choice needs a small computation or a
- * comparison. Two shapes, equally likely:
+ * Multiple choice with 3–5 options (A–E): a counting story of 2–3 dependent one-digit steps (as in
+ * {@link ArithTask}), answered by the letter of the option holding the result. The distractors are
+ * near misses (result ± 1..4), so a slip in any step lands on a wrong option.
  * <pre>
- * Q: Ann has 4 pens and gets 3 more. How many pens does Ann have?
- * Options: A) 6 B) 7 C) 9
- * A: Let us count. 4+3=7. So the correct option is B.        (CoT)
- *
- * Q: Which sum is the largest?
- * Options: A) 3+4 B) 2+6 C) 9-5
- * A: Let us count. 3+4=7. 2+6=8. 9-5=4. So the correct option is B.
- * A: So the correct option is B.                               (direct)
+ * Q: Ann has 4 pens. Ann gets 3 more. Ann gives away 2. How many pens does Ann have now?
+ * Options: A) 6 B) 5 C) 9
+ * A: Let us count. 4+3=7. 7-2=5. 5 is option B.      (CoT: the letter is produced by the lookup, not restated)
+ * A: So the correct option is B.                      (direct)
  * </pre>
+ * Version 1 of this task also asked "Which result is the largest?" and ended its CoT with a restated
+ * "So the correct option is X.": the tiny base computed the steps but could not map results to letters
+ * (its own CoT path was right 29% of the time, below the direct answers), see README "Base-model attempts".
  */
 public final class McqTask implements TaskFamily {
     public static final String NAME = "mcq";
-    static final String LARGEST = "Which result is the largest?";
-    static final String SMALLEST = "Which result is the smallest?";
 
     @Override
     public String name() {
@@ -33,21 +31,25 @@ public final class McqTask implements TaskFamily {
     @Override
     public Problem draw(Random rng, String problemId) {
         int nOptions = 3 + rng.nextInt(3);
-        return rng.nextBoolean() ? compute(rng, problemId, nOptions) : compare(rng, problemId, nOptions);
-    }
-
-    private Problem compute(Random rng, String id, int nOptions) {
         String who = ArithTask.NAMES.get(rng.nextInt(ArithTask.NAMES.size()));
         String what = ArithTask.THINGS.get(rng.nextInt(ArithTask.THINGS.size()));
-        boolean gets = rng.nextBoolean();
-        int a = 1 + rng.nextInt(9);
-        int b = 1 + rng.nextInt(9);
-        if (!gets && b > a) {
-            int t = a;
-            a = b;
-            b = t;
+        int start = 1 + rng.nextInt(9);
+        int nSteps = 2 + rng.nextInt(2);
+        StringBuilder q = new StringBuilder(who + " has " + start + " " + what + ".");
+        int x = start, steps = 0;
+        while (steps < nSteps) {
+            boolean gets = rng.nextBoolean();
+            int a = 1 + rng.nextInt(9);
+            int y = gets ? x + a : x - a;
+            if (y < 0 || y > ArithTask.MAX_VALUE) {
+                continue;
+            }
+            q.append(' ').append(who).append(gets ? " gets " + a + " more." : " gives away " + a + ".");
+            x = y;
+            steps++;
         }
-        int answer = gets ? a + b : a - b;
+        q.append(" How many ").append(what).append(" does ").append(who).append(" have now?");
+        int answer = x;
         List<Integer> distractors = new ArrayList<>();       // near misses: answer ± 1..4, never negative
         for (int d = Math.max(0, answer - 4); d <= answer + 4; d++) {
             if (d != answer) {
@@ -55,39 +57,12 @@ public final class McqTask implements TaskFamily {
             }
         }
         Collections.shuffle(distractors, rng);
-        LinkedHashSet<Integer> values = new LinkedHashSet<>();
+        List<Integer> values = new ArrayList<>();
         values.add(answer);
         values.addAll(distractors.subList(0, nOptions - 1));
-        List<Integer> shuffled = new ArrayList<>(values);
-        Collections.shuffle(shuffled, rng);
-        String q = who + " has " + a + " " + what + (gets ? " and gets " + b + " more." : " and gives away " + b + ".")
-                + " How many " + what + " does " + who + " have?";
-        List<String> options = shuffled.stream().map(String::valueOf).toList();
-        return new Problem(id, NAME, q, letter(shuffled.indexOf(answer)), options);
-    }
-
-    private Problem compare(Random rng, String id, int nOptions) {
-        boolean largest = rng.nextBoolean();
-        List<String> options = new ArrayList<>();
-        List<Integer> results = new ArrayList<>();
-        while (options.size() < nOptions) {
-            int a = 1 + rng.nextInt(9);
-            int b = 1 + rng.nextInt(9);
-            boolean plus = rng.nextBoolean() || b > a;
-            int r = plus ? a + b : a - b;
-            if (results.contains(r)) {
-                continue;   // a unique extreme needs distinct results
-            }
-            options.add(a + (plus ? "+" : "-") + b);
-            results.add(r);
-        }
-        int best = 0;
-        for (int i = 1; i < results.size(); i++) {
-            if (largest ? results.get(i) > results.get(best) : results.get(i) < results.get(best)) {
-                best = i;
-            }
-        }
-        return new Problem(id, NAME, largest ? LARGEST : SMALLEST, letter(best), options);
+        Collections.shuffle(values, rng);
+        List<String> options = values.stream().map(String::valueOf).toList();
+        return new Problem(problemId, NAME, q.toString(), letter(values.indexOf(answer)), options);
     }
 
     static String letter(int index) {
@@ -96,28 +71,19 @@ public final class McqTask implements TaskFamily {
 
     @Override
     public String cotSolution(Problem p) {
+        List<Integer> v = ArithTask.values(p);
         StringBuilder sb = new StringBuilder(ArithTask.COT_OPENER);
-        if (p.question().equals(LARGEST) || p.question().equals(SMALLEST)) {
-            for (String expr : p.options()) {
-                sb.append(' ').append(expr).append('=').append(evaluate(expr)).append('.');
-            }
-        } else {
-            List<Integer> v = ArithTask.values(p);
-            int y = v.get(0) + v.get(1);
-            sb.append(' ').append(v.get(0)).append(v.get(1) >= 0 ? "+" : "-").append(Math.abs(v.get(1))).append('=').append(y).append('.');
+        int x = v.get(0);
+        for (int i = 1; i < v.size(); i++) {
+            int y = x + v.get(i);
+            sb.append(' ').append(x).append(v.get(i) >= 0 ? "+" : "-").append(Math.abs(v.get(i))).append('=').append(y).append('.');
+            x = y;
         }
-        return sb.append(directSolution(p)).toString();
+        return sb.append(' ').append(x).append(" is option ").append(p.answer()).append('.').toString();
     }
 
     @Override
     public String directSolution(Problem p) {
         return " So the correct option is " + p.answer() + ".";
-    }
-
-    static int evaluate(String expr) {
-        int op = Math.max(expr.indexOf('+'), expr.indexOf('-'));
-        int a = Integer.parseInt(expr.substring(0, op));
-        int b = Integer.parseInt(expr.substring(op + 1));
-        return expr.charAt(op) == '+' ? a + b : a - b;
     }
 }

@@ -6,6 +6,7 @@ import org.rlsf.model.WordTokenizer;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -56,29 +57,29 @@ class TaskFamilyTest {
     }
 
     @Test
-    void mcqGoldIsRightAndCotEndsWithTheOptionSentence() {
+    void mcqGoldIsRightAndCotEndsWithTheLookupNotARestatedAnswer() {
         McqTask task = new McqTask();
         for (Problem p : TaskCorpus.generate(task, 400, 4, TaskCorpus.TRAIN)) {
             assertTrue(p.options().size() >= 3 && p.options().size() <= 5);
+            assertEquals(p.options().size(), p.options().stream().distinct().count(), "distinct options: " + p);
             int gold = "ABCDE".indexOf(p.answer());
             assertTrue(gold >= 0 && gold < p.options().size());
-            if (p.question().startsWith("Which")) {
-                List<Integer> values = p.options().stream().map(McqTaskTestSupport::eval).toList();
-                int best = values.get(gold);
-                for (int v : values) {
-                    assertTrue(p.question().contains("largest") ? v <= best : v >= best, p.toString());
-                }
-                assertEquals(values.size(), values.stream().distinct().count(), "distinct results: " + p);
-            } else {
-                assertEquals(String.valueOf(solveArith(p.question())), p.options().get(gold), p.toString());
-            }
+            int result = solveArith(p.question());
+            assertEquals(String.valueOf(result), p.options().get(gold), p.toString());
             String cot = task.cotSolution(p);
-            assertTrue(cot.endsWith(" So the correct option is " + p.answer() + "."), cot);
+            assertTrue(cot.startsWith(ArithTask.COT_OPENER), cot);
+            assertTrue(cot.endsWith(" " + result + " is option " + p.answer() + "."), cot);
+            assertFalse(cot.contains("correct option"), "CoT must not restate the answer: " + cot);
             Matcher m = EQUATION.matcher(cot);
+            int steps = 0;
             while (m.find()) {
-                int a = Integer.parseInt(m.group(1)), b = Integer.parseInt(m.group(3));
-                assertEquals(m.group(2).equals("+") ? a + b : a - b, Integer.parseInt(m.group(4)), cot);
+                int a = Integer.parseInt(m.group(1)), b = Integer.parseInt(m.group(3)), c = Integer.parseInt(m.group(4));
+                assertEquals(m.group(2).equals("+") ? a + b : a - b, c, cot);
+                assertTrue(c >= 0 && c <= 19, "step too hard: " + m.group());
+                steps++;
             }
+            assertTrue(steps >= 2 && steps <= 3, cot);
+            assertEquals(Optional.of(p.answer()), AnswerParser.predictOption(cot, p.letters()), "the CoT parses to its letter");
             assertEquals(" So the correct option is " + p.answer() + ".", task.directSolution(p));
         }
     }
