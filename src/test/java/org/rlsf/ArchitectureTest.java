@@ -29,6 +29,7 @@ class ArchitectureTest {
             Map.entry("generate", List.of(SPARK, DL4J)),
             Map.entry("pairs", List.of(SPARK, DL4J)),
             Map.entry("evaluate", List.of(SPARK, DL4J)),
+            Map.entry("report", List.of(SPARK, DL4J)),
             Map.entry("model", List.of(SPARK)),
             Map.entry("io", List.of(DL4J)),
             Map.entry("job", List.of(DL4J)),

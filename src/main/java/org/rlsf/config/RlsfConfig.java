@@ -52,6 +52,32 @@ public final class RlsfConfig {
         return new RlsfConfig(resolved);
     }
 
+    static final String RUN_OVERRIDES = "rlsf.run.overrides";
+
+    /**
+     * The main job's view: every {@code run.overrides} setting replaces the stage setting of the same
+     * name unless that setting was set explicitly (anything other than reference.conf), so a user's
+     * overlay, --config file or --set always wins.
+     */
+    public RlsfConfig withRunOverrides() {
+        if (!root.hasPath(RUN_OVERRIDES)) {
+            return this;
+        }
+        Config out = root;
+        for (Map.Entry<String, com.typesafe.config.ConfigValue> e : root.getConfig(RUN_OVERRIDES).entrySet()) {
+            String target = "rlsf." + e.getKey();
+            if (!root.hasPath(target) || isReferenceDefault(root.getValue(target))) {
+                out = out.withValue(target, e.getValue());
+            }
+        }
+        return new RlsfConfig(out);
+    }
+
+    private static boolean isReferenceDefault(com.typesafe.config.ConfigValue v) {
+        String d = v.origin().description();
+        return d != null && d.contains("reference.conf");
+    }
+
     /** Defaults only (tests, library use). */
     public static RlsfConfig defaults() {
         return load(null, List.of(), Map.of());
@@ -67,6 +93,14 @@ public final class RlsfConfig {
             String path = "rlsf." + e.getKey();
             if (path.startsWith("rlsf.spark.defaults.")) {
                 continue; // free-form Spark settings
+            }
+            if (path.startsWith(RUN_OVERRIDES + ".")) {
+                String target = "rlsf." + path.substring(RUN_OVERRIDES.length() + 1);
+                if (!reference.hasPathOrNull(target)) {
+                    throw new IllegalArgumentException("unknown configuration key '" + path + "': " + target
+                            + " is not a setting (see reference.conf)");
+                }
+                continue;
             }
             if (!reference.hasPathOrNull(path)) {
                 throw new IllegalArgumentException("unknown configuration key '" + path + "' (from "

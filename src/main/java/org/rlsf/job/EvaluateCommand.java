@@ -92,6 +92,13 @@ final class EvaluateCommand implements Callable<Integer> {
         FileStore store = FileStore.local();
         Path outDir = FileStore.path(out);
         Console.logTo(Outputs.logFileFor(store, outDir, "evaluate"));
+        evaluate(config, store, model, corpus, outDir, decoding, name);
+        return 0;
+    }
+
+    /** The stage; returns the metrics per task (and "all"). */
+    static Map<String, EvalMetrics> evaluate(RlsfConfig config, FileStore store, String model, String corpus, Path outDir,
+                                             String decoding, String name) {
         Config e = config.raw().getConfig("evaluate");
         Config g = config.raw().getConfig("generate");
         String mode = decoding != null ? decoding : e.getString("decoding");
@@ -146,7 +153,9 @@ final class EvaluateCommand implements Callable<Integer> {
             LOG.info(line("all", all, mode));
         }
         LOG.info("wrote {} and summary.json in {}", table, org.rlsf.train.PretrainStage.duration((System.nanoTime() - t0) / 1e9));
-        return 0;
+        Map<String, EvalMetrics> result = new LinkedHashMap<>(byTask);
+        result.put("all", all);
+        return result;
     }
 
     static String line(String task, EvalMetrics m, String mode) {

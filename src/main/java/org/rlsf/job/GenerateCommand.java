@@ -79,6 +79,12 @@ final class GenerateCommand implements Callable<Integer> {
         FileStore store = FileStore.local();
         Path table = FileStore.path(out);
         Console.logTo(Outputs.logFileFor(store, table, "generate"));
+        generate(config, store, model, corpus, table, runId);
+        return 0;
+    }
+
+    /** The stage: traces of every prompt of {@code corpus} under {@code model}, written to {@code table}. */
+    static void generate(RlsfConfig config, FileStore store, String model, String corpus, Path table, String runId) {
         SparkSession spark = SparkSessions.getOrCreate(config.raw().getConfig("spark"));
         JavaSparkContext jsc = SparkSessions.javaContext(spark);
         Config g = config.raw().getConfig("generate");
@@ -115,7 +121,7 @@ final class GenerateCommand implements Callable<Integer> {
                 settings.maxNewTokens(), settings.spanMethod());
         if (pending.isEmpty()) {
             LOG.info("nothing to do: every shard of run {} is committed", runId);
-            return 0;
+            return;
         }
 
         // 3) decode on the executors, write the pending partitions
@@ -160,7 +166,6 @@ final class GenerateCommand implements Callable<Integer> {
         LOG.info(String.format("wrote %d traces (%d error rows; %d with no answer span) for %d prompts in %s "
                         + "(%.2f prompts/s, %,.0f generated tokens/s) to %s", traces, errors, zero, pendingPrompts,
                 org.rlsf.train.PretrainStage.duration(secs), pendingPrompts / secs, tokens.value() / secs, table));
-        return 0;
     }
 
     /**

@@ -58,6 +58,12 @@ final class PairsCommand implements Callable<Integer> {
         FileStore store = FileStore.local();
         Path table = FileStore.path(out);
         Console.logTo(Outputs.logFileFor(store, table, "pairs"));
+        pairs(config, store, traces, table, runId);
+        return 0;
+    }
+
+    /** The stage: pairs from the traces table (all runs, or {@code runId}'s) written to {@code table}. */
+    static void pairs(RlsfConfig config, FileStore store, String traces, Path table, String runId) {
         Config c = config.raw().getConfig("pairs");
         PairPolicy policy = PairPolicy.parse(c.getString("policy"));
         double threshold = c.getDouble("threshold");
@@ -153,7 +159,6 @@ final class PairsCommand implements Callable<Integer> {
                     withPairs, prompts, withPairs == 0 ? 0.0 : pairs / (double) withPairs));
         }
         store.writeText(new Path(table, "_config.conf"), config.render());
-        return 0;
     }
 
     static Candidate candidate(Row r) {

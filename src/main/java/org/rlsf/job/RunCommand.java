@@ -4,14 +4,14 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import org.rlsf.config.RlsfConfig;
 import org.rlsf.corpus.TaskCorpus;
+import org.rlsf.report.RunReport;
 import org.rlsf.io.CorpusTable;
 import org.rlsf.io.FileStore;
 import org.rlsf.io.SparkSessions;
 import org.rlsf.model.Checkpoint;
-import org.rlsf.model.TextSampler;
 import org.rlsf.tasks.Problem;
-import org.rlsf.tasks.Prompts;
 import org.rlsf.tasks.TaskFamily;
+import org.rlsf.train.DpoStage;
 import org.rlsf.train.PretrainStage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,15 +25,22 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.function.Supplier;
 
 /**
- * The main job. For now: generate the built-in task corpora, pretrain the base model on them, and
- * sample greedy answers to a few held-out prompts, under {@code <runs>/<run_id>/{config.conf, corpus,
- * checkpoints/base, samples.jsonl, logs}}. Rerunning an existing run id skips finished steps.
+ * The main job: RLSF end to end under one run directory,
+ * <pre>
+ *   &lt;runs&gt;/&lt;run_id&gt;/config.conf      the resolved configuration (run.overrides applied)
+ *                   corpus/prompts   unlabelled self-feedback prompts (train split, every task)
+ *                   corpus/heldout   labelled evaluation problems (held-out split, every task)
+ *                   checkpoints/base the frozen base;  checkpoints/rlsf  the DPO policy
+ *                   traces/  pairs/  eval/{base-greedy,base-cot-decoding,rlsf-greedy}/  report/
+ * </pre>
+ * corpus → generate → pairs → train → evaluate (base greedy, base CoT-decoding, tuned greedy) → report.
+ * Every step is skipped when its output is complete, so rerunning a run id resumes it. Gold answers
+ * are read only by evaluate.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
-        description = "The main job, end to end (for now: task corpora -> pretrain the base model -> sample).")
+        description = "The main job: corpus -> generate -> pairs -> train (DPO) -> evaluate -> report, under one run directory.")
 final class RunCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
 
@@ -49,62 +56,127 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         long t0 = System.nanoTime();
-        RlsfConfig config = options.load();
+        RlsfConfig config = options.load().withRunOverrides();
         FileStore store = FileStore.local();
         String id = runId != null ? runId : LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         Path runDir = new Path(out != null ? out : config.raw().getString("run.runs-dir"), id);
         store.mkdirs(runDir);
         Console.logTo(Outputs.logFileFor(store, runDir, "run"));
-        store.writeText(new Path(runDir, "config.conf"), config.render());
-        Supplier<SparkSession> spark = SparkSessions.lazy(config.raw().getConfig("spark"));
+        Path configFile = new Path(runDir, "config.conf");
+        if (store.exists(configFile) && !store.readText(configFile).equals(config.render())) {
+            throw new IllegalArgumentException("run " + id + " exists with another configuration (" + configFile
+                    + "); use a new --run-id, or the same configuration to resume it");
+        }
+        store.writeText(configFile, config.render());
+        SparkSession spark = SparkSessions.getOrCreate(config.raw().getConfig("spark"));
         List<String> tasks = config.raw().getStringList("run.tasks");
         long seed = config.raw().getLong("run.seed");
-        LOG.info("run {} in {}", id, runDir);
+        LOG.info("run {} in {} (Spark master {})", id, runDir, spark.sparkContext().master());
 
-        // 1) corpora: train splits for pretraining, held-out prompts for the samples
-        LOG.info("[1/3] corpus: {}", tasks);
-        List<String> trainCorpora = new ArrayList<>();
-        List<Problem> samplePrompts = new ArrayList<>();
+        // 1) corpora: unlabelled prompts for self-feedback, labelled held-out problems for evaluation
+        LOG.info("[1/7] corpus: {}", tasks);
+        Path prompts = new Path(new Path(runDir, "corpus"), "prompts");
+        Path heldout = new Path(new Path(runDir, "corpus"), "heldout");
+        writeCorpus(spark, store, prompts, tasks, config.raw().getInt("run.prompts"), seed, TaskCorpus.TRAIN);
+        writeCorpus(spark, store, heldout, tasks, config.raw().getInt("run.eval-problems"),
+                config.raw().getLong("run.eval-seed"), TaskCorpus.HELDOUT);
+
+        // 2) the frozen base
+        Path base = new Path(new Path(runDir, "checkpoints"), "base");
+        String baseSpec = config.raw().getString("run.base-model");
+        LOG.info("[2/7] base model: {}", baseSpec);
+        if (baseSpec.startsWith(Checkpoint.BUILTIN_PREFIX)) {
+            Checkpoint.materializeBuiltin(store, baseSpec, base);
+        } else if (baseSpec.equals("pretrain")) {
+            pretrainBase(spark, store, config, runDir, tasks, seed, base);
+        } else {
+            base = FileStore.path(baseSpec);
+        }
+        Checkpoint baseCkpt = Checkpoint.load(store, base);
+        LOG.info("  base {} (weights sha256 {})", base, baseCkpt.weightsSha256().substring(0, 12));
+
+        // 3) self-feedback traces (resumes by shard)
+        LOG.info("[3/7] generate: CoT-decoding K={} (first-token floor {}), span {}", config.raw().getInt("generate.k"),
+                config.raw().getDouble("generate.first-token-floor"), config.raw().getString("generate.span-method"));
+        Path traces = new Path(runDir, "traces");
+        GenerateCommand.generate(config, store, base.toString(), prompts.toString(), traces, id);
+
+        // 4) preference pairs
+        Path pairs = new Path(runDir, "pairs");
+        if (store.exists(new Path(new Path(pairs, "run_id=" + id), "_MANIFEST.json"))) {
+            LOG.info("[4/7] pairs: done ({})", pairs);
+        } else {
+            LOG.info("[4/7] pairs: {} at threshold {}", config.raw().getString("pairs.policy"), config.raw().getDouble("pairs.threshold"));
+            PairsCommand.pairs(config, store, traces.toString(), pairs, id);
+        }
+
+        // 5) DPO
+        Path tuned = new Path(new Path(runDir, "checkpoints"), "rlsf");
+        if (store.exists(new Path(new Path(tuned, "checkpoint"), "checkpoint.json"))) {
+            LOG.info("[5/7] train: done ({})", tuned);
+        } else {
+            boolean resume = store.exists(new Path(tuned, "epochs"));
+            LOG.info("[5/7] train: DPO beta {} lr {} {} epochs{}", config.raw().getDouble("train.beta"),
+                    config.raw().getDouble("train.learning-rate"), config.raw().getInt("train.epochs"), resume ? " (resuming)" : "");
+            DpoStage.run(spark, store, config, pairs, id, base, tuned, resume ? tuned : null);
+        }
+
+        // 6) evaluation: base greedy, base CoT-decoding (the configuration that built the pairs), tuned greedy
+        for (String name : RunReport.EVALS) {
+            Path dir = new Path(new Path(runDir, "eval"), name);
+            String model = (name.startsWith("base") ? base : new Path(tuned, "checkpoint")).toString();
+            String decoding = name.endsWith("cot-decoding") ? "cot-decoding" : "greedy";
+            LOG.info("[6/7] evaluate {}: {} on {}", name, decoding, heldout);
+            if (store.exists(new Path(dir, "summary.json"))) {
+                LOG.info("  done ({})", dir);
+                continue;
+            }
+            EvaluateCommand.evaluate(config, store, model, heldout.toString(), dir, decoding, name);
+        }
+
+        // 7) report
+        LOG.info("[7/7] report");
+        RunReport.Result report = RunReport.write(store, runDir);
+        report.table().forEach(LOG::info);
+        report.checks().forEach(c -> LOG.info("  " + c));
+        LOG.info(String.format("run %s finished in %s: report %s", id,
+                PretrainStage.duration((System.nanoTime() - t0) / 1e9), new Path(report.dir(), "report.md")));
+        return 0;
+    }
+
+    private static void writeCorpus(SparkSession spark, FileStore store, Path dir, List<String> tasks, int perTask, long seed,
+                                    String split) {
+        if (CorpusTable.isCorpusTable(store, dir)) {
+            LOG.info("  reusing {}", dir);
+            return;
+        }
+        List<Problem> problems = new ArrayList<>();
         for (String task : tasks) {
-            TaskFamily family = TaskFamily.of(task);
+            problems.addAll(TaskCorpus.generate(TaskFamily.of(task), perTask, seed, split));
+        }
+        CorpusTable.write(spark, store, dir, problems, split, "generated:" + String.join("+", tasks),
+                Map.of("seed", seed, "n_per_task", perTask));
+        LOG.info("  wrote {} {} problems to {}", problems.size(), split, dir);
+    }
+
+    private static void pretrainBase(SparkSession spark, FileStore store, RlsfConfig config, Path runDir, List<String> tasks,
+                                     long seed, Path base) {
+        if (store.exists(new Path(base, "checkpoint.json"))) {
+            return;
+        }
+        List<String> corpora = new ArrayList<>();
+        for (String task : tasks) {
             Path train = new Path(new Path(runDir, "corpus"), task + "-train");
             if (!CorpusTable.isCorpusTable(store, train)) {
                 int n = config.raw().getInt("run.train-problems");
-                CorpusTable.write(spark.get(), store, train, TaskCorpus.generate(family, n, seed, TaskCorpus.TRAIN),
+                CorpusTable.write(spark, store, train, TaskCorpus.generate(TaskFamily.of(task), n, seed, TaskCorpus.TRAIN),
                         TaskCorpus.TRAIN, "generated:" + task, Map.of("seed", seed, "n", n));
-                LOG.info("  wrote {} {} problems to {}", n, task, train);
-            } else {
-                LOG.info("  reusing {}", train);
             }
-            trainCorpora.add(train.toString());
-            samplePrompts.addAll(TaskCorpus.generate(family, config.raw().getInt("run.sample-problems"), seed,
-                    TaskCorpus.HELDOUT));
+            corpora.add(train.toString());
         }
-
-        // 2) base model
-        Path pretrainDir = new Path(new Path(runDir, "checkpoints"), "base");
-        Path ckptDir = new Path(pretrainDir, "checkpoint");
-        if (store.exists(new Path(ckptDir, "checkpoint.json"))) {
-            LOG.info("[2/3] pretrain: reusing the finished checkpoint {}", ckptDir);
-        } else {
-            LOG.info("[2/3] pretrain on {}", trainCorpora);
-            PretrainStage.Result r = PretrainStage.run(spark, store, config, trainCorpora, pretrainDir);
-            LOG.info(String.format("  pretrained in %s: held-out loss %.4f nats/token (uniform %.4f)",
-                    PretrainStage.duration(r.seconds()), r.finalHeldoutLoss(), r.uniformLoss()));
-        }
-
-        // 3) samples (greedy, held-out prompts; answers are not graded here)
-        LOG.info("[3/3] sample");
-        Checkpoint ckpt = Checkpoint.load(store, ckptDir);
-        List<String> prompts = samplePrompts.stream().map(Prompts::qa).toList();
-        List<TextSampler.Completion> completions = TextSampler.complete(ckpt, prompts, config.sample());
-        for (TextSampler.Completion c : completions) {
-            LOG.info("  {}{}", c.prompt().replace("\n", "\\n"), c.completion().replace("\n", "\\n"));
-        }
-        store.writeText(new Path(runDir, "samples.jsonl"),
-                Outputs.completionsJsonl(completions, samplePrompts.stream().map(Problem::problemId).toList()));
-        LOG.info(String.format("run %s finished in %s: checkpoint %s, samples %s", id,
-                PretrainStage.duration((System.nanoTime() - t0) / 1e9), ckptDir, new Path(runDir, "samples.jsonl")));
-        return 0;
+        Path pretrainDir = new Path(new Path(runDir, "checkpoints"), "base-pretrain");
+        PretrainStage.Result r = PretrainStage.run(() -> spark, store, config, corpora, pretrainDir);
+        Checkpoint c = Checkpoint.load(store, r.checkpoint());
+        Checkpoint.save(store, base, c.graph(), c.tokenizer(), c.model(), c.lineage());
     }
 }

@@ -57,10 +57,16 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
     /** Writes atomically to {@code dir} (replacing an existing checkpoint there); returns the weights hash. */
     public static String save(FileStore store, Path dir, ComputationGraph graph, Tokenizer tokenizer,
                               ModelConfig model, Map<String, Object> lineage) {
+        return save(store, dir, graph, tokenizer, model, lineage, true);
+    }
+
+    /** As above; {@code withUpdater = false} leaves the optimiser state out (a third of the size: shipped models). */
+    public static String save(FileStore store, Path dir, ComputationGraph graph, Tokenizer tokenizer,
+                              ModelConfig model, Map<String, Object> lineage, boolean withUpdater) {
         Path staging = store.stagingFor(dir);
         try {
             ByteArrayOutputStream zip = new ByteArrayOutputStream();
-            ModelSerializer.writeModel(graph, zip, true);
+            ModelSerializer.writeModel(graph, zip, withUpdater);
             Map<String, byte[]> files = new LinkedHashMap<>();
             files.put(MODEL, zip.toByteArray());
             files.put(TOKENIZER, tokenizer.toJson().getBytes(StandardCharsets.UTF_8));
@@ -153,6 +159,37 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
         } catch (IOException e) {
             throw new IllegalArgumentException("checkpoint " + dir + " is unreadable: " + e.getMessage(), e);
         }
+    }
+
+    /** Built-in models ship in the jar under this resource folder, one checkpoint directory each. */
+    public static final String BUILTIN_PREFIX = "builtin:";
+    static final String BUILTIN_RESOURCES = "org/rlsf/models/";
+
+    /**
+     * Copies the built-in checkpoint {@code builtin:NAME} out of the jar into {@code dir} (a normal,
+     * verified checkpoint directory afterwards), unless a checkpoint is already there.
+     */
+    public static void materializeBuiltin(FileStore store, String spec, Path dir) {
+        String name = spec.substring(BUILTIN_PREFIX.length());
+        if (store.exists(new Path(dir, MANIFEST))) {
+            return;
+        }
+        Path staging = store.stagingFor(dir);
+        for (String file : new String[]{MODEL, TOKENIZER, CONFIG, LINEAGE, MANIFEST}) {
+            String resource = BUILTIN_RESOURCES + name + "/" + file;
+            try (var in = Checkpoint.class.getClassLoader().getResourceAsStream(resource)) {
+                if (in == null) {
+                    throw new IllegalArgumentException("no built-in model '" + name + "' (missing resource " + resource + ")");
+                }
+                try (var out = store.create(new Path(staging, file))) {
+                    in.transferTo(out);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot copy built-in model " + name + ": " + e.getMessage(), e);
+            }
+        }
+        store.commit(staging, dir);
+        load(store, dir);   // verify
     }
 
     /** SHA-256 of the parameters as float32 little-endian, hex (independent of the storage dtype). */

@@ -1,0 +1,214 @@
+package org.rlsf.report;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.apache.hadoop.fs.Path;
+import org.rlsf.io.FileStore;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * The run report, from the written artefacts only (evaluation summaries and reliability bins, DPO
+ * metrics, pairs manifests, config, lineage): {@code report.md}, {@code report.html}, reliability
+ * diagrams and DPO curves as PNG, and the tables as {@code results.csv} / {@code results.json}.
+ */
+public final class RunReport {
+    public static final List<String> EVALS = List.of("base-greedy", "base-cot-decoding", "rlsf-greedy");
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private RunReport() {
+    }
+
+    /** Where the report went, and the results table as console lines. */
+    public record Result(Path dir, List<String> table, List<String> checks) {
+    }
+
+    public static Result write(FileStore store, Path runDir) {
+        Path out = new Path(runDir, "report");
+        Map<String, JsonNode> summaries = new LinkedHashMap<>();
+        for (String e : EVALS) {
+            Path s = new Path(new Path(new Path(runDir, "eval"), e), "summary.json");
+            if (!store.exists(s)) {
+                throw new IllegalArgumentException("cannot report on " + runDir + ": " + s + " is missing (run the evaluations first)");
+            }
+            summaries.put(e, read(store, s));
+        }
+        TreeSet<String> tasks = new TreeSet<>();
+        summaries.values().forEach(s -> s.get("by_task").fieldNames().forEachRemaining(tasks::add));
+        List<String> scopes = new ArrayList<>(tasks);
+        scopes.add("all");
+
+        // 1) the results table
+        List<Map<String, Object>> rows = new ArrayList<>();
+        StringBuilder csv = new StringBuilder("task,model,accuracy,ece_10bin_x100,ece_15bin,brier,auroc,tokens_per_problem,cot_style_share,problems\n");
+        for (String t : scopes) {
+            for (String e : EVALS) {
+                JsonNode m = scope(summaries.get(e), t);
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("task", t);
+                r.put("model", e);
+                for (String k : List.of("accuracy", "ece_10bin_x100", "ece_15bin", "brier", "auroc", "generated_tokens_per_problem",
+                        "cot_style_share", "problems")) {
+                    r.put(k, m.hasNonNull(k) ? m.get(k).asDouble() : null);
+                }
+                rows.add(r);
+                csv.append(String.join(",", r.values().stream().map(v -> v == null ? "" : String.valueOf(v)).toList())).append('\n');
+            }
+        }
+        List<String> table = new ArrayList<>();
+        table.add(String.format("%-6s %-18s %9s %7s %7s %7s %10s", "task", "model", "accuracy", "ECE10", "Brier", "AUROC", "tokens/pb"));
+        for (Map<String, Object> r : rows) {
+            table.add(String.format("%-6s %-18s %8.1f%% %7.2f %7.3f %7.3f %10.1f", r.get("task"), r.get("model"),
+                    100 * d(r.get("accuracy")), d(r.get("ece_10bin_x100")), d(r.get("brier")), d(r.get("auroc")),
+                    d(r.get("generated_tokens_per_problem"))));
+        }
+        List<String> checks = new ArrayList<>();
+        for (String t : tasks) {
+            JsonNode g = scope(summaries.get("base-greedy"), t), c = scope(summaries.get("base-cot-decoding"), t),
+                    r = scope(summaries.get("rlsf-greedy"), t);
+            double ga = g.get("accuracy").asDouble(), ca = c.get("accuracy").asDouble(), ra = r.get("accuracy").asDouble();
+            checks.add(String.format("%s: RLSF-greedy accuracy %.1f%% vs base greedy %.1f%% (target +10 points): %s", t,
+                    100 * ra, 100 * ga, ra >= ga + 0.10 ? "met" : "not met"));
+            checks.add(String.format("%s: RLSF-greedy ECE %.2f vs base greedy %.2f (target <=): %s", t,
+                    r.get("ece_10bin_x100").asDouble(), g.get("ece_10bin_x100").asDouble(),
+                    r.get("ece_10bin_x100").asDouble() <= g.get("ece_10bin_x100").asDouble() ? "met" : "not met"));
+            double rt = r.get("generated_tokens_per_problem").asDouble(), ct = c.get("generated_tokens_per_problem").asDouble();
+            checks.add(String.format("%s: RLSF-greedy accuracy %.1f%% vs 80%% of base CoT-decoding %.1f%%, at %.1f vs %.1f tokens per problem: %s",
+                    t, 100 * ra, 100 * ca, rt, ct, ra >= 0.8 * ca && rt < ct ? "met" : "not met"));
+        }
+
+        // 2) charts
+        Map<String, String> images = new LinkedHashMap<>();
+        for (String e : EVALS) {
+            Map<String, List<Charts.Bar>> bars = reliability(store, new Path(new Path(new Path(runDir, "eval"), e), "reliability.csv"));
+            for (var b : bars.entrySet()) {
+                String name = "reliability-" + e + "-" + b.getKey() + ".png";
+                writeBytes(store, new Path(out, name), Charts.reliability(e + " — " + b.getKey(), b.getValue()));
+                images.put(name, e + ", " + b.getKey());
+            }
+        }
+        Path metrics = new Path(new Path(new Path(runDir, "checkpoints"), "rlsf"), "metrics.jsonl");
+        List<JsonNode> curve = new ArrayList<>();
+        if (store.exists(metrics)) {
+            for (String line : store.readText(metrics).split("\n")) {
+                if (!line.isBlank()) {
+                    curve.add(readString(line));
+                }
+            }
+            double[] steps = curve.stream().mapToDouble(n -> n.get("step").asDouble()).toArray();
+            writeBytes(store, new Path(out, "dpo-loss.png"), Charts.lines("DPO held-out loss", "step", steps,
+                    List.of("loss"), List.of(series(curve, "loss"))));
+            writeBytes(store, new Path(out, "dpo-rewards.png"), Charts.lines("DPO held-out rewards", "step", steps,
+                    List.of("chosen", "rejected", "margin", "accuracy"), List.of(series(curve, "rewards/chosen"),
+                            series(curve, "rewards/rejected"), series(curve, "rewards/margins"), series(curve, "rewards/accuracies"))));
+        }
+
+        // 3) pairs, config, lineage
+        List<String> pairLines = new ArrayList<>();
+        Path pairs = new Path(runDir, "pairs");
+        if (store.exists(pairs)) {
+            for (Path p : store.list(pairs)) {
+                Path manifest = new Path(p, "_MANIFEST.json");
+                if (p.getName().startsWith("run_id=") && store.exists(manifest)) {
+                    JsonNode m = read(store, manifest);
+                    pairLines.add(String.format("%s: %d pairs from %d of %d prompts (policy %s, threshold %s); c_chosen − c_rejected histogram %s",
+                            p.getName(), m.get("pairs").asLong(), m.get("prompts_with_pairs").asLong(), m.get("prompts").asLong(),
+                            m.get("policy").asText(), m.get("threshold").asText(), m.get("confidence_gap_histogram").toString()));
+                }
+            }
+        }
+        String config = store.exists(new Path(runDir, "config.conf")) ? store.readText(new Path(runDir, "config.conf")) : "";
+        Path tunedLineage = new Path(new Path(new Path(new Path(runDir, "checkpoints"), "rlsf"), "checkpoint"), "lineage.json");
+        String lineage = store.exists(tunedLineage) ? store.readText(tunedLineage) : "{}";
+
+        // 4) documents
+        StringBuilder md = new StringBuilder("# RLSF run report: ").append(runDir.getName()).append("\n\n");
+        md.append("Held-out problems, base model vs the RLSF (DPO) policy. ECE: 10 equal-width bins (lower, upper], ×100. ")
+                .append("Tokens: generated per problem (all branches for CoT-decoding).\n\n");
+        md.append("| task | model | accuracy | ECE | Brier | AUROC | tokens/problem | CoT style |\n|---|---|---|---|---|---|---|---|\n");
+        for (Map<String, Object> r : rows) {
+            md.append(String.format("| %s | %s | %.1f%% | %.2f | %.3f | %.3f | %.1f | %.0f%% |%n", r.get("task"), r.get("model"),
+                    100 * d(r.get("accuracy")), d(r.get("ece_10bin_x100")), d(r.get("brier")), d(r.get("auroc")),
+                    d(r.get("generated_tokens_per_problem")), 100 * d(r.get("cot_style_share"))));
+        }
+        md.append("\n## Targets\n\n");
+        checks.forEach(c -> md.append("- ").append(c).append('\n'));
+        md.append("\n## Reliability diagrams\n\n");
+        images.forEach((f, label) -> md.append("![").append(label).append("](").append(f).append(")\n"));
+        md.append("\n## DPO\n\n![loss](dpo-loss.png) ![rewards](dpo-rewards.png)\n\n");
+        md.append("\n## Pairs\n\n");
+        pairLines.forEach(p -> md.append("- ").append(p).append('\n'));
+        md.append("\n## Lineage of the RLSF policy\n\n```json\n").append(lineage).append("\n```\n");
+        md.append("\n## Configuration\n\n```hocon\n").append(config).append("\n```\n");
+        store.writeText(new Path(out, "report.md"), md.toString());
+        store.writeText(new Path(out, "report.html"), Html.of("RLSF run report: " + runDir.getName(), md.toString()));
+        store.writeText(new Path(out, "results.csv"), csv.toString());
+        try {
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("run", runDir.getName());
+            json.put("results", rows);
+            json.put("targets", checks);
+            store.writeText(new Path(out, "results.json"), JSON.writeValueAsString(json));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new Result(out, table, checks);
+    }
+
+    private static JsonNode scope(JsonNode summary, String task) {
+        return task.equals("all") ? summary.get("all") : summary.get("by_task").get(task);
+    }
+
+    private static double d(Object o) {
+        return o == null ? Double.NaN : (Double) o;
+    }
+
+    private static double[] series(List<JsonNode> rows, String key) {
+        return rows.stream().mapToDouble(n -> n.hasNonNull(key) ? n.get(key).asDouble() : Double.NaN).toArray();
+    }
+
+    static Map<String, List<Charts.Bar>> reliability(FileStore store, Path csv) {
+        Map<String, List<Charts.Bar>> out = new LinkedHashMap<>();
+        if (!store.exists(csv)) {
+            return out;
+        }
+        String[] lines = store.readText(csv).split("\n");
+        for (int i = 1; i < lines.length; i++) {
+            String[] f = lines[i].split(",", -1);
+            if (f.length < 7) {
+                continue;
+            }
+            out.computeIfAbsent(f[1], k -> new ArrayList<>()).add(new Charts.Bar(Double.parseDouble(f[2]), Double.parseDouble(f[3]),
+                    Long.parseLong(f[4]), f[5].isEmpty() ? Double.NaN : Double.parseDouble(f[5]),
+                    f[6].isEmpty() ? Double.NaN : Double.parseDouble(f[6])));
+        }
+        return out;
+    }
+
+    private static JsonNode read(FileStore store, Path p) {
+        return readString(store.readText(p));
+    }
+
+    private static JsonNode readString(String s) {
+        try {
+            return JSON.readTree(s);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void writeBytes(FileStore store, Path p, byte[] bytes) {
+        try (var o = store.create(p)) {
+            o.write(bytes);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
