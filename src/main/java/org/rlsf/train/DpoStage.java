@@ -137,18 +137,7 @@ public final class DpoStage {
 
         // 3) parameter-averaged DPO, one fit per averaging round
         IterationCarryOver carryOver = new IterationCarryOver();
-        int rows = 2 * cfg.pairsPerBatch();
-        ParameterAveragingTrainingMaster tm = new ParameterAveragingTrainingMaster.Builder(workers, rows)
-                .batchSizePerWorker(rows)
-                .averagingFrequency(cfg.averagingFrequency())
-                .workerPrefetchNumBatches(0)
-                .saveUpdater(true)
-                .repartionData(Repartition.Never)
-                .rddTrainingApproach(RDDTrainingApproach.Direct)
-                .storageLevel(null)
-                .rngSeed(cfg.seed())
-                .trainingHooks(carryOver)
-                .build();
+        ParameterAveragingTrainingMaster tm = trainingMaster(workers, cfg, carryOver);
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         SparkComputationGraph sparkGraph = new SparkComputationGraph(jsc, graph, tm);
         long start = System.nanoTime();
@@ -206,6 +195,22 @@ public final class DpoStage {
         return new Result(ckpt, hash, train.size(), heldout.size(), selected, initial, selectedMetrics, (System.nanoTime() - t0) / 1e9);
     }
 
+    /** Parameter averaging as DPO uses it: whole pair batches, no repartitioning, optimiser state averaged. */
+    static ParameterAveragingTrainingMaster trainingMaster(int workers, TrainConfig cfg, IterationCarryOver carryOver) {
+        int rows = 2 * cfg.pairsPerBatch();
+        return new ParameterAveragingTrainingMaster.Builder(workers, rows)
+                .batchSizePerWorker(rows)
+                .averagingFrequency(cfg.averagingFrequency())
+                .workerPrefetchNumBatches(0)
+                .saveUpdater(true)
+                .repartionData(Repartition.Never)
+                .rddTrainingApproach(RDDTrainingApproach.Direct)
+                .storageLevel(null)
+                .rngSeed(cfg.seed())
+                .trainingHooks(carryOver)
+                .build();
+    }
+
     static boolean isHeldout(PreferenceBatch.Example e, TrainConfig cfg) {
         if (cfg.heldoutFraction() == 0) {
             return false;
@@ -220,7 +225,16 @@ public final class DpoStage {
         if (!store.exists(pairsPath)) {
             throw new IllegalArgumentException("pairs table " + pairsPath + " does not exist");
         }
-        Dataset<Row> df = spark.read().parquet(pairsPath.toString());
+        Dataset<Row> df;
+        try {
+            df = spark.read().parquet(pairsPath.toString());
+        } catch (Exception e) {   // Spark's AnalysisException is checked but undeclared
+            if (e instanceof org.apache.spark.sql.AnalysisException a) {
+                throw new IllegalArgumentException(pairsPath + " has no pair rows (" + a.getSimpleMessage()
+                        + "): nothing to train on. Were any traces at or above pairs.threshold?", e);
+            }
+            throw e;
+        }
         List<String> missing = PAIR_COLUMNS.stream().filter(c -> !List.of(df.schema().fieldNames()).contains(c)).toList();
         if (!missing.isEmpty()) {
             throw new IllegalArgumentException(pairsPath + " is not a pairs table: missing columns " + missing);

@@ -59,7 +59,7 @@ class ShardGeneratorTest {
     @Test
     void badPromptsBecomeErrorRowsAndTheRestGoesOn() {
         List<Problem> ps = new ArrayList<>(TaskCorpus.generate(new ArithTask(), 2, 2, TaskCorpus.HELDOUT));
-        ps.add(1, new Problem("weird", "arith", "What is 3 € 4?", null, List.of()));
+        ps.add(1, new Problem("weird", "arith", "Tom has 3 € 4?", null, List.of()));
         ps.add(new Problem("long", "arith", "Tom has 3 pens. ".repeat(30) + "How many?", null, List.of()));
         List<TraceRecord> rows = ShardGenerator.run(ckpt, ps, settings);
         TraceRecord weird = rows.stream().filter(r -> r.promptId().equals("weird")).findFirst().orElseThrow();

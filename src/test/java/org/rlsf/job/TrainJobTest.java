@@ -110,4 +110,21 @@ class TrainJobTest {
         assertEquals(1, train(c, "--set", "train.learning-rate=1e30", "--set", "train.grad-clip=1e9"));
         assertFalse(new File(c, "checkpoint").exists());
     }
+
+    @Test
+    void aPairsTableWithoutRowsGivesAClearMessage() {
+        File empty = new File(dir, "pairs-empty");
+        assertEquals(0, Main.execute("pairs", "--traces", new File(dir, "traces").getAbsolutePath(), "--out",
+                empty.getAbsolutePath(), "--set", "pairs.threshold=1.5"));
+        java.io.PrintStream old = System.err;
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(buf, true));
+        try {
+            assertEquals(1, Main.execute("train", "--model", ckpt.getAbsolutePath(), "--pairs", empty.getAbsolutePath(),
+                    "--out", new File(dir, "d").getAbsolutePath()));
+        } finally {
+            System.setErr(old);
+        }
+        assertTrue(buf.toString().contains("has no pair rows") || buf.toString().contains("has no pairs"), buf.toString());
+    }
 }
