@@ -20,7 +20,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The main job end to end with conf/experiments/smoke.conf on local[2]: every artefact, its schema, the report. */
-@org.junit.jupiter.api.Disabled("enabled in the commit that ships builtin:base")
 class RunJobTest {
 
     private static SparkSession spark() {
