@@ -10,6 +10,7 @@ import org.rlsf.model.TransformerLm;
 import org.rlsf.model.TransformerWeights;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,7 +62,31 @@ public final class ModelBench {
         out.put("train_step_ms", fmt(trainSeconds * 1000 / s.trainSteps()));
         out.put("train_tokens_per_s", fmt((double) s.batch() * s.seqLen() * s.trainSteps() / trainSeconds));
 
-        // 2) KV-cache generation (no EOS: every row generates exactly newTokens)
+        // 2) DPO step: the same shapes, batch rows = chosen/rejected rows of batch/2 pairs (prompt = first quarter)
+        ComputationGraph dpo = TransformerLm.create(TransformerLm.preferenceConfiguration(model, s.seqLen(),
+                new TransformerLm.Optimiser(1e-4, 0, 1000, 1.0, 0.0, 1.0), DataType.FLOAT, 0.1, 0, "dpo"), model);
+        TransformerLm.copyParams(graph, dpo);
+        List<PreferenceBatch.Example> pairs = new ArrayList<>();
+        int promptLen = s.seqLen() / 4;
+        for (int i = 0; i < Math.max(1, s.batch() / 2); i++) {
+            pairs.add(new PreferenceBatch.Example("b" + i, "b" + i, Arrays.copyOfRange(seqs[2 * i % seqs.length], 0, promptLen),
+                    Arrays.copyOfRange(seqs[2 * i % seqs.length], promptLen, s.seqLen()),
+                    Arrays.copyOfRange(seqs[(2 * i + 1) % seqs.length], promptLen, s.seqLen()), -50, -50));
+        }
+        DataSet pairData = new PreferenceBatch(pairs, s.seqLen(), 1, 0).toDataSet();
+        for (int i = 0; i < s.warmupSteps(); i++) {
+            dpo.fit(pairData);
+        }
+        long d0 = System.nanoTime();
+        for (int i = 0; i < s.trainSteps(); i++) {
+            dpo.fit(pairData);
+        }
+        double dpoSeconds = (System.nanoTime() - d0) / 1e9;
+        out.put("dpo_step_ms", fmt(dpoSeconds * 1000 / s.trainSteps()));
+        out.put("dpo_tokens_per_s", fmt(2.0 * pairs.size() * s.seqLen() * s.trainSteps() / dpoSeconds));
+        out.put("dpo_pairs_per_s", fmt((double) pairs.size() * s.trainSteps() / dpoSeconds));
+
+        // 3) KV-cache generation (no EOS: every row generates exactly newTokens)
         KvCacheDecoder decoder = new KvCacheDecoder(model, TransformerWeights.of(graph, model));
         for (int b : s.genBatches()) {
             List<int[]> prompts = new ArrayList<>();
