@@ -18,7 +18,6 @@ import org.rlsf.evaluate.Evaluation;
 import org.rlsf.evaluate.ProblemResult;
 import org.rlsf.generate.ShardGenerator;
 import org.rlsf.generate.TraceRecord;
-import org.rlsf.generate.TraceScorer;
 import org.rlsf.io.CorpusTable;
 import org.rlsf.io.EvalTable;
 import org.rlsf.io.FileStore;
@@ -34,7 +33,6 @@ import picocli.CommandLine.Option;
 import scala.Tuple2;
 
 import java.io.IOException;
-import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -82,10 +80,6 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--name", paramLabel = "NAME", description = "Name recorded in the rows (default: the decoding).")
     String name;
 
-    /** One shard of labelled problems, as shipped to an executor. */
-    record Work(int shard, List<Problem> problems) implements Serializable {
-    }
-
     @Override
     public Integer call() {
         RlsfConfig config = options.load();
@@ -106,9 +100,7 @@ final class EvaluateCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--decoding must be greedy or cot-decoding, was '" + mode + "'");
         }
         int k = mode.equals("greedy") ? 1 : e.getInt("k");
-        ShardGenerator.Settings settings = new ShardGenerator.Settings(k, g.getInt("max-new-tokens"),
-                g.getDouble("first-token-floor"), g.getInt("batch-rows"), g.getInt("max-answer-tokens"),
-                TraceScorer.SpanMethod.valueOf(g.getString("span-method").toUpperCase()));
+        ShardGenerator.Settings settings = GenerateCommand.settings(g, k);
         SparkSession spark = SparkSessions.getOrCreate(config.raw().getConfig("spark"));
         JavaSparkContext jsc = SparkSessions.javaContext(spark);
         long t0 = System.nanoTime();
@@ -123,8 +115,8 @@ final class EvaluateCommand implements Callable<Integer> {
         for (Problem p : problems) {
             byShard.computeIfAbsent(GenerateCommand.shardOf(p.problemId(), shards), x -> new ArrayList<>()).add(p);
         }
-        List<Work> work = new ArrayList<>();
-        byShard.forEach((s, ps) -> work.add(new Work(s, ps)));
+        List<GenerateCommand.ShardWork> work = new ArrayList<>();
+        byShard.forEach((s, ps) -> work.add(new GenerateCommand.ShardWork(s, ps)));
         LOG.info("evaluate {} on {} problems ({} shards), decoding {} (K={}), span {}", modelPath, problems.size(),
                 work.size(), mode, k, settings.spanMethod());
 
@@ -212,7 +204,7 @@ final class EvaluateCommand implements Callable<Integer> {
     }
 
     /** Executor side: model from the per-JVM cache, one shard of labelled problems in, graded rows out. */
-    static final class GradeShard implements FlatMapFunction<Work, Row> {
+    static final class GradeShard implements FlatMapFunction<GenerateCommand.ShardWork, Row> {
         private final String modelPath;
         private final ShardGenerator.Settings settings;
         private final EvalTable.EvalInfo info;
@@ -224,7 +216,7 @@ final class EvaluateCommand implements Callable<Integer> {
         }
 
         @Override
-        public Iterator<Row> call(Work work) {
+        public Iterator<Row> call(GenerateCommand.ShardWork work) {
             Map<String, List<TraceRecord>> byPrompt = new LinkedHashMap<>();
             for (TraceRecord t : ShardGenerator.run(ModelCache.get(modelPath), work.problems(), settings)) {
                 byPrompt.computeIfAbsent(t.promptId(), x -> new ArrayList<>()).add(t);

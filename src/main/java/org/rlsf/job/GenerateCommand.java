@@ -88,9 +88,7 @@ final class GenerateCommand implements Callable<Integer> {
         SparkSession spark = SparkSessions.getOrCreate(config.raw().getConfig("spark"));
         JavaSparkContext jsc = SparkSessions.javaContext(spark);
         Config g = config.raw().getConfig("generate");
-        ShardGenerator.Settings settings = new ShardGenerator.Settings(g.getInt("k"), g.getInt("max-new-tokens"),
-                g.getDouble("first-token-floor"), g.getInt("batch-rows"), g.getInt("max-answer-tokens"),
-                TraceScorer.SpanMethod.valueOf(g.getString("span-method").toUpperCase()));
+        ShardGenerator.Settings settings = settings(g, g.getInt("k"));
         int shards = g.getInt("shards");
 
         // 1) prompts (no gold answers), the model's identity, the run's fixed columns
@@ -200,6 +198,13 @@ final class GenerateCommand implements Callable<Integer> {
             throw new java.io.UncheckedIOException(e);
         }
         return micros;
+    }
+
+    /** Decoding settings from the {@code generate} section, with K given (evaluate reuses them). */
+    static ShardGenerator.Settings settings(Config g, int k) {
+        return new ShardGenerator.Settings(k, g.getInt("max-new-tokens"), g.getDouble("first-token-floor"),
+                g.getInt("batch-rows"), g.getInt("max-answer-tokens"),
+                TraceScorer.SpanMethod.valueOf(g.getString("span-method").toUpperCase()));
     }
 
     /** Stable shard of a prompt id (CRC32, independent of JVM and locale). */

@@ -8,8 +8,6 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.spark.api.RDDTrainingApproach;
-import org.deeplearning4j.spark.api.Repartition;
 import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -195,20 +193,9 @@ public final class DpoStage {
         return new Result(ckpt, hash, train.size(), heldout.size(), selected, initial, selectedMetrics, (System.nanoTime() - t0) / 1e9);
     }
 
-    /** Parameter averaging as DPO uses it: whole pair batches, no repartitioning, optimiser state averaged. */
+    /** Parameter averaging as DPO uses it: minibatches of whole pairs (2 rows each). */
     static ParameterAveragingTrainingMaster trainingMaster(int workers, TrainConfig cfg, IterationCarryOver carryOver) {
-        int rows = 2 * cfg.pairsPerBatch();
-        return new ParameterAveragingTrainingMaster.Builder(workers, rows)
-                .batchSizePerWorker(rows)
-                .averagingFrequency(cfg.averagingFrequency())
-                .workerPrefetchNumBatches(0)
-                .saveUpdater(true)
-                .repartionData(Repartition.Never)
-                .rddTrainingApproach(RDDTrainingApproach.Direct)
-                .storageLevel(null)
-                .rngSeed(cfg.seed())
-                .trainingHooks(carryOver)
-                .build();
+        return SparkPretrainer.trainingMaster(workers, 2 * cfg.pairsPerBatch(), cfg.averagingFrequency(), cfg.seed(), carryOver);
     }
 
     static boolean isHeldout(PreferenceBatch.Example e, TrainConfig cfg) {

@@ -63,17 +63,7 @@ public final class SparkPretrainer {
         }
         int bs = cfg.batchSizePerWorker();
         IterationCarryOver carryOver = new IterationCarryOver();
-        ParameterAveragingTrainingMaster tm = new ParameterAveragingTrainingMaster.Builder(workers, bs)
-                .batchSizePerWorker(bs)
-                .averagingFrequency(cfg.averagingFrequency())
-                .workerPrefetchNumBatches(0)
-                .saveUpdater(true)
-                .repartionData(Repartition.Never)
-                .rddTrainingApproach(RDDTrainingApproach.Direct)
-                .storageLevel(null)
-                .rngSeed(cfg.seed())
-                .trainingHooks(carryOver)
-                .build();
+        ParameterAveragingTrainingMaster tm = trainingMaster(workers, bs, cfg.averagingFrequency(), cfg.seed(), carryOver);
         SparkComputationGraph spark = new SparkComputationGraph(jsc, graph, tm);
 
         int roundSize = workers * cfg.averagingFrequency();
@@ -115,6 +105,26 @@ public final class SparkPretrainer {
         }
         LOG.debug("pretraining finished after {} rounds", roundNo);
         return graph;
+    }
+
+    /**
+     * Parameter averaging as our trainers use it: one DataSet = one minibatch of {@code batchRows}
+     * rows, kept whole (no repartitioning), optimiser state averaged with the parameters, and the
+     * iteration count carried over between rounds.
+     */
+    static ParameterAveragingTrainingMaster trainingMaster(int workers, int batchRows, int averagingFrequency, long seed,
+                                                           IterationCarryOver carryOver) {
+        return new ParameterAveragingTrainingMaster.Builder(workers, batchRows)
+                .batchSizePerWorker(batchRows)
+                .averagingFrequency(averagingFrequency)
+                .workerPrefetchNumBatches(0)
+                .saveUpdater(true)
+                .repartionData(Repartition.Never)
+                .rddTrainingApproach(RDDTrainingApproach.Direct)
+                .storageLevel(null)
+                .rngSeed(seed)
+                .trainingHooks(carryOver)
+                .build();
     }
 
     /** Seeded shuffle, then consecutive minibatches; the last may be smaller. */
