@@ -94,7 +94,7 @@ public final class PairsTable {
                 problems.add("missing column " + f.name() + " (" + f.dataType().simpleString() + ")");
             } else {
                 DataType a = actual.apply(f.name()).dataType();
-                if (!sameIgnoringNullability(a, f.dataType())) {
+                if (!a.sameType(f.dataType())) {   // sameType ignores nullability
                     problems.add("column " + f.name() + " is " + a.simpleString() + ", expected " + f.dataType().simpleString());
                 }
             }
@@ -113,10 +113,6 @@ public final class PairsTable {
                     + (other.get(other.size() - 1) > TracesTable.SCHEMA_VERSION ? " (newer than this rlsf)" : "")
                     + "; this rlsf reads schema version " + TracesTable.SCHEMA_VERSION + " (column schema_version)");
         }
-    }
-
-    private static boolean sameIgnoringNullability(DataType a, DataType b) {
-        return a.sameType(b);
     }
 
     /** Deterministic id of a pair: the same run, prompt, branches and policy give the same id. */

@@ -336,7 +336,17 @@ public final class DpoStage {
     record Resume(int epoch, long step, org.nd4j.linalg.api.ndarray.INDArray params,
                   org.nd4j.linalg.api.ndarray.INDArray updater) {
         static Resume find(FileStore store, Path dir) {
-            for (int e = 1000; e >= 1; e--) {
+            Path epochs = new Path(dir, "epochs");
+            List<Integer> done = new ArrayList<>();
+            if (store.exists(epochs)) {
+                for (Path p : store.list(epochs)) {
+                    if (p.getName().matches("epoch-\\d+")) {
+                        done.add(Integer.parseInt(p.getName().substring("epoch-".length())));
+                    }
+                }
+            }
+            done.sort(Collections.reverseOrder());
+            for (int e : done) {
                 Path ed = epochDir(dir, e);
                 if (store.exists(new Path(new Path(ed, "checkpoint"), "checkpoint.json"))
                         && store.exists(new Path(ed, STATE)) && store.exists(new Path(ed, "trainer.json"))) {
