@@ -29,9 +29,17 @@ public final class ConfigOptions {
             description = "Override one setting, keys relative to rlsf. (e.g. --set pretrain.epochs=2).")
     Map<String, String> overrides = new LinkedHashMap<>();
 
+    @Option(names = "--main-job-settings",
+            description = "Use the main job's stage settings (rlsf.run.overrides) where nothing else sets them, as "
+                    + "`rlsf run` does: for running the main job stage by stage (deploy/airflow).")
+    boolean mainJobSettings;
+
     /** Loads the layered configuration and applies the process-wide compute settings. */
     public RlsfConfig load() {
         RlsfConfig config = RlsfConfig.load(new File(confDir, env + ".conf"), configFiles, overrides);
+        if (mainJobSettings) {
+            config = config.withRunOverrides();
+        }
         ComputeSettings.applyThreads(config.raw().getInt("compute.threads"));
         return config;
     }

@@ -33,7 +33,8 @@ final class CorpusCommand implements Callable<Integer> {
     ConfigOptions options;
 
     @Option(names = "--task", required = true, paramLabel = "TASK",
-            description = "arith | mcq (generated) or gsm8k | mc-jsonl | prompts (imported from --input).")
+            description = "arith | mcq (generated; comma-separate several, --n each, as `rlsf run` does) "
+                    + "or gsm8k | mc-jsonl | prompts (imported from --input).")
     String task;
 
     @Option(names = "--n", paramLabel = "N", description = "Number of problems to generate.")
@@ -67,16 +68,24 @@ final class CorpusCommand implements Callable<Integer> {
         String splitName;
         String source;
         List<ProblemImport.BadRow> bad = List.of();
-        if (TaskFamily.names().contains(task)) {
+        List<String> generated = List.of(task.split(","));
+        if (TaskFamily.names().containsAll(generated)) {
             if (n == null) {
                 throw new IllegalArgumentException("--n is required to generate a built-in task");
             }
-            problems = TaskCorpus.generate(TaskFamily.of(task), n, seed, split);
+            problems = new java.util.ArrayList<>();
+            for (String t : generated) {
+                problems.addAll(TaskCorpus.generate(TaskFamily.of(t), n, seed, split));
+            }
             splitName = split;
-            source = "generated:" + task;
+            source = "generated:" + String.join("+", generated);
             provenance.put("seed", seed);
             provenance.put("n", n);
         } else {
+            if (generated.size() > 1) {
+                throw new IllegalArgumentException("--task " + task + ": only built-in tasks " + TaskFamily.names()
+                        + " can be combined");
+            }
             if (input == null) {
                 throw new IllegalArgumentException("--input FILE is required for --task " + task);
             }

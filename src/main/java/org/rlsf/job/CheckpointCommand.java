@@ -1,0 +1,51 @@
+package org.rlsf.job;
+
+import org.apache.hadoop.fs.Path;
+import org.rlsf.io.FileStore;
+import org.rlsf.model.Checkpoint;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.Callable;
+
+/**
+ * Puts a base model where the stage jobs read it: {@code builtin:NAME} is copied out of the jar to
+ * {@code --out} (local or any Hadoop file system the executors share); an existing checkpoint directory
+ * is verified (weights hash) and its hash printed. Stage-by-stage pipelines (deploy/airflow) start with it.
+ */
+@Command(name = "checkpoint", mixinStandardHelpOptions = true,
+        description = "Copy a built-in model (builtin:base) to a directory the cluster reads, or verify a checkpoint.")
+final class CheckpointCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointCommand.class);
+
+    @Option(names = "--from", paramLabel = "SPEC", defaultValue = "builtin:base",
+            description = "builtin:NAME or a checkpoint directory (default ${DEFAULT-VALUE}).")
+    String from;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Where to put a built-in model (kept if already there).")
+    String out;
+
+    @Override
+    public Integer call() {
+        FileStore store = FileStore.local();
+        Path dir;
+        if (from.startsWith(Checkpoint.BUILTIN_PREFIX)) {
+            if (out == null) {
+                throw new IllegalArgumentException("--out DIR is required to copy " + from);
+            }
+            dir = FileStore.path(out);
+            Checkpoint.materializeBuiltin(store, from, dir);
+        } else {
+            if (out != null) {
+                throw new IllegalArgumentException("--out is for builtin models; copy checkpoint directories with "
+                        + "`hadoop fs -cp` (this command only verifies " + from + ")");
+            }
+            dir = FileStore.path(from);
+        }
+        Checkpoint ckpt = Checkpoint.load(store, dir);
+        LOG.info("checkpoint {}: weights sha256 {}", store.qualify(dir), ckpt.weightsSha256());
+        return 0;
+    }
+}
