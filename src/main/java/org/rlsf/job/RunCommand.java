@@ -72,9 +72,11 @@ final class RunCommand implements Callable<Integer> {
         List<String> tasks = config.raw().getStringList("run.tasks");
         long seed = config.raw().getLong("run.seed");
         LOG.info("run {} in {} (Spark master {})", id, runDir, spark.sparkContext().master());
+        StageTimings timings = new StageTimings(store, runDir);
 
         // 1) corpora: unlabelled prompts for self-feedback, labelled held-out problems for evaluation
         LOG.info("[1/7] corpus: {}", tasks);
+        timings.begin("corpus");
         Path prompts = new Path(new Path(runDir, "corpus"), "prompts");
         Path heldout = new Path(new Path(runDir, "corpus"), "heldout");
         writeCorpus(spark, store, prompts, tasks, config.raw().getInt("run.prompts"), seed, TaskCorpus.TRAIN);
@@ -85,6 +87,7 @@ final class RunCommand implements Callable<Integer> {
         Path base = new Path(new Path(runDir, "checkpoints"), "base");
         String baseSpec = config.raw().getString("run.base-model");
         LOG.info("[2/7] base model: {}", baseSpec);
+        timings.begin("base");
         if (baseSpec.startsWith(Checkpoint.BUILTIN_PREFIX)) {
             Checkpoint.materializeBuiltin(store, baseSpec, base);
         } else if (baseSpec.equals("pretrain")) {
@@ -96,6 +99,7 @@ final class RunCommand implements Callable<Integer> {
         LOG.info("  base {} (weights sha256 {})", base, baseCkpt.weightsSha256().substring(0, 12));
 
         // 3) self-feedback traces (resumes by shard)
+        timings.begin("generate");
         LOG.info("[3/7] generate: CoT-decoding K={} (first-token floor {}), span {}", config.raw().getInt("generate.k"),
                 config.raw().getDouble("generate.first-token-floor"), config.raw().getString("generate.span-method"));
         Path traces = new Path(runDir, "traces");
@@ -103,6 +107,7 @@ final class RunCommand implements Callable<Integer> {
 
         // 4) preference pairs
         Path pairs = new Path(runDir, "pairs");
+        timings.begin("pairs");
         if (store.exists(new Path(new Path(pairs, "run_id=" + id), "_MANIFEST.json"))) {
             LOG.info("[4/7] pairs: done ({})", pairs);
         } else {
@@ -112,6 +117,7 @@ final class RunCommand implements Callable<Integer> {
 
         // 5) DPO
         Path tuned = new Path(new Path(runDir, "checkpoints"), "rlsf");
+        timings.begin("train");
         if (store.exists(new Path(new Path(tuned, "checkpoint"), "checkpoint.json"))) {
             LOG.info("[5/7] train: done ({})", tuned);
         } else {
@@ -127,6 +133,7 @@ final class RunCommand implements Callable<Integer> {
             String model = (name.startsWith("base") ? base : new Path(tuned, "checkpoint")).toString();
             String decoding = name.endsWith("cot-decoding") ? "cot-decoding" : "greedy";
             LOG.info("[6/7] evaluate {}: {} on {}", name, decoding, heldout);
+            timings.begin("evaluate " + name);
             if (store.exists(new Path(dir, "summary.json"))) {
                 LOG.info("  done ({})", dir);
                 continue;
@@ -136,9 +143,12 @@ final class RunCommand implements Callable<Integer> {
 
         // 7) report
         LOG.info("[7/7] report");
+        timings.begin("report");
         RunReport.Result report = RunReport.write(store, runDir);
         report.table().forEach(LOG::info);
         report.checks().forEach(c -> LOG.info("  " + c));
+        timings.end();
+        timings.table().forEach(LOG::info);
         LOG.info(String.format("run %s finished in %s: report %s", id,
                 PretrainStage.duration((System.nanoTime() - t0) / 1e9), new Path(report.dir(), "report.md")));
         return 0;

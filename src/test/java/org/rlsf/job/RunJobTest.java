@@ -18,6 +18,7 @@ import java.nio.file.Files;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The main job end to end with conf/experiments/smoke.conf on local[2]: every artefact, its schema, the report. */
 class RunJobTest {
@@ -51,6 +52,11 @@ class RunJobTest {
             schema(problems, EvalTable.SCHEMA, e);
             assertEquals(24, problems.count(), e + ": 12 held-out problems per task");
         }
+        JsonNode stages = new ObjectMapper().readTree(new File(run, "stages.json"));
+        assertEquals(9, stages.size(), "corpus, base, generate, pairs, train, 3 evaluations, report");
+        for (JsonNode st : stages) {
+            assertTrue(st.get("wall_s").asDouble() >= 0 && st.get("heap_peak_mb").asLong() > 0, st.toString());
+        }
         JsonNode results = new ObjectMapper().readTree(new File(run, "report/results.json"));
         assertEquals(9, results.get("results").size(), "3 models x (arith, mcq, all)");
         String html = Files.readString(new File(run, "report/report.html").toPath());
@@ -65,5 +71,35 @@ class RunJobTest {
         assertEquals(0, Main.execute(args));
         assertEquals(pairsModified, new File(run, "pairs/run_id=smoke/_MANIFEST.json").lastModified());
         assertEquals(csv, Files.readString(new File(run, "report/results.csv").toPath()));
+
+        // the notebooks run over the report's tables; their assert cells (ECE recomputed from the bins, the
+        // targets recomputed from the table) make this a check of the written tables (needs Debian's nbconvert)
+        assumeTrue(notebooksAvailable(), "Debian python3 with nbconvert/pandas/matplotlib/tabulate not installed");
+        File exported = new File(runs, "notebooks");
+        Process p = new ProcessBuilder("jobs/notebooks", run.getAbsolutePath(), exported.getAbsolutePath())
+                .redirectErrorStream(true).redirectOutput(new File(runs, "notebooks.log")).start();
+        assertTrue(p.waitFor(5, java.util.concurrent.TimeUnit.MINUTES), "notebooks finished");
+        assertEquals(0, p.exitValue(), () -> "jobs/notebooks failed: " + readQuietly(new File(runs, "notebooks.log")));
+        for (String f : new String[]{"reliability.md", "reliability.html", "accuracy_cost.md", "accuracy_cost.html"}) {
+            assertTrue(new File(exported, f).isFile(), "exported " + f);
+        }
+        assertTrue(Files.readString(new File(exported, "reliability.md").toPath()).contains("ECE from bins"));
+    }
+
+    static boolean notebooksAvailable() throws Exception {
+        if (!new File("/usr/bin/python3").canExecute()) {
+            return false;
+        }
+        Process p = new ProcessBuilder("/usr/bin/python3", "-c", "import nbconvert, ipykernel, pandas, matplotlib, tabulate")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        return p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0;
+    }
+
+    private static String readQuietly(File f) {
+        try {
+            return Files.readString(f.toPath());
+        } catch (Exception e) {
+            return "(no log)";
+        }
     }
 }
