@@ -32,7 +32,8 @@ final class BenchCommand implements Runnable {
             ModelConfig model = config.model(b.getInt("vocab-size"));
             ModelBench.Settings s = new ModelBench.Settings(b.getInt("seq-len"), b.getInt("batch"),
                     b.getInt("train-steps"), b.getInt("warmup-steps"), b.getInt("prompt-tokens"),
-                    b.getInt("new-tokens"), b.getIntList("gen-batches"), 12345L);
+                    b.getInt("new-tokens"), b.getIntList("gen-batches"), 12345L,
+                    b.getInt("workers") > 0 ? b.getInt("workers") : Runtime.getRuntime().availableProcessors());
             for (Map.Entry<String, String> e : ModelBench.run(model, s).entrySet()) {
                 System.out.println(e.getKey() + "=" + e.getValue());
             }

@@ -25,8 +25,12 @@ public final class ModelBench {
     private ModelBench() {
     }
 
+    /**
+     * @param workers when above 1, also measure this many concurrent copies (threads, each with its own model,
+     *                as Spark runs one task per core) and report their summed throughput as {@code *_workersN}
+     */
     public record Settings(int seqLen, int batch, int trainSteps, int warmupSteps, int promptTokens, int newTokens,
-                           List<Integer> genBatches, long seed) {
+                           List<Integer> genBatches, long seed, int workers) {
     }
 
     /** Ordered name → value figures. */
@@ -99,12 +103,87 @@ public final class ModelBench {
             }
             decoder.generate(prompts, Math.min(8, s.newTokens()), 1, -1, TokenChooser.greedy(), 0,
                     KvCacheDecoder.StepObserver.NONE);   // warm-up
-            long g0 = System.nanoTime();
-            decoder.generate(prompts, s.newTokens(), 1, -1, TokenChooser.greedy(), 0, KvCacheDecoder.StepObserver.NONE);
-            double genSeconds = (System.nanoTime() - g0) / 1e9;
-            out.put("gen_batch" + b + "_tokens_per_s", fmt((double) b * s.newTokens() / genSeconds));
+            double[] runs = new double[3];   // the median of three
+            for (int r = 0; r < runs.length; r++) {
+                long g0 = System.nanoTime();
+                decoder.generate(prompts, s.newTokens(), 1, -1, TokenChooser.greedy(), 0, KvCacheDecoder.StepObserver.NONE);
+                runs[r] = (System.nanoTime() - g0) / 1e9;
+            }
+            Arrays.sort(runs);
+            out.put("gen_batch" + b + "_tokens_per_s", fmt((double) b * s.newTokens() / runs[1]));
+        }
+
+        // 4) the same steps as N concurrent workers (threads with their own copies), summed: the machine's
+        //    throughput the way Spark uses it (one task per core, one native thread each)
+        if (s.workers() > 1) {
+            int n = s.workers();
+            out.put("train_tokens_per_s_workers" + n, fmt(concurrent(n, s, () -> {
+                ComputationGraph g = graph.clone();
+                return () -> g.fit(ds);
+            }, (double) s.batch() * s.seqLen())));
+            out.put("dpo_tokens_per_s_workers" + n, fmt(concurrent(n, s, () -> {
+                ComputationGraph g = dpo.clone();
+                return () -> g.fit(pairData);
+            }, 2.0 * pairs.size() * s.seqLen())));
+            for (int b : s.genBatches()) {
+                List<int[]> prompts = new ArrayList<>();
+                for (int i = 0; i < b; i++) {
+                    prompts.add(Arrays.copyOf(seqs[i % seqs.length], s.promptTokens()));
+                }
+                out.put("gen_batch" + b + "_tokens_per_s_workers" + n, fmt(concurrent(n, s, () -> {
+                    KvCacheDecoder d = new KvCacheDecoder(model, TransformerWeights.of(graph.clone(), model));
+                    return () -> d.generate(prompts, s.newTokens(), 1, -1, TokenChooser.greedy(), 0,
+                            KvCacheDecoder.StepObserver.NONE);
+                }, (double) b * s.newTokens())));
+            }
         }
         return out;
+    }
+
+    /** Runs {@code n} threads, each building its own step, warming up, then timing trainSteps steps together. */
+    private static double concurrent(int n, Settings s, java.util.function.Supplier<Runnable> setup, double tokensPerStep) {
+        java.util.concurrent.CyclicBarrier ready = new java.util.concurrent.CyclicBarrier(n + 1);
+        java.util.concurrent.CyclicBarrier done = new java.util.concurrent.CyclicBarrier(n + 1);
+        List<Thread> threads = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        for (int t = 0; t < n; t++) {
+            Thread th = new Thread(() -> {
+                try {
+                    Runnable step = setup.get();
+                    for (int i = 0; i < Math.max(1, s.warmupSteps()); i++) {
+                        step.run();
+                    }
+                    ready.await();
+                    for (int i = 0; i < s.trainSteps(); i++) {
+                        step.run();
+                    }
+                    done.await();
+                } catch (Throwable e) {
+                    failure.set(e);
+                    ready.reset();
+                    done.reset();
+                }
+            }, "bench-worker-" + t);
+            threads.add(th);
+            th.start();
+        }
+        try {
+            ready.await();
+            long t0 = System.nanoTime();
+            done.await();
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            return n * tokensPerStep * s.trainSteps() / seconds;
+        } catch (Exception e) {
+            throw new IllegalStateException("concurrent bench failed", failure.get() != null ? failure.get() : e);
+        } finally {
+            threads.forEach(th -> {
+                try {
+                    th.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
     }
 
     private static String fmt(double v) {
