@@ -28,6 +28,15 @@ public final class TaskCorpus {
         return bucket == 0 ? HELDOUT : TRAIN;
     }
 
+    /** {@code n} problems of each named built-in task, in the order given (what `rlsf run` and `rlsf corpus` write). */
+    public static List<Problem> generate(List<String> tasks, int n, long seed, String split) {
+        List<Problem> out = new ArrayList<>();
+        for (String task : tasks) {
+            out.addAll(generate(TaskFamily.of(task), n, seed, split));
+        }
+        return out;
+    }
+
     /**
      * {@code n} unique problems of {@code split}, deterministic in (task, n, seed, split). Ids are
      * {@code <task>-<split>-<seed>-<index>}.

@@ -73,10 +73,7 @@ final class CorpusCommand implements Callable<Integer> {
             if (n == null) {
                 throw new IllegalArgumentException("--n is required to generate a built-in task");
             }
-            problems = new java.util.ArrayList<>();
-            for (String t : generated) {
-                problems.addAll(TaskCorpus.generate(TaskFamily.of(t), n, seed, split));
-            }
+            problems = TaskCorpus.generate(generated, n, seed, split);
             splitName = split;
             source = "generated:" + String.join("+", generated);
             provenance.put("seed", seed);

@@ -160,10 +160,7 @@ final class RunCommand implements Callable<Integer> {
             LOG.info("  reusing {}", dir);
             return;
         }
-        List<Problem> problems = new ArrayList<>();
-        for (String task : tasks) {
-            problems.addAll(TaskCorpus.generate(TaskFamily.of(task), perTask, seed, split));
-        }
+        List<Problem> problems = TaskCorpus.generate(tasks, perTask, seed, split);
         CorpusTable.write(spark, store, dir, problems, split, "generated:" + String.join("+", tasks),
                 Map.of("seed", seed, "n_per_task", perTask));
         LOG.info("  wrote {} {} problems to {}", problems.size(), split, dir);

@@ -78,11 +78,8 @@ class ClusterIT {
         StandaloneCluster.Submission onCluster = cluster.submit(cluster.masterUrl(), new File(tmp, "cluster-run.log"),
                 runArgs("cluster"));
         assertEquals(0, onCluster.await(RUN_TIMEOUT), () -> "cluster run failed:\n" + log(onCluster));
-        String text = onCluster.logText();
-        assertTrue(text.contains("Spark master " + cluster.masterUrl()) || text.contains("(Spark master " + cluster.masterUrl()),
+        assertTrue(onCluster.logText().contains("(Spark master " + cluster.masterUrl() + ")"),
                 "the run really used the standalone master");
-        assertTrue(text.contains("Registered executor") || new File(cluster.dir, "work-0").list().length > 0,
-                "executors ran on the workers");
 
         StandaloneCluster.Submission local = cluster.submit("local[2]", new File(tmp, "local-run.log"), runArgs("local"));
         assertEquals(0, local.await(RUN_TIMEOUT), () -> "local run failed:\n" + log(local));

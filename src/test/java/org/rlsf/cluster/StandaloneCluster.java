@@ -106,8 +106,8 @@ final class StandaloneCluster implements AutoCloseable {
     }
 
     /**
-     * Runs {@code SparkSubmit --class org.rlsf.job.Main <cluster jar> args} against {@code master}, with
-     * output to {@code log}; {@code whileRunning} is called with the growing log until it returns true.
+     * Starts {@code SparkSubmit --class org.rlsf.job.Main <cluster jar> args} against {@code master} (a
+     * {@code spark://} URL or {@code local[N]}), output to {@code log}; returns without waiting.
      */
     Submission submit(String master, File log, List<String> args) throws IOException {
         List<String> cmd = new ArrayList<>(java("2g"));
