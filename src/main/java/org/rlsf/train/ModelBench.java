@@ -113,6 +113,24 @@ public final class ModelBench {
             out.put("gen_batch" + b + "_tokens_per_s", fmt((double) b * s.newTokens() / runs[1]));
         }
 
+        // 3b) CoT-decoding as the generate stage runs it: K=10 branches on the top first tokens, greedy after,
+        //     branches batched batchRows at a time (random prompts, so no EOS: every branch runs newTokens)
+        {
+            int prompts = 16;
+            List<int[]> batch = new ArrayList<>();
+            for (int i = 0; i < prompts; i++) {
+                batch.add(Arrays.copyOf(seqs[i % seqs.length], s.promptTokens()));
+            }
+            org.rlsf.generate.CotDecoder cot = new org.rlsf.generate.CotDecoder(decoder, 1, -1, java.util.Set.of());
+            org.rlsf.generate.CotDecoder.Settings cs = new org.rlsf.generate.CotDecoder.Settings(10, s.newTokens(), 0.0, 64);
+            cot.decode(batch.subList(0, 2), cs);   // warm-up
+            long c0 = System.nanoTime();
+            cot.decode(batch, cs);
+            double cotSeconds = (System.nanoTime() - c0) / 1e9;
+            out.put("cot_decoding_prompts_per_s", fmt(prompts / cotSeconds));
+            out.put("cot_decoding_tokens_per_s", fmt(prompts * 10.0 * s.newTokens() / cotSeconds));
+        }
+
         // 4) the same steps as N concurrent workers (threads with their own copies), summed: the machine's
         //    throughput the way Spark uses it (one task per core, one native thread each)
         if (s.workers() > 1) {
