@@ -137,14 +137,21 @@ final class GenerateCommand implements Callable<Integer> {
                 .parquet(table.toString());
         spark.sparkContext().removeSparkListener(progress);
 
-        // 4) manifests after commit, with counts from the written data
+        // 4) manifests after commit, with counts from the written data: one aggregation over the run's shards
+        Map<Integer, long[]> written = new java.util.HashMap<>();
+        for (Row r : spark.read().parquet(new Path(table, "run_id=" + runId).toString()).groupBy("shard")
+                .agg(org.apache.spark.sql.functions.count("*"),
+                        org.apache.spark.sql.functions.expr("count_if(error IS NOT NULL)"),
+                        org.apache.spark.sql.functions.expr("count_if(error IS NULL AND span_end = span_start)"))
+                .collectAsList()) {
+            written.put(((Number) r.get(0)).intValue(), new long[]{r.getLong(1), r.getLong(2), r.getLong(3)});
+        }
         long traces = 0, errors = 0, zero = 0;
         for (ShardWork w : pending) {
-            Path part = TracesTable.partition(table, runId, w.shard());
-            var df = spark.read().parquet(part.toString());
-            long n = df.count();
-            long e = df.filter("error IS NOT NULL").count();
-            long z = df.filter("error IS NULL AND span_end = span_start").count();
+            long[] c = written.getOrDefault(w.shard(), new long[3]);
+            long n = c[0];
+            long e = c[1];
+            long z = c[2];
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("table", "traces");
             m.put("schema_version", TracesTable.SCHEMA_VERSION);

@@ -83,6 +83,24 @@ class GenerateJobTest {
             committed += TracesTable.isCommitted(store, new Path(out.getAbsolutePath()), "a", s) ? 1 : 0;
         }
         assertTrue(committed >= 2, "a manifest per written shard");
+        // each manifest's counts are the written partition's
+        for (int s = 0; s < 3; s++) {
+            Path part = TracesTable.partition(new Path(out.getAbsolutePath()), "a", s);
+            if (!TracesTable.isCommitted(store, new Path(out.getAbsolutePath()), "a", s)) {
+                continue;
+            }
+            try {
+                var m = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                        new File(part.toUri().getPath(), TracesTable.MANIFEST));
+                Dataset<Row> rows = table.filter("run_id = 'a' AND shard = " + s);
+                assertEquals(rows.count(), m.get("rows").asLong(), "rows of shard " + s);
+                assertEquals(rows.filter("error IS NOT NULL").count(), m.get("error_rows").asLong());
+                assertEquals(rows.filter("error IS NULL AND span_end = span_start").count(),
+                        m.get("zero_confidence_rows").asLong());
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
         List<String> first = content(table.filter("run_id = 'a'"));
         assertTrue(footerSchema(out).contains("int64 generated_at (TIMESTAMP(MICROS,true))"), footerSchema(out));
 
