@@ -55,14 +55,7 @@ public final class ModelBench {
             }
         }
         DataSet ds = new TokenBatch(seqs, s.seqLen(), 0).toDataSet();
-        for (int i = 0; i < s.warmupSteps(); i++) {
-            graph.fit(ds);
-        }
-        long t0 = System.nanoTime();
-        for (int i = 0; i < s.trainSteps(); i++) {
-            graph.fit(ds);
-        }
-        double trainSeconds = (System.nanoTime() - t0) / 1e9;
+        double trainSeconds = seconds(() -> graph.fit(ds), s);
         out.put("train_step_ms", fmt(trainSeconds * 1000 / s.trainSteps()));
         out.put("train_tokens_per_s", fmt((double) s.batch() * s.seqLen() * s.trainSteps() / trainSeconds));
 
@@ -78,14 +71,7 @@ public final class ModelBench {
                     Arrays.copyOfRange(seqs[(2 * i + 1) % seqs.length], promptLen, s.seqLen()), -50, -50));
         }
         DataSet pairData = new PreferenceBatch(pairs, s.seqLen(), 1, 0).toDataSet();
-        for (int i = 0; i < s.warmupSteps(); i++) {
-            dpo.fit(pairData);
-        }
-        long d0 = System.nanoTime();
-        for (int i = 0; i < s.trainSteps(); i++) {
-            dpo.fit(pairData);
-        }
-        double dpoSeconds = (System.nanoTime() - d0) / 1e9;
+        double dpoSeconds = seconds(() -> dpo.fit(pairData), s);
         out.put("dpo_step_ms", fmt(dpoSeconds * 1000 / s.trainSteps()));
         out.put("dpo_tokens_per_s", fmt(2.0 * pairs.size() * s.seqLen() * s.trainSteps() / dpoSeconds));
         out.put("dpo_pairs_per_s", fmt((double) pairs.size() * s.trainSteps() / dpoSeconds));
@@ -156,6 +142,18 @@ public final class ModelBench {
             }
         }
         return out;
+    }
+
+    /** Seconds for trainSteps steps, after warmupSteps untimed ones. */
+    private static double seconds(Runnable step, Settings s) {
+        for (int i = 0; i < s.warmupSteps(); i++) {
+            step.run();
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < s.trainSteps(); i++) {
+            step.run();
+        }
+        return (System.nanoTime() - t0) / 1e9;
     }
 
     /** Runs {@code n} threads, each building its own step, warming up, then timing trainSteps steps together. */

@@ -133,17 +133,7 @@ final class StandaloneCluster implements AutoCloseable {
     record Submission(Process process, File log) {
         /** Waits until the log has a line matching {@code line}, or fails after {@code timeout}. */
         boolean awaitLog(Predicate<String> line, Duration timeout) throws Exception {
-            long end = System.nanoTime() + timeout.toNanos();
-            while (System.nanoTime() < end) {
-                if (Files.exists(log.toPath()) && Files.readAllLines(log.toPath()).stream().anyMatch(line)) {
-                    return true;
-                }
-                if (!process.isAlive()) {
-                    return false;
-                }
-                Thread.sleep(200);
-            }
-            return false;
+            return awaitText(text -> text.lines().anyMatch(line), timeout);
         }
 
         /** Waits until the whole log satisfies {@code text}, or fails after {@code timeout}. */
