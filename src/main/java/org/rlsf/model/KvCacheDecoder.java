@@ -8,7 +8,10 @@ import org.nd4j.linalg.api.memory.enums.LearningPolicy;
 import org.nd4j.linalg.api.memory.enums.MirroringPolicy;
 import org.nd4j.linalg.api.memory.enums.SpillPolicy;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.LayerNorm;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.XwPlusB;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -39,10 +42,18 @@ public final class KvCacheDecoder {
             .build();
     private final ModelConfig model;
     private final TransformerWeights w;
+    private final List<Block> blocks;
+    private final INDArray lnfGain;
+    private final INDArray lnfBias;
+    private final INDArray bHead;
 
     public KvCacheDecoder(ModelConfig model, TransformerWeights weights) {
         this.model = model;
         this.w = weights;
+        this.blocks = weights.blocks().stream().map(Block::of).toList();
+        this.lnfGain = vector(weights.lnfGain());
+        this.lnfBias = vector(weights.lnfBias());
+        this.bHead = vector(weights.bHead());
     }
 
     public ModelConfig model() {
@@ -132,6 +143,7 @@ public final class KvCacheDecoder {
         private final int[][] prompt;
         private final INDArray[] keys;
         private final INDArray[] values;
+        private final INDArray padBias;   // [B, 1, 1, capacity]: −1e9 on each row's left padding
         private int length;
 
         private Session(int[][] rows, int extraTokens) {
@@ -158,6 +170,11 @@ public final class KvCacheDecoder {
                 keys[l] = Nd4j.zeros(type, batch, h, capacity, dh);
                 values[l] = Nd4j.zeros(type, batch, h, capacity, dh);
             }
+            float[] bias = new float[batch * capacity];
+            for (int b = 0; b < batch; b++) {
+                Arrays.fill(bias, b * capacity, b * capacity + padLeft[b], (float) TransformerBlock.MASKED);
+            }
+            padBias = Nd4j.create(bias, new long[]{batch, 1, 1, capacity}, 'c').castTo(type);
         }
 
         /** Runs the (left-padded) prompts; returns the next-token log-probs [B][V] after each prompt. */
@@ -219,7 +236,51 @@ public final class KvCacheDecoder {
             }
             INDArray x = Nd4j.pullRows(w.wte(), 1, ids).addi(Nd4j.pullRows(w.wpe(), 1, pos));   // [n, d]
 
-            // 2) additive attention bias [B, 1, S, total]: causal, and padded keys masked
+            // 2) additive attention bias [B, 1, S, total]: padded keys masked, and (prefill only) causal.
+            // One new token sees every cached key, so a step only needs the session's padding bias.
+            INDArray biasArr = s == 1 ? padBias.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(),
+                    NDArrayIndex.interval(0, total)) : causalBias(s, total, x.dataType());
+
+            // 3) blocks: fused libnd4j ops where one computes the same function (layer_norm, xw_plus_b), since at
+            // these sizes every op's fixed cost, not its arithmetic, is what a decoding step spends
+            for (int l = 0; l < model.nLayers(); l++) {
+                Block blk = blocks.get(l);
+                INDArray a = layerNorm(x, blk.ln1g, blk.ln1b);
+                INDArray qkv = xwPlusB(a, blk.wQkv, blk.bQkv);                                    // [n, 3d]
+                INDArray q, k, v;
+                if (s == 1) {   // [B, 3d] → views [B, H, 1, dh], no copies
+                    INDArray qkv4 = qkv.reshape('c', batch, 3, h, dh);
+                    q = qkv4.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all()).reshape('c', batch, h, 1, dh);
+                    k = qkv4.get(NDArrayIndex.all(), NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all()).reshape('c', batch, h, 1, dh);
+                    v = qkv4.get(NDArrayIndex.all(), NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all()).reshape('c', batch, h, 1, dh);
+                } else {        // [B*S, 3d] → [3, B, H, S, dh] in one copy
+                    INDArray split = qkv.reshape('c', batch, s, 3, h, dh).permute(2, 0, 3, 1, 4).dup('c');
+                    q = split.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+                    k = split.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+                    v = split.get(NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+                }
+                keys[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all()).assign(k);
+                values[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all()).assign(v);
+                INDArray kAll = keys[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, total), NDArrayIndex.all());
+                INDArray vAll = values[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, total), NDArrayIndex.all());
+                INDArray scores = Nd4j.exec(new Mmul(q, kAll, 1.0 / Math.sqrt(dh), 0.0, false, true, false))[0].addi(biasArr);
+                INDArray probs = Nd4j.exec(new SoftMax(scores, scores, 3))[0];                   // [B, H, S, total]
+                INDArray att = Nd4j.matmul(probs, vAll);                                          // [B, H, S, dh]
+                att = s == 1 ? att.reshape('c', n, d) : att.permute(0, 2, 1, 3).dup('c').reshape(n, d);
+                x.addi(xwPlusB(att, blk.wO, blk.bO));
+                INDArray m = layerNorm(x, blk.ln2g, blk.ln2b);
+                INDArray hidden = xwPlusB(m, blk.w1, blk.b1);
+                gelu(hidden);
+                x.addi(xwPlusB(hidden, blk.w2, blk.b2));
+            }
+            length = total;
+
+            // 4) final norm, head, log-softmax (in float64 on the host)
+            INDArray logits = xwPlusB(layerNorm(x, lnfGain, lnfBias), w.wHead(), bHead);
+            return logSoftmaxRows(logits.castTo(DataType.FLOAT).toFloatMatrix());
+        }
+
+        private INDArray causalBias(int s, int total, DataType type) {
             float[] bias = new float[batch * s * total];
             for (int b = 0; b < batch; b++) {
                 for (int i = 0; i < s; i++) {
@@ -230,53 +291,45 @@ public final class KvCacheDecoder {
                     }
                 }
             }
-            INDArray biasArr = Nd4j.create(bias, new long[]{batch, 1, s, total}, 'c').castTo(x.dataType());
-
-            // 3) blocks
-            for (int l = 0; l < model.nLayers(); l++) {
-                TransformerWeights.Block blk = w.blocks().get(l);
-                INDArray a = layerNorm(x, blk.ln1g(), blk.ln1b());
-                INDArray qkv = a.mmul(blk.wQkv()).addiRowVector(blk.bQkv());                   // [n, 3d]
-                INDArray q = heads(qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, d)), s); // [B, H, S, dh]
-                INDArray k = heads(qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(d, 2 * d)), s);
-                INDArray v = heads(qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(2 * d, 3 * d)), s);
-                keys[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all()).assign(k);
-                values[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all()).assign(v);
-                INDArray kAll = keys[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, total), NDArrayIndex.all());
-                INDArray vAll = values[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, total), NDArrayIndex.all());
-                INDArray scores = Nd4j.matmul(q, kAll, false, true, false).muli(1.0 / Math.sqrt(dh)).addi(biasArr);
-                INDArray probs = Nd4j.exec(new SoftMax(scores, scores.ulike(), 3))[0];           // [B, H, S, total]
-                INDArray att = Nd4j.matmul(probs, vAll)                                           // [B, H, S, dh]
-                        .permute(0, 2, 1, 3).dup('c').reshape(n, d);
-                x.addi(att.mmul(blk.wO()).addiRowVector(blk.bO()));
-                INDArray m = layerNorm(x, blk.ln2g(), blk.ln2b());
-                INDArray hidden = gelu(m.mmul(blk.w1()).addiRowVector(blk.b1()));
-                x.addi(hidden.mmul(blk.w2()).addiRowVector(blk.b2()));
-            }
-            length = total;
-
-            // 4) final norm, head, log-softmax (in float64 on the host)
-            INDArray logits = layerNorm(x, w.lnfGain(), w.lnfBias()).mmul(w.wHead()).addiRowVector(w.bHead());
-            return logSoftmaxRows(logits.castTo(DataType.FLOAT).toFloatMatrix());
-        }
-
-        private INDArray heads(INDArray flat, int s) {
-            return flat.dup('c').reshape(batch, s, model.nHeads(), model.headDim()).permute(0, 2, 1, 3).dup('c');
+            return Nd4j.create(bias, new long[]{batch, 1, s, total}, 'c').castTo(type);
         }
     }
 
+    /** A block's parameters as the fused ops take them: gains and biases as rank-1 views. */
+    private record Block(INDArray ln1g, INDArray ln1b, INDArray wQkv, INDArray bQkv, INDArray wO, INDArray bO,
+                         INDArray ln2g, INDArray ln2b, INDArray w1, INDArray b1, INDArray w2, INDArray b2) {
+        static Block of(TransformerWeights.Block b) {
+            return new Block(vector(b.ln1g()), vector(b.ln1b()), b.wQkv(), vector(b.bQkv()), b.wO(), vector(b.bO()),
+                    vector(b.ln2g()), vector(b.ln2b()), b.w1(), vector(b.b1()), b.w2(), vector(b.b2()));
+        }
+    }
+
+    /** A rank-1 view of a parameter row vector (a view: it sees the graph's updates). */
+    private static INDArray vector(INDArray row) {
+        return row.reshape(row.length());
+    }
+
+    /** libnd4j's layer_norm over the last dimension: (x − mean)/sqrt(var + eps)·g + b, as {@code SdOps.layerNorm}. */
     private INDArray layerNorm(INDArray x, INDArray gain, INDArray bias) {
-        INDArray mean = x.mean(true, 1);
-        INDArray centred = x.sub(mean);
-        INDArray variance = centred.mul(centred).mean(true, 1);
-        INDArray normed = centred.muli(Transforms.pow(variance.addi(model.layerNormEps()), -0.5, false));
-        return normed.muliRowVector(gain).addiRowVector(bias);
+        INDArray out = x.ulike();
+        Nd4j.exec(new LayerNorm(x, gain, bias, out, true, 1));
+        return out;
     }
 
-    /** Same tanh approximation as the graph ({@code SdOps.gelu}). */
-    private static INDArray gelu(INDArray x) {
-        INDArray inner = x.mul(x).muli(x).muli(0.044715).addi(x).muli(Math.sqrt(2.0 / Math.PI));
-        return Transforms.tanh(inner, false).addi(1.0).muli(x).muli(0.5);
+    /**
+     * The graph's tanh-approximate GELU ({@code SdOps.gelu}), in place and in 6 ops: 0.5·x·(1 + tanh(u)) = x·σ(2u)
+     * with 2u = x·(c1 + c2·x²). libnd4j's precise_gelu is not this function (max |Δp| 4e-3 in KvCacheDecoderTest).
+     */
+    private static void gelu(INDArray x) {
+        double c1 = 2 * Math.sqrt(2.0 / Math.PI);
+        INDArray t = x.mul(x).muli(c1 * 0.044715).addi(c1).muli(x);
+        x.muli(Transforms.sigmoid(t, false));
+    }
+
+    private static INDArray xwPlusB(INDArray x, INDArray weight, INDArray bias) {
+        INDArray out = Nd4j.createUninitialized(x.dataType(), x.size(0), weight.size(1));
+        Nd4j.exec(new XwPlusB(new INDArray[]{x, weight, bias}, out));
+        return out;
     }
 
     static float[][] logSoftmaxRows(float[][] logits) {
