@@ -13,8 +13,9 @@ import java.util.Set;
 /**
  * CoT-decoding (Wang &amp; Zhou 2024; method.md §1.1): for every prompt take the K most probable first
  * tokens (optionally only those with probability ≥ a floor; the top-1 is always kept), then continue
- * each branch greedily with the KV cache until EOS or the token budget. Branches of several prompts
- * decode together in batches of {@code batchRows}. Every generated token's {@link TokenScores} are
+ * each branch greedily with the KV cache until EOS or the token budget. Prompts are prefilled once, in
+ * batches of {@code batchRows}; their branches start from copies of that cache and decode together in
+ * batches of {@code batchRows}, finished rows leaving the batch as it empties. Every generated token's {@link TokenScores} are
  * recorded, the forced first token's from the prompt's own next-token distribution.
  */
 public final class CotDecoder {
@@ -62,43 +63,40 @@ public final class CotDecoder {
 
     /** Branches per prompt, in prompt order, each list ordered by first-token rank. */
     public List<List<Branch>> decode(List<int[]> prompts, Settings s) {
-        // 1) first-token distributions of every prompt
-        List<float[]> first = new ArrayList<>();
-        for (int start = 0; start < prompts.size(); start += s.batchRows()) {
-            List<int[]> part = prompts.subList(start, Math.min(prompts.size(), start + s.batchRows()));
-            int[][] rows = part.stream().map(this::withBos).toArray(int[][]::new);
-            first.addAll(Arrays.asList(decoder.start(rows, 1).prefill()));
-        }
-        // 2) branch rows: (prompt, forced first token)
-        List<int[]> rowPrompt = new ArrayList<>();
-        List<int[]> rowMeta = new ArrayList<>();            // {prompt index, branch rank, first token}
-        List<float[]> rowFirstScores = new ArrayList<>();
-        for (int p = 0; p < prompts.size(); p++) {
-            int[] top = topK(first.get(p), s.k(), s.firstTokenFloor());
-            for (int r = 0; r < top.length; r++) {
-                int[] ext = Arrays.copyOf(prompts.get(p), prompts.get(p).length + 1);
-                ext[ext.length - 1] = top[r];
-                rowPrompt.add(ext);
-                rowMeta.add(new int[]{p, r, top[r]});
-                rowFirstScores.add(TokenScores.of(first.get(p), top[r]));
-            }
-        }
-        // 3) greedy continuation of all branch rows, in batches
         List<List<Branch>> out = new ArrayList<>();
         prompts.forEach(x -> out.add(new ArrayList<>()));
-        for (int start = 0; start < rowPrompt.size(); start += s.batchRows()) {
-            int end = Math.min(rowPrompt.size(), start + s.batchRows());
-            List<Branch> branches = continueGreedily(rowPrompt.subList(start, end), rowMeta.subList(start, end),
-                    rowFirstScores.subList(start, end), s.maxNewTokens());
-            for (int i = 0; i < branches.size(); i++) {
-                out.get(rowMeta.get(start + i)[0]).add(branches.get(i));
+        for (int start = 0; start < prompts.size(); start += s.batchRows()) {
+            // 1) prefill a batch of prompts once: their first-token distributions and the cache every branch starts from
+            List<int[]> part = prompts.subList(start, Math.min(prompts.size(), start + s.batchRows()));
+            int[][] rows = part.stream().map(this::withBos).toArray(int[][]::new);
+            KvCacheDecoder.Session promptCache = decoder.start(rows, s.maxNewTokens());
+            float[][] first = promptCache.prefill();
+            // 2) branch rows: (prompt, forced first token)
+            List<int[]> rowMeta = new ArrayList<>();            // {prompt index, branch rank, first token, row in part}
+            List<float[]> rowFirstScores = new ArrayList<>();
+            for (int p = 0; p < part.size(); p++) {
+                int[] top = topK(first[p], s.k(), s.firstTokenFloor());
+                for (int r = 0; r < top.length; r++) {
+                    rowMeta.add(new int[]{start + p, r, top[r], p});
+                    rowFirstScores.add(TokenScores.of(first[p], top[r]));
+                }
+            }
+            // 3) greedy continuation of the branch rows, in batches forked from the prompts' cache
+            for (int from = 0; from < rowMeta.size(); from += s.batchRows()) {
+                int to = Math.min(rowMeta.size(), from + s.batchRows());
+                List<int[]> meta = rowMeta.subList(from, to);
+                List<Branch> branches = continueGreedily(promptCache, meta, rowFirstScores.subList(from, to), s.maxNewTokens());
+                for (int i = 0; i < branches.size(); i++) {
+                    out.get(meta.get(i)[0]).add(branches.get(i));
+                }
             }
         }
         return out;
     }
 
-    private List<Branch> continueGreedily(List<int[]> prompts, List<int[]> meta, List<float[]> firstScores, int maxNewTokens) {
-        int n = prompts.size();
+    private List<Branch> continueGreedily(KvCacheDecoder.Session promptCache, List<int[]> meta, List<float[]> firstScores,
+                                          int maxNewTokens) {
+        int n = meta.size();
         List<List<float[]>> stats = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             stats.add(new ArrayList<>(List.of(firstScores.get(i))));
@@ -110,8 +108,9 @@ public final class CotDecoder {
                 gens.add(new Generation(new int[0], new float[0], Generation.FinishReason.MAX_TOKENS));
             }
         } else {
-            gens = decoder.generate(prompts, maxNewTokens - 1, bosId, eosId, TokenChooser.greedy(), 0,
-                    (step, logProbs, chosen, active) -> {
+            KvCacheDecoder.Session branches = promptCache.fork(meta.stream().mapToInt(m -> m[3]).toArray());
+            gens = decoder.continueFrom(branches, meta.stream().mapToInt(m -> m[2]).toArray(), maxNewTokens - 1, eosId,
+                    TokenChooser.greedy(), 0, (step, logProbs, chosen, active) -> {
                         for (int b = 0; b < n; b++) {
                             if (active[b]) {
                                 stats.get(b).add(TokenScores.of(logProbs[b], chosen[b]));

@@ -9,6 +9,7 @@ import org.nd4j.linalg.api.memory.enums.MirroringPolicy;
 import org.nd4j.linalg.api.memory.enums.SpillPolicy;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
+import org.nd4j.linalg.api.ops.impl.shape.Gather;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.LayerNorm;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.XwPlusB;
@@ -60,13 +61,20 @@ public final class KvCacheDecoder {
         return model;
     }
 
-    /** Observes every decoding step: the [B, V] log-probabilities of the next token and the chosen ids. */
+    /**
+     * Observes every decoding step: the [B, V] log-probabilities of the next token and the chosen ids, indexed by
+     * the original row. Rows no longer active may have no distribution ({@code null}): they were dropped from
+     * the batch.
+     */
     @FunctionalInterface
     public interface StepObserver {
         void onStep(int step, float[][] logProbs, int[] chosen, boolean[] active);
 
         StepObserver NONE = (s, lp, c, a) -> { };
     }
+
+    /** The batch is compacted to its active rows once at most half of at least this many rows are active. */
+    static final int COMPACT_MIN_ROWS = 4;
 
     /**
      * Generates a continuation for each prompt (token ids without BOS; BOS is prepended here).
@@ -84,6 +92,25 @@ public final class KvCacheDecoder {
             System.arraycopy(prompts.get(b), 0, rows[b], 1, prompts.get(b).length);
         }
         Session session = start(rows, maxNewTokens);
+        return decode(session, session.prefill(), maxNewTokens, eosId, chooser, seed, observer);
+    }
+
+    /**
+     * Feeds one more token to every row of {@code session} (typically a {@link Session#fork} of a prefilled
+     * prompt batch, with each row's forced first token), then continues as {@link #generate} does. The
+     * returned generations hold only the tokens chosen after {@code lastTokens}.
+     */
+    public List<Generation> continueFrom(Session session, int[] lastTokens, int maxNewTokens, int eosId,
+                                         TokenChooser chooser, long seed, StepObserver observer) {
+        if (lastTokens.length != session.batch) {
+            throw new IllegalArgumentException(lastTokens.length + " tokens for a batch of " + session.batch);
+        }
+        return decode(session, session.step(lastTokens), maxNewTokens, eosId, chooser, seed, observer);
+    }
+
+    private List<Generation> decode(Session session, float[][] first, int maxNewTokens, int eosId,
+                                    TokenChooser chooser, long seed, StepObserver observer) {
+        int batch = session.batch;
         Random[] rngs = new Random[batch];
         for (int b = 0; b < batch; b++) {
             rngs[b] = new Random(seed + b);
@@ -93,16 +120,20 @@ public final class KvCacheDecoder {
         int[] length = new int[batch];
         boolean[] active = new boolean[batch];
         Arrays.fill(active, true);
+        int[] rowOf = new int[batch];               // session row -> original row
+        for (int b = 0; b < batch; b++) {
+            rowOf[b] = b;
+        }
+        float[][] logProbs = first.clone();
 
-        // 1) prefill the prompts; 2) choose, record, feed back, until every row is done
-        float[][] logProbs = session.prefill();
+        // choose, record, feed back, until every row is done; finished rows leave the batch once they are half
         for (int step = 0; step < maxNewTokens; step++) {
             int[] chosen = new int[batch];
+            int live = 0;
             for (int b = 0; b < batch; b++) {
                 chosen[b] = active[b] ? chooser.choose(logProbs[b], rngs[b]) : eosId;
             }
             observer.onStep(step, logProbs, chosen, active.clone());
-            boolean any = false;
             for (int b = 0; b < batch; b++) {
                 if (!active[b]) {
                     continue;
@@ -113,12 +144,32 @@ public final class KvCacheDecoder {
                 if (chosen[b] == eosId) {
                     active[b] = false;
                 }
-                any |= active[b];
+                live += active[b] ? 1 : 0;
             }
-            if (!any || step == maxNewTokens - 1) {
+            if (live == 0 || step == maxNewTokens - 1) {
                 break;
             }
-            logProbs = session.step(chosen);
+            if (session.batch >= COMPACT_MIN_ROWS && 2 * live <= session.batch) {
+                int[] keep = new int[live];
+                int[] keptRowOf = new int[live];
+                for (int i = 0, j = 0; i < session.batch; i++) {
+                    if (active[rowOf[i]]) {
+                        keep[j] = i;
+                        keptRowOf[j++] = rowOf[i];
+                    }
+                }
+                session = session.fork(keep);
+                rowOf = keptRowOf;
+            }
+            int[] feed = new int[session.batch];
+            for (int i = 0; i < feed.length; i++) {
+                feed[i] = chosen[rowOf[i]];
+            }
+            float[][] next = session.step(feed);
+            Arrays.fill(logProbs, null);
+            for (int i = 0; i < next.length; i++) {
+                logProbs[rowOf[i]] = next[i];
+            }
         }
         List<Generation> result = new ArrayList<>(batch);
         for (int b = 0; b < batch; b++) {
@@ -170,15 +221,59 @@ public final class KvCacheDecoder {
                 keys[l] = Nd4j.zeros(type, batch, h, capacity, dh);
                 values[l] = Nd4j.zeros(type, batch, h, capacity, dh);
             }
-            float[] bias = new float[batch * capacity];
+            padBias = padBias(padLeft, capacity, type);
+        }
+
+        /** A copy of these rows' caches (rows may repeat): prefill a prompt once, then decode its branches. */
+        private Session(Session parent, int[] rows) {
+            this.batch = rows.length;
+            if (batch == 0) {
+                throw new IllegalArgumentException("nothing to decode: empty batch");
+            }
+            this.capacity = parent.capacity;
+            this.prompt = null;
+            this.length = parent.length;
+            this.padLeft = new int[batch];
             for (int b = 0; b < batch; b++) {
+                padLeft[b] = parent.padLeft[rows[b]];
+            }
+            keys = new INDArray[model.nLayers()];
+            values = new INDArray[model.nLayers()];
+            for (int l = 0; l < model.nLayers(); l++) {
+                keys[l] = gatherRows(parent.keys[l], rows);
+                values[l] = gatherRows(parent.values[l], rows);
+            }
+            padBias = padBias(padLeft, capacity, w.wte().dataType());
+        }
+
+        /** A new session whose row i continues row {@code rows[i]} of this one (same tokens so far, same cache). */
+        public Session fork(int[] rows) {
+            return new Session(this, rows);
+        }
+
+        public int batch() {
+            return batch;
+        }
+
+        private static INDArray gatherRows(INDArray a, int[] rows) {
+            long[] shape = a.shape();
+            shape[0] = rows.length;   // gather drops the axis for a single index
+            return Nd4j.exec(new Gather(a, rows, 0))[0].reshape('c', shape);
+        }
+
+        private static INDArray padBias(int[] padLeft, int capacity, DataType type) {
+            float[] bias = new float[padLeft.length * capacity];
+            for (int b = 0; b < padLeft.length; b++) {
                 Arrays.fill(bias, b * capacity, b * capacity + padLeft[b], (float) TransformerBlock.MASKED);
             }
-            padBias = Nd4j.create(bias, new long[]{batch, 1, 1, capacity}, 'c').castTo(type);
+            return Nd4j.create(bias, new long[]{padLeft.length, 1, 1, capacity}, 'c').castTo(type);
         }
 
         /** Runs the (left-padded) prompts; returns the next-token log-probs [B][V] after each prompt. */
         public float[][] prefill() {
+            if (prompt == null || length > 0) {
+                throw new IllegalStateException("prefill runs once, on a session started from prompts");
+            }
             int s = prompt[0].length + padLeft[0];
             int[][] chunk = new int[batch][s];
             for (int b = 0; b < batch; b++) {

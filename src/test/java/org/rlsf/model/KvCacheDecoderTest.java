@@ -116,6 +116,74 @@ class KvCacheDecoderTest {
     }
 
     @Test
+    void forkedRowsContinueTheirParentRows() {
+        Random rng = new Random(11);
+        int[][] rows = {randomSeq(rng, 3), randomSeq(rng, 6), randomSeq(rng, 4)};
+        KvCacheDecoder.Session parent = decoder.start(rows, 3);
+        parent.prefill();
+        int[] pick = {2, 0, 2, 1};                 // rows repeat and change order, as branches of prompts do
+        int[] next = {5, 6, 7, 8};
+        KvCacheDecoder.Session fork = parent.fork(pick);
+        assertEquals(4, fork.batch());
+        float[][] lp = fork.step(next);
+        for (int i = 0; i < pick.length; i++) {
+            int[] full = Arrays.copyOf(rows[pick[i]], rows[pick[i]].length + 1);
+            full[full.length - 1] = next[i];
+            assertClose(graphDistributions(full)[full.length - 1], lp[i], "fork row " + i + " (parent row " + pick[i] + ")");
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, fork::prefill);
+    }
+
+    @Test
+    void finishedRowsLeaveTheBatchWithoutChangingTheOthers() {
+        Random rng = new Random(13);
+        List<int[]> prompts = new ArrayList<>();
+        for (int b = 0; b < 8; b++) {
+            prompts.add(Arrays.copyOfRange(randomSeq(rng, 2 + b % 5), 1, 2 + b % 5));   // 1-5 tokens, left-padded
+        }
+        int n = 10;
+        List<Generation> free = decoder.generate(prompts, n, 1, -1, TokenChooser.greedy(), 0, KvCacheDecoder.StepObserver.NONE);
+        // an EOS that stops at least half of the rows early while others go on, so the batch is compacted
+        int eos = -1;
+        for (int cand = 3; cand < V && eos < 0; cand++) {
+            int early = 0, late = 0;
+            for (Generation g : free) {
+                int at = indexOf(g.tokens(), cand);
+                early += at >= 0 && at < n / 2 ? 1 : 0;
+                late += at < 0 || at >= n / 2 + 1 ? 1 : 0;
+            }
+            eos = 2 * early >= prompts.size() && late > 0 ? cand : -1;
+        }
+        assertTrue(eos >= 0, "no token stops half the rows early: the test model is too uniform");
+        int stop = eos;
+        boolean[] dropped = {false};
+        List<Generation> batched = decoder.generate(prompts, n, 1, stop, TokenChooser.greedy(), 0, (step, lp, chosen, active) -> {
+            for (float[] row : lp) {
+                dropped[0] |= row == null;
+            }
+        });
+        assertTrue(dropped[0], "finished rows should have left the batch");
+        for (int b = 0; b < prompts.size(); b++) {
+            Generation alone = decoder.generate(List.of(prompts.get(b)), n, 1, stop, TokenChooser.greedy(), 0,
+                    KvCacheDecoder.StepObserver.NONE).get(0);
+            assertArrayEquals(alone.tokens(), batched.get(b).tokens(), "row " + b);
+            assertEquals(alone.finish(), batched.get(b).finish(), "row " + b);
+            for (int i = 0; i < alone.tokens().length; i++) {
+                assertEquals(alone.tokenLogProbs()[i], batched.get(b).tokenLogProbs()[i], 1e-4, "row " + b + " token " + i);
+            }
+        }
+    }
+
+    private static int indexOf(int[] a, int x) {
+        for (int i = 0; i < a.length; i++) {
+            if (a[i] == x) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    @Test
     void greedyTokensEqualRecomputedGreedy() {
         Random rng = new Random(5);
         List<int[]> prompts = List.of(Arrays.copyOfRange(randomSeq(rng, 5), 1, 5), Arrays.copyOfRange(randomSeq(rng, 3), 1, 3));
