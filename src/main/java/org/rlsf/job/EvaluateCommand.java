@@ -7,15 +7,17 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.storage.StorageLevel;
 import org.rlsf.config.CodeVersion;
 import org.rlsf.config.RlsfConfig;
 import org.rlsf.evaluate.Calibration;
 import org.rlsf.evaluate.EvalMetrics;
 import org.rlsf.evaluate.Evaluation;
-import org.rlsf.evaluate.ProblemResult;
 import org.rlsf.generate.ShardGenerator;
 import org.rlsf.generate.TraceRecord;
 import org.rlsf.io.CorpusTable;
@@ -80,24 +82,43 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--name", paramLabel = "NAME", description = "Name recorded in the rows (default: the decoding).")
     String name;
 
+    @Option(names = "--greedy-out", paramLabel = "DIR",
+            description = "With cot-decoding: also write the greedy evaluation to DIR, read off each problem's branch 0 "
+                    + "(CoT-decoding's top-1 branch is the greedy path), so one decoding pass serves both.")
+    String greedyOut;
+
     @Override
     public Integer call() {
         RlsfConfig config = options.load();
         FileStore store = FileStore.local();
         Path outDir = FileStore.path(out);
         Console.logTo(Outputs.logFileFor(store, outDir, "evaluate"));
-        evaluate(config, store, model, corpus, outDir, decoding, name);
+        evaluate(config, store, model, corpus, outDir, decoding, name,
+                greedyOut == null ? null : FileStore.path(greedyOut), null);
         return 0;
     }
 
     /** The stage; returns the metrics per task (and "all"). */
     static Map<String, EvalMetrics> evaluate(RlsfConfig config, FileStore store, String model, String corpus, Path outDir,
                                              String decoding, String name) {
+        return evaluate(config, store, model, corpus, outDir, decoding, name, null, null);
+    }
+
+    /**
+     * The stage; with {@code greedyOutDir} (CoT-decoding only) it also writes the greedy evaluation, graded on each
+     * problem's branch 0: the top-1 first token continued greedily is exactly greedy decoding. Returns the metrics
+     * of the main evaluation per task (and "all").
+     */
+    static Map<String, EvalMetrics> evaluate(RlsfConfig config, FileStore store, String model, String corpus, Path outDir,
+                                             String decoding, String name, Path greedyOutDir, String greedyName) {
         Config e = config.raw().getConfig("evaluate");
         Config g = config.raw().getConfig("generate");
         String mode = decoding != null ? decoding : e.getString("decoding");
         if (!mode.equals("greedy") && !mode.equals("cot-decoding")) {
             throw new IllegalArgumentException("--decoding must be greedy or cot-decoding, was '" + mode + "'");
+        }
+        if (greedyOutDir != null && !mode.equals("cot-decoding")) {
+            throw new IllegalArgumentException("--greedy-out needs --decoding cot-decoding (it reads the greedy path off branch 0)");
         }
         int k = mode.equals("greedy") ? 1 : e.getInt("k");
         ShardGenerator.Settings settings = GenerateCommand.settings(g, k);
@@ -110,6 +131,11 @@ final class EvaluateCommand implements Callable<Integer> {
         Checkpoint ckpt = ModelCache.get(modelPath);
         EvalTable.EvalInfo info = new EvalTable.EvalInfo(name != null ? name : mode, mode, modelPath, ckpt.weightsSha256(),
                 config.hash());
+        EvalTable.EvalInfo greedyInfo = greedyOutDir == null ? null : new EvalTable.EvalInfo(
+                greedyName != null ? greedyName : "greedy", "greedy", modelPath, ckpt.weightsSha256(), config.hash());
+        if (greedyInfo != null && greedyInfo.name().equals(info.name())) {
+            throw new IllegalArgumentException("the greedy view needs a name other than '" + info.name() + "'");
+        }
         int shards = Math.max(1, Math.min(e.getInt("shards"), problems.size()));
         TreeMap<Integer, List<Problem>> byShard = new TreeMap<>();
         for (Problem p : problems) {
@@ -120,16 +146,33 @@ final class EvaluateCommand implements Callable<Integer> {
         LOG.info("evaluate {} on {} problems ({} shards), decoding {} (K={}), span {}", modelPath, problems.size(),
                 work.size(), mode, k, settings.spanMethod());
 
-        // 1) decode and grade on the executors, write one row per problem
+        // 1) decode and grade on the executors, write one row per problem (per evaluation)
         Path table = new Path(outDir, "problems");
         store.writeText(new Path(outDir, "config.conf"), config.render());
         jsc.setJobGroup("rlsf-evaluate", "evaluate " + info.name());
-        JavaRDD<Row> rows = jsc.parallelize(work, work.size()).flatMap(new GradeShard(modelPath, settings, info));
+        JavaRDD<Row> rows = jsc.parallelize(work, work.size()).flatMap(new GradeShard(modelPath, settings, info, greedyInfo));
         spark.conf().set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS");
-        spark.createDataFrame(rows, EvalTable.SCHEMA).write().mode(SaveMode.Overwrite)
+        Dataset<Row> graded = spark.createDataFrame(rows, EvalTable.SCHEMA);
+        if (greedyInfo != null) {   // one decoding pass, two tables
+            graded = graded.persist(StorageLevel.MEMORY_AND_DISK());
+            store.writeText(new Path(greedyOutDir, "config.conf"), config.render());
+        }
+        graded.filter(functions.col("eval_name").equalTo(info.name())).write().mode(SaveMode.Overwrite)
                 .option("compression", "zstd").parquet(table.toString());
+        Map<String, EvalMetrics> result = summarise(spark, store, table, outDir, info, k, settings, t0);
+        if (greedyInfo != null) {
+            Path greedyTable = new Path(greedyOutDir, "problems");
+            graded.filter(functions.col("eval_name").equalTo(greedyInfo.name())).write().mode(SaveMode.Overwrite)
+                    .option("compression", "zstd").parquet(greedyTable.toString());
+            summarise(spark, store, greedyTable, greedyOutDir, greedyInfo, 1, settings, t0);
+            graded.unpersist();
+        }
+        return result;
+    }
 
-        // 2) metrics from the written table: a mergeable accumulator per task, merged for "all"
+    /** Metrics from a written table: a mergeable accumulator per task, merged for "all"; summary files and log lines. */
+    private static Map<String, EvalMetrics> summarise(SparkSession spark, FileStore store, Path table, Path outDir,
+                                                      EvalTable.EvalInfo info, int k, ShardGenerator.Settings settings, long t0) {
         Map<String, EvalMetrics> byTask = new TreeMap<>(spark.read().parquet(table.toString()).javaRDD()
                 .mapToPair(r -> new Tuple2<>(r.getString(r.fieldIndex("task")), EvalTable.fromRow(r)))
                 .aggregateByKey(new EvalMetrics(), EvalMetrics::add, EvalMetrics::merge)
@@ -138,6 +181,7 @@ final class EvaluateCommand implements Callable<Integer> {
         byTask.values().forEach(all::merge);
         writeSummary(store, outDir, info, k, settings, byTask, all, (System.nanoTime() - t0) / 1e9);
 
+        String mode = info.decoding();
         for (Map.Entry<String, EvalMetrics> t : byTask.entrySet()) {
             LOG.info(line(t.getKey(), t.getValue(), mode));
         }
@@ -208,11 +252,13 @@ final class EvaluateCommand implements Callable<Integer> {
         private final String modelPath;
         private final ShardGenerator.Settings settings;
         private final EvalTable.EvalInfo info;
+        private final EvalTable.EvalInfo greedyInfo;   // null: no greedy view
 
-        GradeShard(String modelPath, ShardGenerator.Settings settings, EvalTable.EvalInfo info) {
+        GradeShard(String modelPath, ShardGenerator.Settings settings, EvalTable.EvalInfo info, EvalTable.EvalInfo greedyInfo) {
             this.modelPath = modelPath;
             this.settings = settings;
             this.info = info;
+            this.greedyInfo = greedyInfo;
         }
 
         @Override
@@ -223,8 +269,11 @@ final class EvaluateCommand implements Callable<Integer> {
             }
             List<Row> out = new ArrayList<>();
             for (Problem p : work.problems()) {
-                ProblemResult r = Evaluation.grade(p, byPrompt.getOrDefault(p.problemId(), List.of()));
-                out.add(EvalTable.toRow(info, r));
+                List<TraceRecord> traces = byPrompt.getOrDefault(p.problemId(), List.of());
+                out.add(EvalTable.toRow(info, Evaluation.grade(p, traces)));
+                if (greedyInfo != null) {
+                    out.add(EvalTable.toRow(greedyInfo, Evaluation.grade(p, traces.stream().filter(t -> t.branch() == 0).toList())));
+                }
             }
             return out.iterator();
         }

@@ -127,18 +127,26 @@ final class RunCommand implements Callable<Integer> {
             DpoStage.run(spark, store, config, pairs, id, base, tuned, resume ? tuned : null);
         }
 
-        // 6) evaluation: base greedy, base CoT-decoding (the configuration that built the pairs), tuned greedy
-        for (String name : RunReport.EVALS) {
-            Path dir = new Path(new Path(runDir, "eval"), name);
-            String model = (name.startsWith("base") ? base : new Path(tuned, "checkpoint")).toString();
-            String decoding = name.endsWith("cot-decoding") ? "cot-decoding" : "greedy";
-            LOG.info("[6/7] evaluate {}: {} on {}", name, decoding, heldout);
-            timings.begin("evaluate " + name);
-            if (store.exists(new Path(dir, "summary.json"))) {
-                LOG.info("  done ({})", dir);
-                continue;
-            }
-            EvaluateCommand.evaluate(config, store, model, heldout.toString(), dir, decoding, name);
+        // 6) evaluation: base CoT-decoding (the configuration that built the pairs) with base greedy read off its
+        // branch 0 (the greedy path) in the same pass, then tuned greedy
+        Path evalDir = new Path(runDir, "eval");
+        Path baseGreedy = new Path(evalDir, "base-greedy"), baseCot = new Path(evalDir, "base-cot-decoding");
+        LOG.info("[6/7] evaluate base-cot-decoding + base-greedy (its branch 0): cot-decoding on {}", heldout);
+        timings.begin("evaluate base (cot-decoding + greedy)");
+        if (store.exists(new Path(baseGreedy, "summary.json")) && store.exists(new Path(baseCot, "summary.json"))) {
+            LOG.info("  done ({}, {})", baseCot, baseGreedy);
+        } else {
+            EvaluateCommand.evaluate(config, store, base.toString(), heldout.toString(), baseCot, "cot-decoding",
+                    "base-cot-decoding", baseGreedy, "base-greedy");
+        }
+        Path tunedEval = new Path(evalDir, "rlsf-greedy");
+        LOG.info("[6/7] evaluate rlsf-greedy: greedy on {}", heldout);
+        timings.begin("evaluate rlsf-greedy");
+        if (store.exists(new Path(tunedEval, "summary.json"))) {
+            LOG.info("  done ({})", tunedEval);
+        } else {
+            EvaluateCommand.evaluate(config, store, new Path(tuned, "checkpoint").toString(), heldout.toString(), tunedEval,
+                    "greedy", "rlsf-greedy");
         }
 
         // 7) report

@@ -75,4 +75,48 @@ class EvaluateJobTest {
             assertEquals(1 + 3 * 10, Files.readAllLines(new File(out, "reliability.csv").toPath()).size());
         }
     }
+
+    @Test
+    void greedyViewOfCotDecodingEqualsAGreedyEvaluation(@TempDir File dir) throws Exception {
+        Checkpoint model = org.rlsf.generate.ShardGeneratorTestSupport.taskModel(160);
+        File ckpt = new File(dir, "ckpt");
+        Checkpoint.save(store, new Path(ckpt.getAbsolutePath()), model.graph(), model.tokenizer(), model.model(), Map.of());
+        List<Problem> problems = new ArrayList<>(TaskCorpus.generate(new McqTask(), 6, 9, TaskCorpus.HELDOUT));
+        problems.addAll(TaskCorpus.generate(new ArithTask(), 6, 9, TaskCorpus.HELDOUT));
+        File corpus = new File(dir, "corpus");
+        CorpusTable.write(spark(), store, new Path(corpus.getAbsolutePath()), problems, TaskCorpus.HELDOUT, "test", Map.of());
+        String[] common = {"--model", ckpt.getAbsolutePath(), "--corpus", corpus.getAbsolutePath(), "--set", "evaluate.k=3",
+                "--set", "evaluate.shards=2", "--set", "generate.max-new-tokens=10", "--set", "generate.max-answer-tokens=5"};
+        File greedy = new File(dir, "greedy"), cot = new File(dir, "cot"), view = new File(dir, "view");
+        assertEquals(0, Main.execute(concat(new String[]{"evaluate", "--out", greedy.getAbsolutePath(), "--decoding", "greedy"}, common)));
+        assertEquals(0, Main.execute(concat(new String[]{"evaluate", "--out", cot.getAbsolutePath(), "--decoding", "cot-decoding",
+                "--greedy-out", view.getAbsolutePath()}, common)));
+
+        List<Row> expected = spark().read().parquet(new File(greedy, "problems").getAbsolutePath()).orderBy("problem_id").collectAsList();
+        List<Row> actual = spark().read().parquet(new File(view, "problems").getAbsolutePath()).orderBy("problem_id").collectAsList();
+        assertEquals(12, expected.size());
+        assertEquals(expected.size(), actual.size());
+        for (int i = 0; i < expected.size(); i++) {
+            Row e = expected.get(i), a = actual.get(i);
+            for (String f : List.of("problem_id", "prediction", "correct", "generated_tokens", "chosen_branch", "decoding")) {
+                assertEquals(e.get(e.fieldIndex(f)), a.get(a.fieldIndex(f)), f + " of " + e.getString(e.fieldIndex("problem_id")));
+            }
+            assertEquals(e.getDouble(e.fieldIndex("confidence")), a.getDouble(a.fieldIndex("confidence")), 1e-5);
+        }
+        JsonNode g = new ObjectMapper().readTree(new File(greedy, "summary.json"));
+        JsonNode v = new ObjectMapper().readTree(new File(view, "summary.json"));
+        assertEquals(g.get("all").get("accuracy").asDouble(), v.get("all").get("accuracy").asDouble(), 1e-12);
+        assertEquals(1, v.get("k").asInt());
+        // the CoT-decoding table itself is unchanged by the extra view
+        assertEquals(12, spark().read().parquet(new File(cot, "problems").getAbsolutePath()).filter("size(branch_confidences) >= 1").count());
+        assertEquals(1, Main.execute(concat(new String[]{"evaluate", "--out", new File(dir, "bad").getAbsolutePath(),
+                "--decoding", "greedy", "--greedy-out", new File(dir, "bad2").getAbsolutePath()}, common)),
+                "--greedy-out without cot-decoding is a clear error");
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
 }

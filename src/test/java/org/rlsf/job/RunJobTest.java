@@ -53,7 +53,7 @@ class RunJobTest {
             assertEquals(24, problems.count(), e + ": 12 held-out problems per task");
         }
         JsonNode stages = new ObjectMapper().readTree(new File(run, "stages.json"));
-        assertEquals(9, stages.size(), "corpus, base, generate, pairs, train, 3 evaluations, report");
+        assertEquals(8, stages.size(), "corpus, base, generate, pairs, train, base evaluations (one pass), rlsf evaluation, report");
         for (JsonNode st : stages) {
             assertTrue(st.get("wall_s").asDouble() >= 0 && st.get("heap_peak_mb").asLong() > 0, st.toString());
         }
