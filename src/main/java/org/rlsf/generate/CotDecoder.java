@@ -15,8 +15,8 @@ import java.util.Set;
  * tokens (optionally only those with probability ≥ a floor; the top-1 is always kept), then continue
  * each branch greedily with the KV cache until EOS or the token budget. Prompts are prefilled once, in
  * batches of {@code batchRows}; their branches start from copies of that cache and decode together in
- * batches of {@code batchRows}, finished rows leaving the batch as it empties. Every generated token's {@link TokenScores} are
- * recorded, the forced first token's from the prompt's own next-token distribution.
+ * batches of {@code batchRows}, finished rows leaving the batch as it empties. Every generated token's
+ * {@link TokenScores} are recorded, the forced first token's from the prompt's own next-token distribution.
  */
 public final class CotDecoder {
     private final KvCacheDecoder decoder;

@@ -38,13 +38,8 @@ class EvaluateJobTest {
 
     @Test
     void greedyAndCotDecodingWriteTablesAndSummaries(@TempDir File dir) throws Exception {
-        Checkpoint model = org.rlsf.generate.ShardGeneratorTestSupport.taskModel(160);
-        File ckpt = new File(dir, "ckpt");
-        Checkpoint.save(store, new Path(ckpt.getAbsolutePath()), model.graph(), model.tokenizer(), model.model(), Map.of());
-        List<Problem> problems = new ArrayList<>(TaskCorpus.generate(new McqTask(), 8, 5, TaskCorpus.HELDOUT));
-        problems.addAll(TaskCorpus.generate(new ArithTask(), 8, 5, TaskCorpus.HELDOUT));
-        File corpus = new File(dir, "corpus");
-        CorpusTable.write(spark(), store, new Path(corpus.getAbsolutePath()), problems, TaskCorpus.HELDOUT, "test", Map.of());
+        File ckpt = saveModel(dir);
+        File corpus = writeCorpus(dir, 8, 5);
 
         for (String mode : List.of("greedy", "cot-decoding")) {
             File out = new File(dir, mode);
@@ -78,13 +73,8 @@ class EvaluateJobTest {
 
     @Test
     void greedyViewOfCotDecodingEqualsAGreedyEvaluation(@TempDir File dir) throws Exception {
-        Checkpoint model = org.rlsf.generate.ShardGeneratorTestSupport.taskModel(160);
-        File ckpt = new File(dir, "ckpt");
-        Checkpoint.save(store, new Path(ckpt.getAbsolutePath()), model.graph(), model.tokenizer(), model.model(), Map.of());
-        List<Problem> problems = new ArrayList<>(TaskCorpus.generate(new McqTask(), 6, 9, TaskCorpus.HELDOUT));
-        problems.addAll(TaskCorpus.generate(new ArithTask(), 6, 9, TaskCorpus.HELDOUT));
-        File corpus = new File(dir, "corpus");
-        CorpusTable.write(spark(), store, new Path(corpus.getAbsolutePath()), problems, TaskCorpus.HELDOUT, "test", Map.of());
+        File ckpt = saveModel(dir);
+        File corpus = writeCorpus(dir, 6, 9);
         String[] common = {"--model", ckpt.getAbsolutePath(), "--corpus", corpus.getAbsolutePath(), "--set", "evaluate.k=3",
                 "--set", "evaluate.shards=2", "--set", "generate.max-new-tokens=10", "--set", "generate.max-answer-tokens=5"};
         File greedy = new File(dir, "greedy"), cot = new File(dir, "cot"), view = new File(dir, "view");
@@ -112,6 +102,23 @@ class EvaluateJobTest {
         assertEquals(1, Main.execute(concat(new String[]{"evaluate", "--out", new File(dir, "bad").getAbsolutePath(),
                 "--decoding", "greedy", "--greedy-out", new File(dir, "bad2").getAbsolutePath()}, common)),
                 "--greedy-out without cot-decoding is a clear error");
+    }
+
+    /** A small model trained on the built-in tasks, saved as a checkpoint under {@code dir}. */
+    private File saveModel(File dir) {
+        Checkpoint model = org.rlsf.generate.ShardGeneratorTestSupport.taskModel(160);
+        File ckpt = new File(dir, "ckpt");
+        Checkpoint.save(store, new Path(ckpt.getAbsolutePath()), model.graph(), model.tokenizer(), model.model(), Map.of());
+        return ckpt;
+    }
+
+    /** A labelled held-out corpus of {@code perTask} mcq and arith problems. */
+    private File writeCorpus(File dir, int perTask, long seed) {
+        List<Problem> problems = new ArrayList<>(TaskCorpus.generate(new McqTask(), perTask, seed, TaskCorpus.HELDOUT));
+        problems.addAll(TaskCorpus.generate(new ArithTask(), perTask, seed, TaskCorpus.HELDOUT));
+        File corpus = new File(dir, "corpus");
+        CorpusTable.write(spark(), store, new Path(corpus.getAbsolutePath()), problems, TaskCorpus.HELDOUT, "test", Map.of());
+        return corpus;
     }
 
     private static String[] concat(String[] a, String[] b) {
