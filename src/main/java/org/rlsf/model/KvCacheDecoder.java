@@ -75,6 +75,8 @@ public final class KvCacheDecoder {
 
     /** The batch is compacted to its active rows once at most half of at least this many rows are active. */
     static final int COMPACT_MIN_ROWS = 4;
+    /** The LayerNorm epsilon at which libnd4j's fused layer_norm computes the graph's function. */
+    private static final double FUSED_LAYER_NORM_EPS = 1e-5;
 
     /**
      * Generates a continuation for each prompt (token ids without BOS; BOS is prepended here).
@@ -404,8 +406,18 @@ public final class KvCacheDecoder {
         return row.reshape(row.length());
     }
 
-    /** libnd4j's layer_norm over the last dimension: (x − mean)/sqrt(var + eps)·g + b, as {@code SdOps.layerNorm}. */
+    /**
+     * LayerNorm over the last dimension as the graph computes it ({@code SdOps.layerNorm}): (x − mean)/sqrt(var + eps)·g + b.
+     * libnd4j's fused layer_norm takes no epsilon; it matches the graph at the default eps (1e-5, checked by
+     * KvCacheDecoderTest), so any other configured eps takes the composed form.
+     */
     private INDArray layerNorm(INDArray x, INDArray gain, INDArray bias) {
+        if (model.layerNormEps() != FUSED_LAYER_NORM_EPS) {
+            INDArray centred = x.sub(x.mean(true, 1));
+            INDArray variance = centred.mul(centred).mean(true, 1);
+            INDArray normed = centred.muli(Transforms.pow(variance.addi(model.layerNormEps()), -0.5, false));
+            return normed.muliRowVector(gain).addiRowVector(bias);
+        }
         INDArray out = x.ulike();
         Nd4j.exec(new LayerNorm(x, gain, bias, out, true, 1));
         return out;

@@ -116,6 +116,24 @@ class KvCacheDecoderTest {
     }
 
     @Test
+    void aNonDefaultLayerNormEpsilonStillMatchesTheGraph() {
+        ModelConfig wide = new ModelConfig(V, 16, 2, 2, 32, 24, 1e-2, 0.3, 11);
+        ComputationGraph g = TestModels.graph(wide, T, DataType.FLOAT);
+        KvCacheDecoder d = new KvCacheDecoder(wide, TransformerWeights.of(g, wide));
+        int[] seq = randomSeq(new Random(17), 6);
+        INDArray features = Nd4j.zeros(DataType.FLOAT, 1, T);
+        for (int i = 0; i < seq.length; i++) {
+            features.putScalar(0, i, seq[i]);
+        }
+        INDArray probs = g.outputSingle(false, features);
+        float[] expected = new float[V];
+        for (int v = 0; v < V; v++) {
+            expected[v] = probs.getFloat(0, v, seq.length - 1);
+        }
+        assertClose(expected, d.start(new int[][]{seq}, 1).prefill()[0], "eps 1e-2 after prefill");
+    }
+
+    @Test
     void forkedRowsContinueTheirParentRows() {
         Random rng = new Random(11);
         int[][] rows = {randomSeq(rng, 3), randomSeq(rng, 6), randomSeq(rng, 4)};
