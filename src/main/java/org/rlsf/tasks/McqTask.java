@@ -1,24 +1,24 @@
 package org.rlsf.tasks;
 
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Random;
 
 /**
  * Multiple choice with 3–5 options (A–E): a counting story of 2–3 dependent one-digit steps (as in
- * {@link ArithTask}), answered by the letter of the option holding the result. The distractors are
- * near misses (result ± 1..4), so a slip in any step lands on a wrong option.
+ * {@link ArithTask}), answered by the letter of the option holding the result. The options are
+ * consecutive values in ascending order with the result at a uniform place, so the others are near
+ * misses (a slip in any step lands on a wrong option), and the letter is one more subtraction away:
+ * the result's offset from the first option.
  * <pre>
  * Q: Ann has 4 pens. Ann gets 3 more. Ann gives away 2. How many pens does Ann have now?
- * Options: A) 6 B) 5 C) 9
- * A: Let us count. 4+3=7. 7-2=5. 5 is option B.      (CoT: the letter is produced by the lookup, not restated)
+ * Options: A) 4 B) 5 C) 6
+ * A: Let us count. 4+3=7. 7-2=5. 5-4=1 so option B.   (CoT: the letter is produced by a step, not restated)
  * A: So the correct option is B.                      (direct)
  * </pre>
- * Version 1 of this task also asked "Which result is the largest?" and ended its CoT with a restated
- * "So the correct option is X.": the tiny base computed the steps but could not map results to letters
- * (its own CoT path was right 29% of the time, below the direct answers), see README "Base-model attempts".
+ * Earlier versions shuffled the options and looked the result up ("5 is option B."), or copied the
+ * options up to the result: the tiny base computed the steps but picked the wrong letter, confidently
+ * (README "Base-model attempts", rows 1–8).
  */
 public final class McqTask implements TaskFamily {
     public static final String NAME = "mcq";
@@ -50,19 +50,14 @@ public final class McqTask implements TaskFamily {
         }
         q.append(" How many ").append(what).append(" does ").append(who).append(" have now?");
         int answer = x;
-        List<Integer> distractors = new ArrayList<>();       // near misses: answer ± 1..4, never negative
-        for (int d = Math.max(0, answer - 4); d <= answer + 4; d++) {
-            if (d != answer) {
-                distractors.add(d);
-            }
+        // consecutive ascending options (near misses: a slip in any step lands on a neighbour), the
+        // result at a uniform place among them, never a negative option
+        int place = rng.nextInt(Math.min(nOptions, answer + 1));
+        List<String> options = new ArrayList<>();
+        for (int i = 0; i < nOptions; i++) {
+            options.add(String.valueOf(answer - place + i));
         }
-        Collections.shuffle(distractors, rng);
-        List<Integer> values = new ArrayList<>();
-        values.add(answer);
-        values.addAll(distractors.subList(0, nOptions - 1));
-        Collections.shuffle(values, rng);
-        List<String> options = values.stream().map(String::valueOf).toList();
-        return new Problem(problemId, NAME, q.toString(), letter(values.indexOf(answer)), options);
+        return new Problem(problemId, NAME, q.toString(), letter(place), options);
     }
 
     static String letter(int index) {
@@ -79,7 +74,11 @@ public final class McqTask implements TaskFamily {
             sb.append(' ').append(x).append(v.get(i) >= 0 ? "+" : "-").append(Math.abs(v.get(i))).append('=').append(y).append('.');
             x = y;
         }
-        return sb.append(' ').append(x).append(" is option ").append(p.answer()).append('.').toString();
+        // the letter is produced by one more step: the result's offset from the first option
+        int first = Integer.parseInt(p.options().get(0));
+        int offset = x - first;
+        return sb.append(' ').append(x).append('-').append(first).append('=').append(offset)
+                .append(" so option ").append(p.answer()).append('.').toString();
     }
 
     @Override

@@ -57,18 +57,24 @@ class TaskFamilyTest {
     }
 
     @Test
-    void mcqGoldIsRightAndCotEndsWithTheLookupNotARestatedAnswer() {
+    void mcqGoldIsRightAndCotProducesTheLetterByAStepNotARestatedAnswer() {
         McqTask task = new McqTask();
+        int[] places = new int[5];
         for (Problem p : TaskCorpus.generate(task, 400, 4, TaskCorpus.TRAIN)) {
             assertTrue(p.options().size() >= 3 && p.options().size() <= 5);
-            assertEquals(p.options().size(), p.options().stream().distinct().count(), "distinct options: " + p);
+            int first = Integer.parseInt(p.options().get(0));
+            assertTrue(first >= 0, "no negative option: " + p);
+            for (int i = 0; i < p.options().size(); i++) {
+                assertEquals(String.valueOf(first + i), p.options().get(i), "consecutive ascending options: " + p);
+            }
             int gold = "ABCDE".indexOf(p.answer());
             assertTrue(gold >= 0 && gold < p.options().size());
+            places[gold]++;
             int result = solveArith(p.question());
             assertEquals(String.valueOf(result), p.options().get(gold), p.toString());
             String cot = task.cotSolution(p);
             assertTrue(cot.startsWith(ArithTask.COT_OPENER), cot);
-            assertTrue(cot.endsWith(" " + result + " is option " + p.answer() + "."), cot);
+            assertTrue(cot.endsWith(" " + result + "-" + first + "=" + gold + " so option " + p.answer() + "."), cot);
             assertFalse(cot.contains("correct option"), "CoT must not restate the answer: " + cot);
             Matcher m = EQUATION.matcher(cot);
             int steps = 0;
@@ -78,9 +84,12 @@ class TaskFamilyTest {
                 assertTrue(c >= 0 && c <= 19, "step too hard: " + m.group());
                 steps++;
             }
-            assertTrue(steps >= 2 && steps <= 3, cot);
+            assertTrue(steps >= 2 && steps <= 3, "2-3 counting steps before the offset step: " + cot);
             assertEquals(Optional.of(p.answer()), AnswerParser.predictOption(cot, p.letters()), "the CoT parses to its letter");
             assertEquals(" So the correct option is " + p.answer() + ".", task.directSolution(p));
+        }
+        for (int place = 0; place < 3; place++) {
+            assertTrue(places[place] > 40, "the result sits at every place: " + java.util.Arrays.toString(places));
         }
     }
 
