@@ -14,6 +14,8 @@ import java.util.concurrent.Callable;
  * Puts a base model where the stage jobs read it: {@code builtin:NAME} is copied out of the jar to
  * {@code --out} (local or any Hadoop file system the executors share); an existing checkpoint directory
  * is verified (weights hash) and its hash printed. Stage-by-stage pipelines (deploy/airflow) start with it.
+ * {@code --weights-only-out} writes a verified copy without the optimiser state (a third of the size, same
+ * weights hash): how a pretrained base is shipped as {@code builtin:base}.
  */
 @Command(name = "checkpoint", mixinStandardHelpOptions = true,
         description = "Copy a built-in model (builtin:base) to a directory the cluster reads, or verify a checkpoint.")
@@ -26,6 +28,10 @@ final class CheckpointCommand implements Callable<Integer> {
 
     @Option(names = "--out", paramLabel = "DIR", description = "Where to put a built-in model (kept if already there).")
     String out;
+
+    @Option(names = "--weights-only-out", paramLabel = "DIR",
+            description = "Also write a copy without the optimiser state (same weights hash) to DIR, e.g. to ship a base model.")
+    String weightsOnlyOut;
 
     @Override
     public Integer call() {
@@ -46,6 +52,14 @@ final class CheckpointCommand implements Callable<Integer> {
         }
         Checkpoint ckpt = Checkpoint.load(store, dir);
         LOG.info("checkpoint {}: weights sha256 {}", store.qualify(dir), ckpt.weightsSha256());
+        if (weightsOnlyOut != null) {
+            Path slim = FileStore.path(weightsOnlyOut);
+            String hash = Checkpoint.save(store, slim, ckpt.graph(), ckpt.tokenizer(), ckpt.model(), ckpt.lineage(), false);
+            if (!hash.equals(ckpt.weightsSha256())) {
+                throw new IllegalStateException("the copy at " + slim + " has weights sha256 " + hash + ", not " + ckpt.weightsSha256());
+            }
+            LOG.info("wrote {} without optimiser state: weights sha256 {}", store.qualify(slim), hash);
+        }
         return 0;
     }
 }

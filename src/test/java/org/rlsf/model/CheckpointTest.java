@@ -33,6 +33,22 @@ class CheckpointTest {
     }
 
     @Test
+    void checkpointCommandWritesAWeightsOnlyCopyWithTheSameHash(@TempDir File dir) throws Exception {
+        ComputationGraph g = TransformerLm.create(model, 8, new TransformerLm.Optimiser(1e-3, 0, 10, 1.0, 0.0, 0), DataType.FLOAT);
+        g.getUpdater(true);                                    // optimiser state as after training
+        Path full = new Path(dir.getAbsolutePath(), "full");
+        String hash = Checkpoint.save(store, full, g, tokenizer, model, Map.of("corpus", "x.jsonl"));
+        File slim = new File(dir, "slim");
+        assertEquals(0, new picocli.CommandLine(new org.rlsf.job.Main()).execute("checkpoint", "--from", full.toString(),
+                "--weights-only-out", slim.getAbsolutePath()));
+        Checkpoint copy = Checkpoint.load(store, new Path(slim.getAbsolutePath()));
+        assertEquals(hash, copy.weightsSha256());
+        assertEquals(logits(g), logits(copy.graph()));
+        assertEquals("x.jsonl", copy.lineage().get("corpus"));
+        assertTrue(new File(slim, "model.zip").length() < new File(dir, "full/model.zip").length(), "no optimiser state");
+    }
+
+    @Test
     void saveThenLoadGivesIdenticalOutputsAndLineage(@TempDir File dir) {
         ComputationGraph g = TestModels.graph(model, 8, DataType.FLOAT);
         Path target = new Path(dir.getAbsolutePath(), "ckpt");
