@@ -39,7 +39,7 @@ class CheckpointTest {
         Path full = new Path(dir.getAbsolutePath(), "full");
         String hash = Checkpoint.save(store, full, g, tokenizer, model, Map.of("corpus", "x.jsonl"));
         File slim = new File(dir, "slim");
-        assertEquals(0, new picocli.CommandLine(new org.rlsf.job.Main()).execute("checkpoint", "--from", full.toString(),
+        assertEquals(0, org.rlsf.job.Main.execute("checkpoint", "--from", full.toString(),
                 "--weights-only-out", slim.getAbsolutePath()));
         Checkpoint copy = Checkpoint.load(store, new Path(slim.getAbsolutePath()));
         assertEquals(hash, copy.weightsSha256());

@@ -27,6 +27,10 @@ class KvCacheDecoderTest {
 
     /** Next-token probabilities after each position of {@code seq}, from one full forward pass. */
     private float[][] graphDistributions(int[] seq) {
+        return graphDistributions(graph, seq);
+    }
+
+    private static float[][] graphDistributions(ComputationGraph graph, int[] seq) {
         INDArray features = Nd4j.zeros(DataType.FLOAT, 1, T);
         for (int i = 0; i < seq.length; i++) {
             features.putScalar(0, i, seq[i]);
@@ -121,15 +125,7 @@ class KvCacheDecoderTest {
         ComputationGraph g = TestModels.graph(wide, T, DataType.FLOAT);
         KvCacheDecoder d = new KvCacheDecoder(wide, TransformerWeights.of(g, wide));
         int[] seq = randomSeq(new Random(17), 6);
-        INDArray features = Nd4j.zeros(DataType.FLOAT, 1, T);
-        for (int i = 0; i < seq.length; i++) {
-            features.putScalar(0, i, seq[i]);
-        }
-        INDArray probs = g.outputSingle(false, features);
-        float[] expected = new float[V];
-        for (int v = 0; v < V; v++) {
-            expected[v] = probs.getFloat(0, v, seq.length - 1);
-        }
+        float[] expected = graphDistributions(g, seq)[seq.length - 1];
         assertClose(expected, d.start(new int[][]{seq}, 1).prefill()[0], "eps 1e-2 after prefill");
     }
 
