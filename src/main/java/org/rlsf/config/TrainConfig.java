@@ -21,11 +21,14 @@ import com.typesafe.config.Config;
  * @param heldoutMaxPairs    cap on held-out pairs
  * @param select             which epoch's weights become the final checkpoint: last | best-heldout-loss
  * @param seed               shuffling / split seed
+ * @param lengthBucket       0 = every minibatch padded to the longest pair; n > 0 = pairs of similar length share
+ *                           an averaging round, padded to its longest pair rounded up to a multiple of n
+ * @param heldoutEveryRounds held-out metrics every this many averaging rounds; 0 = at the end of each epoch only
  */
 public record TrainConfig(String loss, double beta, double labelSmoothing, double learningRate, int warmupSteps,
                           double minLrFraction, double weightDecay, double gradClip, int epochs, int pairsPerBatch,
                           int averagingFrequency, int workers, double heldoutFraction, int heldoutMaxPairs,
-                          String select, long seed) {
+                          String select, long seed, int lengthBucket, int heldoutEveryRounds) {
     public TrainConfig {
         require(loss.equals("dpo") || loss.equals("ipo"), "loss must be dpo or ipo, was " + loss);
         require(beta > 0, "beta must be > 0, was " + beta);
@@ -43,6 +46,8 @@ public record TrainConfig(String loss, double beta, double labelSmoothing, doubl
         require(heldoutMaxPairs >= 0, "heldout-max-pairs must be >= 0, was " + heldoutMaxPairs);
         require(select.equals("last") || select.equals("best-heldout-loss"),
                 "select must be last or best-heldout-loss, was " + select);
+        require(lengthBucket >= 0, "length-bucket must be >= 0, was " + lengthBucket);
+        require(heldoutEveryRounds >= 0, "heldout-every-rounds must be >= 0, was " + heldoutEveryRounds);
     }
 
     static TrainConfig fromConfig(Config c) {
@@ -50,7 +55,8 @@ public record TrainConfig(String loss, double beta, double labelSmoothing, doubl
                 c.getDouble("learning-rate"), c.getInt("warmup-steps"), c.getDouble("min-lr-fraction"),
                 c.getDouble("weight-decay"), c.getDouble("grad-clip"), c.getInt("epochs"), c.getInt("pairs-per-batch"),
                 c.getInt("averaging-frequency"), c.getInt("workers"), c.getDouble("heldout-fraction"),
-                c.getInt("heldout-max-pairs"), c.getString("select"), c.getLong("seed"));
+                c.getInt("heldout-max-pairs"), c.getString("select"), c.getLong("seed"),
+                c.getInt("length-bucket"), c.getInt("heldout-every-rounds"));
     }
 
     private static void require(boolean ok, String message) {

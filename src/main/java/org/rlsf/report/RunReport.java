@@ -102,12 +102,21 @@ public final class RunReport {
                     curve.add(readString(line));
                 }
             }
-            double[] steps = curve.stream().mapToDouble(n -> n.get("step").asDouble()).toArray();
+            // held-out lines (the start, each epoch's end, every train.heldout-every-rounds) and each round's training loss
+            List<JsonNode> heldoutCurve = curve.stream().filter(n -> n.has("loss")).toList();
+            double[] steps = heldoutCurve.stream().mapToDouble(n -> n.get("step").asDouble()).toArray();
             writeBytes(store, new Path(out, "dpo-loss.png"), Charts.lines("DPO held-out loss", "step", steps,
-                    List.of("loss"), List.of(series(curve, "loss"))));
+                    List.of("loss"), List.of(series(heldoutCurve, "loss"))));
             writeBytes(store, new Path(out, "dpo-rewards.png"), Charts.lines("DPO held-out rewards", "step", steps,
-                    List.of("chosen", "rejected", "margin", "accuracy"), List.of(series(curve, "rewards/chosen"),
-                            series(curve, "rewards/rejected"), series(curve, "rewards/margins"), series(curve, "rewards/accuracies"))));
+                    List.of("chosen", "rejected", "margin", "accuracy"), List.of(series(heldoutCurve, "rewards/chosen"),
+                            series(heldoutCurve, "rewards/rejected"), series(heldoutCurve, "rewards/margins"),
+                            series(heldoutCurve, "rewards/accuracies"))));
+            List<JsonNode> trainCurve = curve.stream().filter(n -> n.hasNonNull("train/loss")).toList();
+            if (!trainCurve.isEmpty()) {
+                writeBytes(store, new Path(out, "dpo-train-loss.png"), Charts.lines("DPO training loss (workers' last minibatch)",
+                        "step", trainCurve.stream().mapToDouble(n -> n.get("step").asDouble()).toArray(),
+                        List.of("train loss"), List.of(series(trainCurve, "train/loss"))));
+            }
         }
 
         // 3) pairs, config, lineage
@@ -142,7 +151,8 @@ public final class RunReport {
         checks.forEach(c -> md.append("- ").append(c).append('\n'));
         md.append("\n## Reliability diagrams\n\n");
         images.forEach((f, label) -> md.append("![").append(label).append("](").append(f).append(")\n"));
-        md.append("\n## DPO\n\n![loss](dpo-loss.png) ![rewards](dpo-rewards.png)\n\n");
+        md.append("\n## DPO\n\n![loss](dpo-loss.png) ![rewards](dpo-rewards.png)");
+        md.append(store.exists(new Path(out, "dpo-train-loss.png")) ? " ![training loss](dpo-train-loss.png)\n\n" : "\n\n");
         md.append("\n## Pairs\n\n");
         pairLines.forEach(p -> md.append("- ").append(p).append('\n'));
         md.append("\n## Lineage of the RLSF policy\n\n```json\n").append(lineage).append("\n```\n");

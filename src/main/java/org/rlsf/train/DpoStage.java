@@ -29,6 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -130,52 +131,74 @@ public final class DpoStage {
         } else {
             LOG.info(String.format("held-out at start: loss %.4f (ln 2 = %.4f: policy = reference), %d pairs",
                     initial.loss(), Math.log(2), initial.pairs()));
-            store.appendLine(metrics, json(0, 0, 0, initial, Double.NaN, Double.NaN, 0, "start"));
+            store.appendLine(metrics, json(0, 0, 0, initial, Double.NaN, Double.NaN, Double.NaN, 0, "start"));
         }
 
-        // 3) parameter-averaged DPO, one fit per averaging round
+        // 3) parameter-averaged DPO, one fit per averaging round; with length grouping, a graph per round length
+        //    (weights and optimiser state move between them, so training is one run whatever the round lengths)
         IterationCarryOver carryOver = new IterationCarryOver();
-        ParameterAveragingTrainingMaster tm = trainingMaster(workers, cfg, carryOver);
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        SparkComputationGraph sparkGraph = new SparkComputationGraph(jsc, graph, tm);
+        Map<Integer, SparkComputationGraph> byLength = new HashMap<>();
+        byLength.put(seqLen, new SparkComputationGraph(jsc, graph, trainingMaster(workers, cfg, carryOver)));
         long start = System.nanoTime();
         int totalRounds = roundsPerEpoch * (cfg.epochs() - startEpoch + 1);
         int roundNo = 0;
         Map<String, Object> lineage = lineage(config, store, pairsPath, runId, basePath, base, all.size(), train.size(), heldout.size());
         for (int epoch = startEpoch; epoch <= cfg.epochs(); epoch++) {
-            List<PreferenceBatch> batches = batches(train, cfg.pairsPerBatch(), cfg.seed() + epoch, seqLen, bosId, padId);
+            List<Round> rounds = rounds(train, cfg, workers, cfg.seed() + epoch, seqLen, bosId, padId);
             PreferenceMetrics m = null;
-            for (int r = 0; r < roundsPerEpoch; r++) {
-                List<PreferenceBatch> round = batches.subList(r * roundSize, Math.min(batches.size(), (r + 1) * roundSize));
+            for (int r = 0; r < rounds.size(); r++) {
+                Round round = rounds.get(r);
+                SparkComputationGraph sparkGraph = byLength.computeIfAbsent(round.seqLen(), len -> new SparkComputationGraph(jsc,
+                        TransformerLm.create(TransformerLm.preferenceConfiguration(base.model(), len, opt, DataType.FLOAT,
+                                cfg.beta(), cfg.labelSmoothing(), cfg.loss()), base.model()),
+                        trainingMaster(workers, cfg, carryOver)));
+                moveState(graph, sparkGraph.getNetwork());
                 long rt = System.nanoTime();
-                JavaRDD<DataSet> rdd = jsc.parallelize(new ArrayList<>(round), Math.min(workers, round.size()))
+                JavaRDD<DataSet> rdd = jsc.parallelize(new ArrayList<>(round.batches()), Math.min(workers, round.batches().size()))
                         .map(PreferenceBatch::toDataSet);
-                carryOver.startIteration(graph.getConfiguration().getIterationCount());
-                jsc.setJobGroup("rlsf-train", "DPO epoch " + epoch + " round " + (r + 1) + "/" + roundsPerEpoch);
+                carryOver.startIteration(sparkGraph.getNetwork().getConfiguration().getIterationCount());
+                jsc.setJobGroup("rlsf-train", "DPO epoch " + epoch + " round " + (r + 1) + "/" + rounds.size());
                 sparkGraph.fit(rdd);
                 graph = sparkGraph.getNetwork();
                 roundNo++;
                 double secs = (System.nanoTime() - rt) / 1e9;
-                long tokens = round.stream().mapToLong(PreferenceBatch::responseTokens).sum();
-                m = PreferenceMetrics.of(graph, heldoutBatches, cfg);
+                long tokens = round.batches().stream().mapToLong(PreferenceBatch::responseTokens).sum();
+                double trainLoss = sparkGraph.getScore();
                 long step = graph.getConfiguration().getIterationCount();
                 double lr = graph.getLayer(TransformerLm.POS).conf().getLayer().getUpdaterByParam(PositionEmbedding.WPE)
                         .getLearningRate(Math.max(0, (int) step - 1), epoch - 1);
                 double elapsed = (System.nanoTime() - start) / 1e9;
+                String eta = PretrainStage.duration(elapsed / roundNo * (totalRounds - roundNo));
+                boolean evaluate = r == rounds.size() - 1 || (cfg.heldoutEveryRounds() > 0 && (r + 1) % cfg.heldoutEveryRounds() == 0);
                 boolean finiteWeights = Double.isFinite(graph.params().sumNumber().doubleValue());
-                if (!m.finite() || !finiteWeights) {
-                    LOG.debug("non-finite: metrics {} weights finite {}", m, finiteWeights);
+                if (evaluate) {
+                    ComputationGraph full = byLength.get(seqLen).getNetwork();
+                    moveState(graph, full);
+                    graph = full;
+                    m = PreferenceMetrics.of(graph, heldoutBatches, cfg);
+                }
+                if (!finiteWeights || !Double.isFinite(trainLoss) || (evaluate && !m.finite())) {
+                    LOG.debug("non-finite: train loss {} metrics {} weights finite {}", trainLoss, m, finiteWeights);
                     throw new IllegalStateException(String.format("training diverged at epoch %d round %d (step %d): the "
-                                    + "held-out loss or the weights are not finite. Nothing of this epoch was saved; the last good "
+                                    + "loss or the weights are not finite. Nothing of this epoch was saved; the last good "
                                     + "checkpoint is %s. Lower train.learning-rate (now %s) or train.beta.", epoch, r + 1, step,
                             epoch > 1 ? new Path(epochDir(out, epoch - 1), "checkpoint") : basePath, cfg.learningRate()));
                 }
-                LOG.info(String.format("epoch %d/%d  round %d/%d  step %d  loss %.4f  rewards/chosen %+.3f  rewards/rejected %+.3f  "
-                                + "margins %+.3f  accuracies %.2f  logps/chosen %.2f  logps/rejected %.2f  lr %.2e  tokens/s %,.0f  eta %s",
-                        epoch, cfg.epochs(), r + 1, roundsPerEpoch, step, m.loss(), m.rewardsChosen(), m.rewardsRejected(),
-                        m.margins(), m.accuracy(), m.logpsChosen(), m.logpsRejected(), lr, tokens / Math.max(secs, 1e-9),
-                        PretrainStage.duration(elapsed / roundNo * (totalRounds - roundNo))));
-                store.appendLine(metrics, json(epoch, r + 1, step, m, lr, tokens / Math.max(secs, 1e-9), elapsed, "round"));
+                if (evaluate) {
+                    LOG.info(String.format("epoch %d/%d  round %d/%d  step %d  train loss %.4f  held-out: loss %.4f  "
+                                    + "rewards/chosen %+.3f  rewards/rejected %+.3f  margins %+.3f  accuracies %.2f  logps/chosen %.2f  "
+                                    + "logps/rejected %.2f  lr %.2e  length %d  tokens/s %,.0f  eta %s",
+                            epoch, cfg.epochs(), r + 1, rounds.size(), step, trainLoss, m.loss(), m.rewardsChosen(),
+                            m.rewardsRejected(), m.margins(), m.accuracy(), m.logpsChosen(), m.logpsRejected(), lr,
+                            round.seqLen(), tokens / Math.max(secs, 1e-9), eta));
+                } else {
+                    LOG.info(String.format("epoch %d/%d  round %d/%d  step %d  train loss %.4f  lr %.2e  length %d  tokens/s %,.0f  eta %s",
+                            epoch, cfg.epochs(), r + 1, rounds.size(), step, trainLoss, lr, round.seqLen(),
+                            tokens / Math.max(secs, 1e-9), eta));
+                }
+                store.appendLine(metrics, json(epoch, r + 1, step, evaluate ? m : null, trainLoss, lr,
+                        tokens / Math.max(secs, 1e-9), elapsed, "round"));
             }
             saveEpoch(store, out, epoch, graph, base, lineage, m);
         }
@@ -258,6 +281,63 @@ public final class DpoStage {
                     seqLen, bosId, padId));
         }
         return out;
+    }
+
+    /** One averaging round: its minibatches, all padded to the round's length. */
+    record Round(List<PreferenceBatch> batches, int seqLen) {
+    }
+
+    /**
+     * An epoch's averaging rounds: the pairs shuffled with {@code seed}, cut into rounds of workers ×
+     * averaging-frequency minibatches. With {@code train.length-bucket} n > 0, each window of 4 rounds' worth of
+     * pairs is first sorted by length (so a round holds pairs of similar length, padded to its longest rounded up
+     * to a multiple of n, at most {@code maxLen}), and the rounds are then shuffled; only the last window can be
+     * short, so the number of rounds is the same as without grouping. With n = 0, every batch is {@code maxLen} long.
+     */
+    static List<Round> rounds(List<PreferenceBatch.Example> examples, TrainConfig cfg, int workers, long seed, int maxLen,
+                              int bosId, int padId) {
+        List<PreferenceBatch.Example> order = new ArrayList<>(examples);
+        Collections.shuffle(order, new Random(seed));
+        int bucket = cfg.lengthBucket();
+        int pairsPerRound = workers * cfg.averagingFrequency() * cfg.pairsPerBatch();
+        int window = bucket > 0 ? 4 * pairsPerRound : Math.max(1, order.size());
+        List<List<PreferenceBatch.Example>> groups = new ArrayList<>();
+        for (int w = 0; w < order.size(); w += window) {
+            List<PreferenceBatch.Example> win = new ArrayList<>(order.subList(w, Math.min(order.size(), w + window)));
+            if (bucket > 0) {
+                win.sort(java.util.Comparator.comparingInt(PreferenceBatch.Example::length));
+            }
+            for (int i = 0; i < win.size(); i += pairsPerRound) {
+                groups.add(win.subList(i, Math.min(win.size(), i + pairsPerRound)));
+            }
+        }
+        if (bucket > 0) {
+            Collections.shuffle(groups, new Random(seed ^ 0x5DEECE66DL));
+        }
+        List<Round> out = new ArrayList<>(groups.size());
+        for (List<PreferenceBatch.Example> g : groups) {
+            int len = maxLen;
+            if (bucket > 0) {
+                int longest = g.stream().mapToInt(PreferenceBatch.Example::length).max().orElseThrow();
+                len = Math.min(maxLen, (longest + bucket - 1) / bucket * bucket);
+            }
+            out.add(new Round(batches(g, cfg.pairsPerBatch(), -1, len, bosId, padId), len));
+        }
+        return out;
+    }
+
+    /** Makes {@code to} continue from {@code from}: weights, optimiser state and step counters (same layout). */
+    static void moveState(ComputationGraph from, ComputationGraph to) {
+        if (from == to) {
+            return;
+        }
+        to.setParams(from.params());
+        org.nd4j.linalg.api.ndarray.INDArray state = from.getUpdater(true).getStateViewArray();
+        if (state != null) {
+            to.getUpdater(true).getStateViewArray().assign(state);
+        }
+        to.getConfiguration().setIterationCount(from.getConfiguration().getIterationCount());
+        to.getConfiguration().setEpochCount(from.getConfiguration().getEpochCount());
     }
 
     static Path epochDir(Path out, int epoch) {
@@ -438,15 +518,18 @@ public final class DpoStage {
         return Double.isFinite(x) ? x : null;
     }
 
-    private static String json(int epoch, int round, long step, PreferenceMetrics m, double lr, double tokensPerS,
-                               double elapsed, String kind) {
+    private static String json(int epoch, int round, long step, PreferenceMetrics m, double trainLoss, double lr,
+                               double tokensPerS, double elapsed, String kind) {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("kind", kind);
         row.put("epoch", epoch);
         row.put("round", round);
         row.put("step", step);
-        row.put("split", "heldout");
-        row.putAll(metricsMap(m));
+        if (m != null) {
+            row.put("split", "heldout");
+            row.putAll(metricsMap(m));
+        }
+        row.put("train/loss", fin(trainLoss));
         row.put("learning_rate", fin(lr));
         row.put("tokens_per_s", fin(tokensPerS));
         row.put("elapsed_s", elapsed);

@@ -81,7 +81,7 @@ class TrainJobTest {
         assertEquals(Math.log(2), start.get("loss").asDouble(), 1e-4);
         assertEquals(0.0, start.get("rewards/margins").asDouble(), 1e-4);
         for (String k : List.of("loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies",
-                "logps/chosen", "logps/rejected", "learning_rate", "tokens_per_s")) {
+                "logps/chosen", "logps/rejected", "train/loss", "learning_rate", "tokens_per_s")) {
             assertTrue(m.get(m.size() - 1).has(k), k);
         }
         JsonNode last = m.get(m.size() - 1);
