@@ -31,6 +31,12 @@ public final class SparkSessions {
         for (Map.Entry<String, Object> e : sparkSection.getConfig("defaults").root().unwrapped().entrySet()) {
             conf.setIfMissing(e.getKey(), String.valueOf(e.getValue()));
         }
+        // executors load ND4J's natives themselves: the same build as the driver (a -Ponednn jar needs the extension)
+        String nativeOption = org.rlsf.config.NativeVariant.executorJavaOption();
+        String executorOpts = conf.get("spark.executor.extraJavaOptions", "");
+        if (!nativeOption.isEmpty() && !executorOpts.contains(org.rlsf.config.NativeVariant.PROPERTY)) {
+            conf.set("spark.executor.extraJavaOptions", (executorOpts + " " + nativeOption).trim());
+        }
         SparkSession session = SparkSession.builder().config(conf).getOrCreate();
         return session;
     }

@@ -22,6 +22,7 @@ public final class Main implements Runnable {
 
     /** Runs a command line and returns its exit code (0 ok, 1 failed, 2 bad usage). */
     public static int execute(String... args) {
+        org.rlsf.config.NativeVariant.select();   // before anything loads ND4J
         Console.installStdoutFilter();
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {

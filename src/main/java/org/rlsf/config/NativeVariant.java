@@ -1,0 +1,51 @@
+package org.rlsf.config;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Properties;
+
+/**
+ * Which build of ND4J's CPU natives this jar was packaged with. The default build has none; {@code mvn -Ponednn}
+ * packages the oneDNN + AVX2 natives, which JavaCPP only loads when the platform extension is set before ND4J
+ * starts. {@link #select()} sets it from the Maven-filtered {@code version.properties} (never overriding a value
+ * given on the command line), and {@link #executorJavaOption()} is what Spark executors need to do the same.
+ */
+public final class NativeVariant {
+    public static final String PROPERTY = "org.bytedeco.javacpp.platform.extension";
+    private static final String BUILT = load();
+
+    private NativeVariant() {
+    }
+
+    /** The extension the jar was built with ("" for the default natives). */
+    public static String built() {
+        return BUILT;
+    }
+
+    /** Call before anything touches ND4J: selects the natives the jar was built with. */
+    public static void select() {
+        if (!BUILT.isEmpty() && System.getProperty(PROPERTY) == null) {
+            System.setProperty(PROPERTY, BUILT);
+        }
+    }
+
+    /** {@code -D} option for executor JVMs, or "" when the default natives are in use. */
+    public static String executorJavaOption() {
+        String ext = System.getProperty(PROPERTY, BUILT);
+        return ext == null || ext.isEmpty() ? "" : "-D" + PROPERTY + "=" + ext;
+    }
+
+    private static String load() {
+        try (InputStream in = NativeVariant.class.getResourceAsStream("/org/rlsf/version.properties")) {
+            if (in == null) {
+                return "";
+            }
+            Properties p = new Properties();
+            p.load(in);
+            String ext = p.getProperty("native.extension", "").trim();
+            return ext.startsWith("${") ? "" : ext;
+        } catch (IOException e) {
+            return "";
+        }
+    }
+}
