@@ -29,10 +29,16 @@ public final class NativeVariant {
         }
     }
 
+    /** The extension of the natives in use: the command line's, else the build's ("" for the default natives). */
+    public static String inUse() {
+        String ext = System.getProperty(PROPERTY, BUILT);
+        return ext == null ? "" : ext.trim();
+    }
+
     /** {@code -D} option for executor JVMs, or "" when the default natives are in use. */
     public static String executorJavaOption() {
-        String ext = System.getProperty(PROPERTY, BUILT);
-        return ext == null || ext.isEmpty() ? "" : "-D" + PROPERTY + "=" + ext;
+        String ext = inUse();
+        return ext.isEmpty() ? "" : "-D" + PROPERTY + "=" + ext;
     }
 
     private static String load() {

@@ -24,11 +24,13 @@ import com.typesafe.config.Config;
  * @param lengthBucket       0 = every minibatch padded to the longest pair; n > 0 = pairs of similar length share
  *                           an averaging round, padded to its longest pair rounded up to a multiple of n
  * @param heldoutEveryRounds held-out metrics every this many averaging rounds; 0 = at the end of each epoch only
+ * @param lengthMultiple     the training length is the longest pair rounded up to this; 0 = by the natives in use
+ *                           (8 with oneDNN, 1 otherwise)
  */
 public record TrainConfig(String loss, double beta, double labelSmoothing, double learningRate, int warmupSteps,
                           double minLrFraction, double weightDecay, double gradClip, int epochs, int pairsPerBatch,
                           int averagingFrequency, int workers, double heldoutFraction, int heldoutMaxPairs,
-                          String select, long seed, int lengthBucket, int heldoutEveryRounds) {
+                          String select, long seed, int lengthBucket, int heldoutEveryRounds, int lengthMultiple) {
     public TrainConfig {
         require(loss.equals("dpo") || loss.equals("ipo"), "loss must be dpo or ipo, was " + loss);
         require(beta > 0, "beta must be > 0, was " + beta);
@@ -48,6 +50,7 @@ public record TrainConfig(String loss, double beta, double labelSmoothing, doubl
                 "select must be last or best-heldout-loss, was " + select);
         require(lengthBucket >= 0, "length-bucket must be >= 0, was " + lengthBucket);
         require(heldoutEveryRounds >= 0, "heldout-every-rounds must be >= 0, was " + heldoutEveryRounds);
+        require(lengthMultiple >= 0, "length-multiple must be >= 0, was " + lengthMultiple);
     }
 
     static TrainConfig fromConfig(Config c) {
@@ -56,7 +59,7 @@ public record TrainConfig(String loss, double beta, double labelSmoothing, doubl
                 c.getDouble("weight-decay"), c.getDouble("grad-clip"), c.getInt("epochs"), c.getInt("pairs-per-batch"),
                 c.getInt("averaging-frequency"), c.getInt("workers"), c.getDouble("heldout-fraction"),
                 c.getInt("heldout-max-pairs"), c.getString("select"), c.getLong("seed"),
-                c.getInt("length-bucket"), c.getInt("heldout-every-rounds"));
+                c.getInt("length-bucket"), c.getInt("heldout-every-rounds"), c.getInt("length-multiple"));
     }
 
     private static void require(boolean ok, String message) {

@@ -22,7 +22,7 @@ class LengthGroupingTest {
     private static final int MAX = 40;
 
     private static TrainConfig cfg(int pairsPerBatch, int freq, int bucket) {
-        return new TrainConfig("dpo", 0.5, 0, 3e-3, 0, 1.0, 0, 1.0, 1, pairsPerBatch, freq, 1, 0, 0, "last", 3, bucket, 0);
+        return new TrainConfig("dpo", 0.5, 0, 3e-3, 0, 1.0, 0, 1.0, 1, pairsPerBatch, freq, 1, 0, 0, "last", 3, bucket, 0, 0);
     }
 
     /** Pairs of varied lengths: prompt 2..9 tokens, responses 1..25. */
@@ -48,6 +48,14 @@ class LengthGroupingTest {
 
     private static long paddedPositions(List<DpoStage.Round> rounds) {
         return rounds.stream().flatMap(r -> r.batches().stream()).mapToLong(b -> (long) b.pairs().size() * b.seqLen()).sum();
+    }
+
+    @Test
+    void theTrainingLengthIsTheLongestPairRoundedUpWithinTheContext() {
+        assertEquals(95, DpoStage.trainingLength(95, 256, 1));
+        assertEquals(96, DpoStage.trainingLength(95, 256, 8));
+        assertEquals(96, DpoStage.trainingLength(96, 256, 8));
+        assertEquals(250, DpoStage.trainingLength(250, 250, 8), "never past the context");
     }
 
     @Test

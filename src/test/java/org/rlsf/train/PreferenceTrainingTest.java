@@ -28,7 +28,7 @@ class PreferenceTrainingTest {
     private static final int T = 10;
 
     private static TrainConfig cfg(int pairsPerBatch, int freq) {
-        return new TrainConfig("dpo", 0.5, 0, 3e-3, 0, 1.0, 0, 1.0, 1, pairsPerBatch, freq, 1, 0, 0, "last", 3, 0, 0);
+        return new TrainConfig("dpo", 0.5, 0, 3e-3, 0, 1.0, 0, 1.0, 1, pairsPerBatch, freq, 1, 0, 0, "last", 3, 0, 0, 0);
     }
 
     private static List<PreferenceBatch.Example> pairs(int n) {
