@@ -16,15 +16,20 @@ public final class CodeVersion {
     }
 
     private static String load() {
+        Properties p = buildProperties();
+        return p.isEmpty() ? "unknown" : p.getProperty("version", "unknown") + " (built " + p.getProperty("built", "?") + ")";
+    }
+
+    /** The Maven-filtered {@code version.properties} of this jar (empty when absent or unreadable). */
+    static Properties buildProperties() {
+        Properties p = new Properties();
         try (InputStream in = CodeVersion.class.getResourceAsStream("/org/rlsf/version.properties")) {
-            if (in == null) {
-                return "unknown";
+            if (in != null) {
+                p.load(in);
             }
-            Properties p = new Properties();
-            p.load(in);
-            return p.getProperty("version", "unknown") + " (built " + p.getProperty("built", "?") + ")";
         } catch (IOException e) {
-            return "unknown";
+            p.clear();
         }
+        return p;
     }
 }

@@ -1,9 +1,5 @@
 package org.rlsf.config;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.util.Properties;
-
 /**
  * Which build of ND4J's CPU natives this jar was packaged with. The default build has none; {@code mvn -Ponednn}
  * packages the oneDNN + AVX2 natives, which JavaCPP only loads when the platform extension is set before ND4J
@@ -42,16 +38,7 @@ public final class NativeVariant {
     }
 
     private static String load() {
-        try (InputStream in = NativeVariant.class.getResourceAsStream("/org/rlsf/version.properties")) {
-            if (in == null) {
-                return "";
-            }
-            Properties p = new Properties();
-            p.load(in);
-            String ext = p.getProperty("native.extension", "").trim();
-            return ext.startsWith("${") ? "" : ext;
-        } catch (IOException e) {
-            return "";
-        }
+        String ext = CodeVersion.buildProperties().getProperty("native.extension", "").trim();
+        return ext.startsWith("${") ? "" : ext;
     }
 }
