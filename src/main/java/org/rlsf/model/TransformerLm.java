@@ -55,10 +55,21 @@ public final class TransformerLm {
     /**
      * Optimiser settings baked into the graph configuration: Adam with warm-up + linear decay,
      * decoupled weight decay, per-layer L2 gradient clipping. {@code learningRate} 0 means no updates
-     * and {@code gradClip} 0 no clipping (inference, gradient checks).
+     * and {@code gradClip} 0 no clipping (inference, gradient checks). {@code sameDiffKernels} runs the blocks
+     * through DL4J's SameDiff execution (the reference; see {@link TransformerBlock#isSameDiffKernels}) instead
+     * of the eager kernels.
      */
     public record Optimiser(double learningRate, int warmupSteps, int totalSteps, double minLrFraction,
-                            double weightDecay, double gradClip) {
+                            double weightDecay, double gradClip, boolean sameDiffKernels) {
+        public Optimiser(double learningRate, int warmupSteps, int totalSteps, double minLrFraction,
+                         double weightDecay, double gradClip) {
+            this(learningRate, warmupSteps, totalSteps, minLrFraction, weightDecay, gradClip, false);
+        }
+
+        public Optimiser withSameDiffKernels(boolean sameDiff) {
+            return new Optimiser(learningRate, warmupSteps, totalSteps, minLrFraction, weightDecay, gradClip, sameDiff);
+        }
+
         public static Optimiser inferenceOnly() {
             return new Optimiser(0, 0, 1, 1.0, 0.0, 0);
         }
@@ -130,7 +141,7 @@ public final class TransformerLm {
         String prev = POS;
         for (int i = 0; i < m.nLayers(); i++) {
             g.addLayer(block(i), new TransformerBlock(m.dModel(), m.nHeads(), m.dFf(), seqLen, m.nLayers(),
-                    m.layerNormEps(), m.initStd()), prev);
+                    m.layerNormEps(), m.initStd(), opt.sameDiffKernels()), prev);
             prev = block(i);
         }
         g.addLayer(FINAL_NORM, new FinalLayerNorm(m.dModel(), seqLen, m.layerNormEps()), prev)

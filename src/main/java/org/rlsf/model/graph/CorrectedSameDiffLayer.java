@@ -29,13 +29,19 @@ public abstract class CorrectedSameDiffLayer extends SameDiffLayer {
     public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> trainingListeners,
                              int layerIndex, INDArray layerParamsView, boolean initializeParams,
                              DataType networkDataType) {
-        HalvedEpsilonLayer ret = new HalvedEpsilonLayer(conf, networkDataType);
+        org.deeplearning4j.nn.layers.samediff.SameDiffLayer ret = runtimeLayer(conf, networkDataType);
         ret.setIndex(layerIndex);
         ret.setParamsViewArray(layerParamsView);
         Map<String, INDArray> paramTable = initializer().init(conf, layerParamsView, initializeParams);
         ret.setParamTable(paramTable);
         ret.setConf(conf);
         return ret;
+    }
+
+    /** The runtime layer; by default DL4J's SameDiff execution with the gradient correction below. */
+    protected org.deeplearning4j.nn.layers.samediff.SameDiffLayer runtimeLayer(NeuralNetConfiguration conf,
+                                                                               DataType networkDataType) {
+        return new HalvedEpsilonLayer(conf, networkDataType);
     }
 
     /** The runtime layer with the 0.5 correction on the incoming gradient. */

@@ -2,11 +2,13 @@ package org.rlsf.model.graph;
 
 import lombok.Data;
 import lombok.EqualsAndHashCode;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.samediff.SDLayerParams;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -38,8 +40,26 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
     private int nLayers;
     private double eps;
     private double initStd;
+    /**
+     * Run the block through DL4J's SameDiff execution of {@link #defineLayer} (the reference) instead of
+     * {@link EagerBlockLayer}'s hand-written passes. Same function and parameters, different float rounding
+     * and about twice the work per training step. Absent in older saved configurations, which load as eager.
+     */
+    private boolean sameDiffKernels;
 
     public TransformerBlock() {
+    }
+
+    public TransformerBlock(int dModel, int nHeads, int dFf, int seqLen, int nLayers, double eps, double initStd,
+                            boolean sameDiffKernels) {
+        this(dModel, nHeads, dFf, seqLen, nLayers, eps, initStd);
+        this.sameDiffKernels = sameDiffKernels;
+    }
+
+    @Override
+    protected org.deeplearning4j.nn.layers.samediff.SameDiffLayer runtimeLayer(NeuralNetConfiguration conf,
+                                                                               DataType networkDataType) {
+        return sameDiffKernels ? super.runtimeLayer(conf, networkDataType) : new EagerBlockLayer(conf, networkDataType);
     }
 
     public TransformerBlock(int dModel, int nHeads, int dFf, int seqLen, int nLayers, double eps, double initStd) {
@@ -114,7 +134,7 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
     }
 
     /** [T, T] additive mask: 0 on and below the diagonal, −1e9 above it. */
-    static INDArray causalBias(int t, org.nd4j.linalg.api.buffer.DataType type) {
+    static INDArray causalBias(int t, DataType type) {
         INDArray bias = Nd4j.zeros(type, t, t);
         for (int i = 0; i < t; i++) {
             for (int j = i + 1; j < t; j++) {

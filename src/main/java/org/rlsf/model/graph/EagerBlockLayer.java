@@ -1,0 +1,221 @@
+package org.rlsf.model.graph;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.blas.params.MMulTranspose;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.XwPlusB;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+import java.util.Map;
+
+import static org.rlsf.model.graph.TransformerBlock.B_1;
+import static org.rlsf.model.graph.TransformerBlock.B_2;
+import static org.rlsf.model.graph.TransformerBlock.B_O;
+import static org.rlsf.model.graph.TransformerBlock.B_QKV;
+import static org.rlsf.model.graph.TransformerBlock.LN1_B;
+import static org.rlsf.model.graph.TransformerBlock.LN1_G;
+import static org.rlsf.model.graph.TransformerBlock.LN2_B;
+import static org.rlsf.model.graph.TransformerBlock.LN2_G;
+import static org.rlsf.model.graph.TransformerBlock.W_1;
+import static org.rlsf.model.graph.TransformerBlock.W_2;
+import static org.rlsf.model.graph.TransformerBlock.W_O;
+import static org.rlsf.model.graph.TransformerBlock.W_QKV;
+
+/**
+ * The runtime layer of a {@link TransformerBlock} with hand-written forward and backward passes in
+ * ND4J operations: the same function as the block's SameDiff graph ({@link TransformerBlock#defineLayer},
+ * kept as the reference), same parameters, same layout.
+ *
+ * <p>Why: DL4J's SameDiff layer runs the forward pass once in {@code activate} and again inside
+ * {@code calculateGradients}, so a training step costs 2 forwards + 1 backward per block, and it composes
+ * LayerNorm, GELU and the softmax gradient from many small broadcast ops. Here a training forward keeps
+ * its intermediates (in DL4J's activations workspace, which lives until backprop ends), so backprop only
+ * runs the backward operations, each written as one or a few ND4J calls.
+ *
+ * <p>Numerically this is the same function up to float rounding; {@code GradientCheckTest} checks every
+ * parameter's gradient in float64 and {@code EagerBlockTest} checks outputs and gradients against the
+ * SameDiff graph.
+ */
+public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff.SameDiffLayer {
+    /** GELU (tanh form) as x·σ(x·(C1 + C2·x²)): 0.5·(1 + tanh(z)) = σ(2z). */
+    private static final double C1 = 2 * Math.sqrt(2.0 / Math.PI), C2 = C1 * 0.044715;
+
+    private transient Cache cache;
+    private transient INDArray causal;
+
+    public EagerBlockLayer(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    private TransformerBlock block() {
+        return (TransformerBlock) layerConf();
+    }
+
+    /** Forward intermediates that backprop needs. */
+    private record Cache(INDArray input, long mb, int t, INDArray xhat1, INDArray rstd1, INDArray a,
+                         INDArray q, INDArray k, INDArray v, INDArray probs, INDArray att,
+                         INDArray xhat2, INDArray rstd2, INDArray m, INDArray u, INDArray sig, INDArray hid,
+                         INDArray out) {
+    }
+
+    @Override
+    public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
+        assertInputSet(false);
+        cache = null;
+        if (!training) {
+            Cache c = forward(input);
+            return view(workspaceMgr.leverageTo(ArrayType.ACTIVATIONS, c.out), c);
+        }
+        // a training forward's intermediates must outlive this call: they go where the activations go
+        try (MemoryWorkspace ws = workspaceMgr.isScopedOut(ArrayType.ACTIVATIONS)
+                ? Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()
+                : workspaceMgr.notifyScopeBorrowed(ArrayType.ACTIVATIONS)) {
+            cache = forward(input);
+            return view(cache.out, cache);
+        }
+    }
+
+    /** [mb·T, d] rows (b, t) as the layer's [mb, d, T] activation (a view). */
+    private static INDArray view(INDArray rows, Cache c) {
+        return rows.reshape('c', c.mb, c.t, rows.size(1)).permute(0, 2, 1);
+    }
+
+    private Cache forward(INDArray in) {
+        TransformerBlock b = block();
+        int d = b.getDModel(), h = b.getNHeads(), dh = d / h;
+        long mb = in.size(0);
+        int t = (int) in.size(2);
+        long n = mb * t;
+        Map<String, INDArray> p = paramTable;
+        INDArray x = in.permute(0, 2, 1).reshape('c', n, d);                      // [n, d], a copy only if needed
+
+        // attention on LN1(x)
+        INDArray[] ln1 = layerNorm(x, b.getEps());                                  // xhat, rstd
+        INDArray a = ln1[0].mulRowVector(p.get(LN1_G)).addiRowVector(p.get(LN1_B));
+        INDArray qkv = xwPlusB(a, p.get(W_QKV), p.get(B_QKV));                      // [n, 3d]
+        INDArray split = qkv.reshape('c', mb, t, 3, h, dh).permute(2, 0, 3, 1, 4).dup('c');  // [3, mb, H, T, dh]
+        INDArray q = part(split, 0), k = part(split, 1), v = part(split, 2);
+        INDArray probs = Nd4j.exec(new Mmul(q, k, 1.0 / Math.sqrt(dh), 0.0, false, true, false))[0]; // [mb, H, T, T]
+        probs.addi(causal(t, probs.dataType()));
+        Nd4j.exec(new SoftMax(probs, probs, 3));
+        INDArray att = Nd4j.matmul(probs, v).permute(0, 2, 1, 3).dup('c').reshape('c', n, d);
+        INDArray x1 = xwPlusB(att, p.get(W_O), p.get(B_O)).addi(x);
+
+        // MLP on LN2(x1)
+        INDArray[] ln2 = layerNorm(x1, b.getEps());
+        INDArray m = ln2[0].mulRowVector(p.get(LN2_G)).addiRowVector(p.get(LN2_B));
+        INDArray u = xwPlusB(m, p.get(W_1), p.get(B_1));                            // [n, dFf]
+        INDArray sig = Transforms.sigmoid(u.mul(u).muli(C2).addi(C1).muli(u), false);
+        INDArray hid = u.mul(sig);
+        INDArray out = xwPlusB(hid, p.get(W_2), p.get(B_2)).addi(x1);               // [n, d]
+        return new Cache(in, mb, t, ln1[0], ln1[1], a, q, k, v, probs, att, ln2[0], ln2[1], m, u, sig, hid, out);
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+        assertInputSet(true);
+        Cache c = cache != null && cache.input == input ? cache : forward(input);
+        cache = null;
+        TransformerBlock b = block();
+        int d = b.getDModel(), h = b.getNHeads(), dh = d / h, t = c.t;
+        long mb = c.mb, n = mb * t;
+        Map<String, INDArray> p = paramTable;
+        INDArray dy = epsilon.permute(0, 2, 1).reshape('c', n, d);                  // dL/d out, [n, d]
+
+        // MLP: out = x1 + gelu(m·W1 + b1)·W2 + b2
+        linearGrads(c.hid, dy, W_2, B_2);
+        INDArray dU = dy.mmul(p.get(W_2).transpose());                              // dL/d hid
+        INDArray slope = c.u.mul(c.u).muli(3 * C2).addi(C1).muli(c.u)
+                .muli(c.sig.rsub(1.0).muli(c.sig)).addi(c.sig);                     // gelu'(u)
+        dU.muli(slope);
+        linearGrads(c.m, dU, W_1, B_1);
+        INDArray dX1 = layerNormBackward(dU.mmul(p.get(W_1).transpose()), c.xhat2, c.rstd2, LN2_G, LN2_B).addi(dy);
+
+        // attention: x1 = x + att·Wo + bo
+        linearGrads(c.att, dX1, W_O, B_O);
+        INDArray dAtt = dX1.mmul(p.get(W_O).transpose())
+                .reshape('c', mb, t, h, dh).permute(0, 2, 1, 3).dup('c');           // [mb, H, T, dh]
+        INDArray dSplit = Nd4j.createUninitialized(c.q.dataType(), 3, mb, h, t, dh);
+        Nd4j.exec(new Mmul(c.probs, dAtt, part(dSplit, 2), MMulTranspose.builder().transposeA(true).build()));  // dV
+        INDArray dP = Nd4j.exec(new Mmul(dAtt, c.v, 1.0, 0.0, false, true, false))[0];                        // [mb, H, T, T]
+        INDArray dP2 = dP.reshape('c', mb * h * t, t), p2 = c.probs.reshape('c', mb * h * t, t);
+        INDArray dS = dP2.subiColumnVector(dP2.mul(p2).sum(true, 1)).muli(p2).reshape('c', mb, h, t, t);  // softmax'
+        double scale = 1.0 / Math.sqrt(dh);
+        Nd4j.exec(new Mmul(dS, c.k, part(dSplit, 0), scale, 0.0, MMulTranspose.builder().build()));           // dQ
+        Nd4j.exec(new Mmul(dS, c.q, part(dSplit, 1), scale, 0.0, MMulTranspose.builder().transposeA(true).build()));  // dK
+        INDArray dQkv = dSplit.permute(1, 3, 0, 2, 4).dup('c').reshape('c', n, 3L * d);
+        linearGrads(c.a, dQkv, W_QKV, B_QKV);
+        INDArray dX = layerNormBackward(dQkv.mmul(p.get(W_QKV).transpose()), c.xhat1, c.rstd1, LN1_G, LN1_B).addi(dX1);
+
+        Gradient g = new DefaultGradient();
+        for (String name : paramTable.keySet()) {
+            g.gradientForVariable().put(name, gradTable.get(name));
+        }
+        INDArray eps = workspaceMgr.dup(ArrayType.ACTIVATION_GRAD, dX);
+        return new Pair<>(g, view(eps, c));
+    }
+
+    /** y = x·W + b: dW = xᵀ·dy, db = Σ rows of dy, written into the layer's gradient views. */
+    private void linearGrads(INDArray x, INDArray dy, String w, String bias) {
+        Nd4j.exec(new Mmul(x, dy, gradTable.get(w), MMulTranspose.builder().transposeA(true).build()));
+        INDArray db = gradTable.get(bias);
+        dy.sum(db.reshape(db.length()), 0);
+    }
+
+    /** {xhat, rstd} of LayerNorm over rows: xhat = (x − mean)·rstd, rstd = (var + eps)^−½ ([n, 1]). */
+    private static INDArray[] layerNorm(INDArray x, double eps) {
+        INDArray centred = x.subColumnVector(x.mean(true, 1));
+        INDArray rstd = Transforms.pow(centred.mul(centred).mean(true, 1).addi(eps), -0.5, false);
+        return new INDArray[]{centred.muliColumnVector(rstd), rstd};
+    }
+
+    /**
+     * Backward of out = xhat·g + b: fills the gain and bias gradients and returns dL/dx =
+     * rstd·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)) with dxhat = dout·g.
+     */
+    private INDArray layerNormBackward(INDArray dOut, INDArray xhat, INDArray rstd, String gain, String bias) {
+        INDArray dg = gradTable.get(gain), db = gradTable.get(bias);
+        dOut.mul(xhat).sum(dg.reshape(dg.length()), 0);
+        dOut.sum(db.reshape(db.length()), 0);
+        INDArray dxhat = dOut.mulRowVector(paramTable.get(gain));
+        INDArray proj = dxhat.mul(xhat).mean(true, 1);
+        return dxhat.subiColumnVector(dxhat.mean(true, 1)).subi(xhat.mulColumnVector(proj)).muliColumnVector(rstd);
+    }
+
+    private static INDArray xwPlusB(INDArray x, INDArray w, INDArray bias) {
+        INDArray out = Nd4j.createUninitialized(x.dataType(), x.size(0), w.size(1));
+        Nd4j.exec(new XwPlusB(new INDArray[]{x, w, bias.reshape(bias.length())}, out));
+        return out;
+    }
+
+    private static INDArray part(INDArray stacked, int i) {
+        return stacked.get(NDArrayIndex.point(i), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+    }
+
+    /** [1, 1, T, T]: 0 on and below the diagonal, −1e9 above (made once, outside any workspace). */
+    private INDArray causal(int t, DataType type) {
+        if (causal == null || causal.size(3) != t || causal.dataType() != type) {
+            try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                causal = TransformerBlock.causalBias(t, type).reshape(1, 1, t, t);
+            }
+        }
+        return causal;
+    }
+
+    @Override
+    public void clear() {
+        super.clear();
+        cache = null;
+    }
+}

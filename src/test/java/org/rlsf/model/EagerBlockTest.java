@@ -1,0 +1,90 @@
+package org.rlsf.model;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.rlsf.config.ModelConfig;
+import org.rlsf.model.graph.EagerBlockLayer;
+import org.rlsf.model.graph.TransformerBlock;
+import org.rlsf.train.TokenBatch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The eager block kernels ({@link EagerBlockLayer}) against the reference: the same graph run through
+ * DL4J's SameDiff execution of {@link TransformerBlock#defineLayer}. Same parameters in, so outputs, loss
+ * and every parameter's gradient must agree to float64 rounding, and a few float32 training steps must
+ * land on the same weights up to float32 rounding.
+ */
+class EagerBlockTest {
+    private static final ModelConfig MODEL = new ModelConfig(13, 16, 2, 4, 32, 12, 1e-5, 0.3, 5);
+    private static final int SEQ = 7;
+
+    private static ComputationGraph graph(boolean sameDiff, DataType type) {
+        TransformerLm.Optimiser opt = new TransformerLm.Optimiser(3e-3, 0, 100, 1.0, 0.0, 1.0)
+                .withSameDiffKernels(sameDiff);
+        return TransformerLm.create(MODEL, SEQ, opt, type);
+    }
+
+    private static DataSet batch(DataType type) {
+        DataSet ds = new TokenBatch(new int[][]{{1, 4, 7, 3, 9, 5, 2, 11}, {1, 8, 6, 2}, {1, 12, 3, 3, 10, 2}}, SEQ, 0)
+                .toDataSet();
+        return new DataSet(ds.getFeatures().castTo(type), ds.getLabels().castTo(type), null,
+                ds.getLabelsMaskArray().castTo(type));
+    }
+
+    @Test
+    void runtimeLayerFollowsTheSetting() {
+        assertInstanceOf(EagerBlockLayer.class, graph(false, DataType.FLOAT).getLayer(TransformerLm.block(0)));
+        assertTrue(!(graph(true, DataType.FLOAT).getLayer(TransformerLm.block(0)) instanceof EagerBlockLayer));
+    }
+
+    @Test
+    void outputsLossAndGradientsMatchTheSameDiffGraphInDoublePrecision() {
+        ComputationGraph eager = graph(false, DataType.DOUBLE), reference = graph(true, DataType.DOUBLE);
+        assertEquals(reference.params(), eager.params(), "same seed, same parameters");
+        DataSet ds = batch(DataType.DOUBLE);
+
+        INDArray outEager = eager.outputSingle(false, ds.getFeatures());
+        INDArray outRef = reference.outputSingle(false, ds.getFeatures());
+        assertTrue(maxAbsDiff(outEager, outRef) < 1e-12, "inference output differs by " + maxAbsDiff(outEager, outRef));
+
+        for (ComputationGraph g : new ComputationGraph[]{eager, reference}) {
+            g.setInputs(ds.getFeatures());
+            g.setLabels(ds.getLabels());
+            g.setLayerMaskArrays(null, new INDArray[]{ds.getLabelsMaskArray()});
+            g.computeGradientAndScore();
+        }
+        assertEquals(reference.score(), eager.score(), 1e-12);
+        INDArray gEager = eager.gradient().gradient(), gRef = reference.gradient().gradient();
+        double scale = gRef.norm2Number().doubleValue();
+        assertTrue(scale > 1e-3, "the gradient is not trivially zero");
+        assertTrue(maxAbsDiff(gEager, gRef) < 1e-10 * Math.max(1, scale),
+                "gradients differ by " + maxAbsDiff(gEager, gRef));
+    }
+
+    @Test
+    void floatTrainingStepsLandOnTheSameWeights() {
+        ComputationGraph eager = graph(false, DataType.FLOAT), reference = graph(true, DataType.FLOAT);
+        DataSet ds = batch(DataType.FLOAT);
+        INDArray start = eager.params().dup();
+        for (int step = 0; step < 5; step++) {
+            eager.fit(ds);
+            reference.fit(ds);
+        }
+        double moved = maxAbsDiff(eager.params(), start);
+        assertTrue(moved > 1e-3, "training moved the weights (" + moved + ")");
+        // Adam divides by the gradient's running magnitude, so float rounding in near-zero gradients moves a
+        // weight by a visible fraction of a step; an error in a gradient would move it by whole steps
+        double diff = maxAbsDiff(eager.params(), reference.params());
+        assertTrue(diff < 0.05 * moved, "after 5 steps the weights differ by " + diff + " (moved " + moved + ")");
+    }
+
+    private static double maxAbsDiff(INDArray a, INDArray b) {
+        return a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+    }
+}
