@@ -41,6 +41,7 @@ public final class ConfigOptions {
             config = config.withRunOverrides();
         }
         ComputeSettings.applyThreads(config.raw().getInt("compute.threads"));
+        ComputeSettings.applyKernels(config.raw().getString("compute.kernels"));
         return config;
     }
 }

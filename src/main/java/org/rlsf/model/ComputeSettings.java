@@ -8,7 +8,27 @@ import org.nd4j.linalg.factory.Nd4j;
  * and BLAS synchronisation per tiny op). 0 leaves ND4J's default.
  */
 public final class ComputeSettings {
+    private static volatile boolean sameDiffKernels;
+
     private ComputeSettings() {
+    }
+
+    /**
+     * compute.kernels: "eager" (default) or "samediff". Read on the driver, where graphs are configured; executors
+     * get the choice inside the graph configuration.
+     */
+    public static void applyKernels(String kernels) {
+        sameDiffKernels = switch (kernels) {
+            case "eager" -> false;
+            case "samediff" -> true;
+            default -> throw new IllegalArgumentException("compute.kernels must be \"eager\" or \"samediff\", was \""
+                    + kernels + "\"");
+        };
+    }
+
+    /** Whether new training graphs run their blocks through SameDiff (the reference kernels). */
+    public static boolean sameDiffKernels() {
+        return sameDiffKernels;
     }
 
     public static void applyThreads(int threads) {

@@ -12,6 +12,7 @@ import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.dataset.DataSet;
+import org.rlsf.model.ComputeSettings;
 import org.rlsf.config.CodeVersion;
 import org.rlsf.config.RlsfConfig;
 import org.rlsf.config.TrainConfig;
@@ -108,7 +109,7 @@ public final class DpoStage {
 
         // 2) the training graph: the base's weights under the preference head, or a saved trainer state
         TransformerLm.Optimiser opt = new TransformerLm.Optimiser(cfg.learningRate(), cfg.warmupSteps(), totalSteps,
-                cfg.minLrFraction(), cfg.weightDecay(), cfg.gradClip());
+                cfg.minLrFraction(), cfg.weightDecay(), cfg.gradClip()).withSameDiffKernels(ComputeSettings.sameDiffKernels());
         int startEpoch = 1;
         ComputationGraph graph;
         Path metrics = new Path(out, "metrics.jsonl");

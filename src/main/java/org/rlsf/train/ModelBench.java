@@ -3,6 +3,7 @@ package org.rlsf.train;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.dataset.DataSet;
+import org.rlsf.model.ComputeSettings;
 import org.rlsf.config.ModelConfig;
 import org.rlsf.model.KvCacheDecoder;
 import org.rlsf.model.TokenChooser;
@@ -43,10 +44,12 @@ public final class ModelBench {
         out.put("parameters", String.valueOf(model.parameterCount()));
         out.put("seq_len", String.valueOf(s.seqLen()));
         out.put("train_batch", String.valueOf(s.batch()));
+        out.put("kernels", ComputeSettings.sameDiffKernels() ? "samediff" : "eager");
 
         // 1) training step
         ComputationGraph graph = TransformerLm.create(model, s.seqLen(),
-                new TransformerLm.Optimiser(1e-3, 0, 1000, 1.0, 0.0, 1.0), DataType.FLOAT);
+                new TransformerLm.Optimiser(1e-3, 0, 1000, 1.0, 0.0, 1.0)
+                        .withSameDiffKernels(ComputeSettings.sameDiffKernels()), DataType.FLOAT);
         Random rng = new Random(s.seed());
         int[][] seqs = new int[s.batch()][s.seqLen() + 1];
         for (int[] row : seqs) {
@@ -61,7 +64,8 @@ public final class ModelBench {
 
         // 2) DPO step: the same shapes, batch rows = chosen/rejected rows of batch/2 pairs (prompt = first quarter)
         ComputationGraph dpo = TransformerLm.create(TransformerLm.preferenceConfiguration(model, s.seqLen(),
-                new TransformerLm.Optimiser(1e-4, 0, 1000, 1.0, 0.0, 1.0), DataType.FLOAT, 0.1, 0, "dpo"), model);
+                new TransformerLm.Optimiser(1e-4, 0, 1000, 1.0, 0.0, 1.0).withSameDiffKernels(ComputeSettings.sameDiffKernels()),
+                DataType.FLOAT, 0.1, 0, "dpo"), model);
         TransformerLm.copyParams(graph, dpo);
         List<PreferenceBatch.Example> pairs = new ArrayList<>();
         int promptLen = s.seqLen() / 4;

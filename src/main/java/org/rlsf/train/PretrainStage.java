@@ -5,6 +5,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.rlsf.model.ComputeSettings;
 import org.rlsf.config.CodeVersion;
 import org.rlsf.config.ModelConfig;
 import org.rlsf.config.PretrainConfig;
@@ -104,7 +105,7 @@ public final class PretrainStage {
 
         // 3) train with parameter averaging; checkpoint after every epoch
         TransformerLm.Optimiser opt = new TransformerLm.Optimiser(cfg.learningRate(), cfg.warmupSteps(), totalSteps,
-                cfg.minLrFraction(), cfg.weightDecay(), cfg.gradClip());
+                cfg.minLrFraction(), cfg.weightDecay(), cfg.gradClip()).withSameDiffKernels(ComputeSettings.sameDiffKernels());
         ComputationGraph graph = TransformerLm.create(model, cfg.seqLen(), opt, DataType.FLOAT);
         Path metrics = new Path(out, "metrics.jsonl");
         if (store.exists(metrics)) {
