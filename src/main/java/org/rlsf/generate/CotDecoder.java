@@ -65,31 +65,36 @@ public final class CotDecoder {
     public List<List<Branch>> decode(List<int[]> prompts, Settings s) {
         List<List<Branch>> out = new ArrayList<>();
         prompts.forEach(x -> out.add(new ArrayList<>()));
-        for (int start = 0; start < prompts.size(); start += s.batchRows()) {
-            // 1) prefill a batch of prompts once: their first-token distributions and the cache every branch starts from
-            List<int[]> part = prompts.subList(start, Math.min(prompts.size(), start + s.batchRows()));
-            int[][] rows = part.stream().map(this::withBos).toArray(int[][]::new);
-            KvCacheDecoder.Session promptCache = decoder.start(rows, s.maxNewTokens());
-            float[][] first = promptCache.prefill();
-            // 2) branch rows: (prompt, forced first token)
-            List<int[]> rowMeta = new ArrayList<>();            // {prompt index, branch rank, first token, row in part}
-            List<float[]> rowFirstScores = new ArrayList<>();
-            for (int p = 0; p < part.size(); p++) {
-                int[] top = topK(first[p], s.k(), s.firstTokenFloor());
-                for (int r = 0; r < top.length; r++) {
-                    rowMeta.add(new int[]{start + p, r, top[r], p});
-                    rowFirstScores.add(TokenScores.of(first[p], top[r]));
+        for (int batchStart = 0; batchStart < prompts.size(); batchStart += s.batchRows()) {
+            int start = batchStart;
+            // every cache of this prompt batch (prompts, branches, compactions) lives in the decoder's reused workspace
+            decoder.withCacheScope(() -> {
+                // 1) prefill a batch of prompts once: their first-token distributions and the cache every branch starts from
+                List<int[]> part = prompts.subList(start, Math.min(prompts.size(), start + s.batchRows()));
+                int[][] rows = part.stream().map(this::withBos).toArray(int[][]::new);
+                KvCacheDecoder.Session promptCache = decoder.start(rows, s.maxNewTokens());
+                float[][] first = promptCache.prefill();
+                // 2) branch rows: (prompt, forced first token)
+                List<int[]> rowMeta = new ArrayList<>();            // {prompt index, branch rank, first token, row in part}
+                List<float[]> rowFirstScores = new ArrayList<>();
+                for (int p = 0; p < part.size(); p++) {
+                    int[] top = topK(first[p], s.k(), s.firstTokenFloor());
+                    for (int r = 0; r < top.length; r++) {
+                        rowMeta.add(new int[]{start + p, r, top[r], p});
+                        rowFirstScores.add(TokenScores.of(first[p], top[r]));
+                    }
                 }
-            }
-            // 3) greedy continuation of the branch rows, in batches forked from the prompts' cache
-            for (int from = 0; from < rowMeta.size(); from += s.batchRows()) {
-                int to = Math.min(rowMeta.size(), from + s.batchRows());
-                List<int[]> meta = rowMeta.subList(from, to);
-                List<Branch> branches = continueGreedily(promptCache, meta, rowFirstScores.subList(from, to), s.maxNewTokens());
-                for (int i = 0; i < branches.size(); i++) {
-                    out.get(meta.get(i)[0]).add(branches.get(i));
+                // 3) greedy continuation of the branch rows, in batches forked from the prompts' cache
+                for (int from = 0; from < rowMeta.size(); from += s.batchRows()) {
+                    int to = Math.min(rowMeta.size(), from + s.batchRows());
+                    List<int[]> meta = rowMeta.subList(from, to);
+                    List<Branch> branches = continueGreedily(promptCache, meta, rowFirstScores.subList(from, to), s.maxNewTokens());
+                    for (int i = 0; i < branches.size(); i++) {
+                        out.get(meta.get(i)[0]).add(branches.get(i));
+                    }
                 }
-            }
+                return null;
+            });
         }
         return out;
     }

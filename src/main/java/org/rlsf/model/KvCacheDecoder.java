@@ -41,6 +41,15 @@ public final class KvCacheDecoder {
             .policyMirroring(MirroringPolicy.FULL)
             .policySpill(SpillPolicy.REALLOCATE)
             .build();
+    private static final WorkspaceConfiguration CACHE_WORKSPACE = WorkspaceConfiguration.builder()
+            .initialSize(0)
+            .policyAllocation(AllocationPolicy.OVERALLOCATE)
+            .overallocationLimit(0.2)
+            .policyLearning(LearningPolicy.OVER_TIME)
+            .cyclesBeforeInitialization(1)
+            .policyMirroring(MirroringPolicy.FULL)
+            .policySpill(SpillPolicy.REALLOCATE)
+            .build();
     private final ModelConfig model;
     private final TransformerWeights w;
     private final List<Block> blocks;
@@ -93,8 +102,22 @@ public final class KvCacheDecoder {
             rows[b][0] = bosId;
             System.arraycopy(prompts.get(b), 0, rows[b], 1, prompts.get(b).length);
         }
-        Session session = start(rows, maxNewTokens);
-        return decode(session, session.prefill(), maxNewTokens, eosId, chooser, seed, observer);
+        return withCacheScope(() -> {
+            Session session = start(rows, maxNewTokens);
+            return decode(session, session.prefill(), maxNewTokens, eosId, chooser, seed, observer);
+        });
+    }
+
+    /**
+     * Runs {@code work} with every session it starts or forks keeping its key/value cache in a per-thread workspace
+     * that the next scope reuses: decoding allocates (and the OS faults in) fresh cache memory once per thread instead
+     * of for every batch, fork and compaction. Sessions must not outlive the scope; what {@code work} returns must be
+     * plain Java data.
+     */
+    public <T> T withCacheScope(java.util.function.Supplier<T> work) {
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().getAndActivateWorkspace(CACHE_WORKSPACE, "rlsf-kv-cache")) {
+            return work.get();
+        }
     }
 
     /**
@@ -374,7 +397,7 @@ public final class KvCacheDecoder {
 
             // 4) final norm, head, log-softmax (in float64 on the host)
             INDArray logits = xwPlusB(layerNorm(x, lnfGain, lnfBias), w.wHead(), bHead);
-            return logSoftmaxRows(logits.castTo(DataType.FLOAT).toFloatMatrix());
+            return logSoftmaxRows(rows(logits.castTo(DataType.FLOAT)));
         }
 
         private INDArray causalBias(int s, int total, DataType type) {
@@ -436,6 +459,18 @@ public final class KvCacheDecoder {
     private static INDArray xwPlusB(INDArray x, INDArray weight, INDArray bias) {
         INDArray out = Nd4j.createUninitialized(x.dataType(), x.size(0), weight.size(1));
         Nd4j.exec(new XwPlusB(new INDArray[]{x, weight, bias}, out));
+        return out;
+    }
+
+    /** A [n, V] matrix as Java rows, copied off-heap → heap in one bulk read (toFloatMatrix makes a view per row). */
+    private static float[][] rows(INDArray m) {
+        INDArray c = m.isView() || m.ordering() != 'c' ? m.dup('c') : m;
+        float[] all = c.data().asFloat();
+        int n = (int) c.size(0), v = (int) c.size(1);
+        float[][] out = new float[n][];
+        for (int i = 0; i < n; i++) {
+            out[i] = java.util.Arrays.copyOfRange(all, i * v, (i + 1) * v);
+        }
         return out;
     }
 
