@@ -1,5 +1,6 @@
 package org.rlsf.model;
 
+import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -65,6 +66,26 @@ class EagerBlockTest {
         assertTrue(scale > 1e-3, "the gradient is not trivially zero");
         assertTrue(maxAbsDiff(gEager, gRef) < 1e-10 * Math.max(1, scale),
                 "gradients differ by " + maxAbsDiff(gEager, gRef));
+    }
+
+    @Test
+    void gradientsDoNotDependOnDl4jsWorkspaceMode() {
+        // with workspaces the forward's intermediates live in the activations workspace; without, on the heap
+        DataSet ds = batch(DataType.DOUBLE);
+        INDArray[] grads = new INDArray[2];
+        WorkspaceMode[] modes = {WorkspaceMode.ENABLED, WorkspaceMode.NONE};
+        for (int i = 0; i < 2; i++) {
+            ComputationGraph g = graph(false, DataType.DOUBLE);
+            g.getConfiguration().setTrainingWorkspaceMode(modes[i]);
+            g.getConfiguration().setInferenceWorkspaceMode(modes[i]);
+            g.setInputs(ds.getFeatures());
+            g.setLabels(ds.getLabels());
+            g.setLayerMaskArrays(null, new INDArray[]{ds.getLabelsMaskArray()});
+            g.computeGradientAndScore();
+            grads[i] = g.gradient().gradient().dup();
+        }
+        assertTrue(grads[0].norm2Number().doubleValue() > 1e-3);
+        assertTrue(maxAbsDiff(grads[0], grads[1]) < 1e-12, "differ by " + maxAbsDiff(grads[0], grads[1]));
     }
 
     @Test
