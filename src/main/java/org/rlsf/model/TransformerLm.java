@@ -137,14 +137,14 @@ public final class TransformerLm {
                 .addInputs(INPUT)
                 .addLayer(EMBED, new EmbeddingSequenceLayer.Builder()
                         .nIn(m.vocabSize()).nOut(m.dModel()).inputLength(seqLen).hasBias(false).build(), INPUT)
-                .addLayer(POS, new PositionEmbedding(m.dModel(), m.contextLength(), seqLen, m.initStd()), EMBED);
+                .addLayer(POS, new PositionEmbedding(m.dModel(), m.contextLength(), seqLen, m.initStd(), opt.sameDiffKernels()), EMBED);
         String prev = POS;
         for (int i = 0; i < m.nLayers(); i++) {
             g.addLayer(block(i), new TransformerBlock(m.dModel(), m.nHeads(), m.dFf(), seqLen, m.nLayers(),
                     m.layerNormEps(), m.initStd(), opt.sameDiffKernels()), prev);
             prev = block(i);
         }
-        g.addLayer(FINAL_NORM, new FinalLayerNorm(m.dModel(), seqLen, m.layerNormEps()), prev)
+        g.addLayer(FINAL_NORM, new FinalLayerNorm(m.dModel(), seqLen, m.layerNormEps(), opt.sameDiffKernels()), prev)
                 .addLayer(HEAD, head, FINAL_NORM)
                 .setOutputs(HEAD);
         return g.build();

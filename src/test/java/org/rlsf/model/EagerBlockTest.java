@@ -7,6 +7,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.rlsf.config.ModelConfig;
+import org.rlsf.model.graph.CorrectedSameDiffLayer;
 import org.rlsf.model.graph.EagerBlockLayer;
 import org.rlsf.model.graph.TransformerBlock;
 import org.rlsf.train.TokenBatch;
@@ -16,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The eager block kernels ({@link EagerBlockLayer}) against the reference: the same graph run through
+ * The eager kernels ({@link EagerBlockLayer}, and the position and final-norm layers) against the reference: the same graph run through
  * DL4J's SameDiff execution of {@link TransformerBlock#defineLayer}. Same parameters in, so outputs, loss
  * and every parameter's gradient must agree to float64 rounding, and a few float32 training steps must
  * land on the same weights up to float32 rounding.
@@ -40,8 +41,13 @@ class EagerBlockTest {
 
     @Test
     void runtimeLayerFollowsTheSetting() {
-        assertInstanceOf(EagerBlockLayer.class, graph(false, DataType.FLOAT).getLayer(TransformerLm.block(0)));
-        assertTrue(!(graph(true, DataType.FLOAT).getLayer(TransformerLm.block(0)) instanceof EagerBlockLayer));
+        ComputationGraph eager = graph(false, DataType.FLOAT), reference = graph(true, DataType.FLOAT);
+        assertInstanceOf(EagerBlockLayer.class, eager.getLayer(TransformerLm.block(0)));
+        assertTrue(!(reference.getLayer(TransformerLm.block(0)) instanceof EagerBlockLayer));
+        for (String name : new String[]{TransformerLm.POS, TransformerLm.FINAL_NORM}) {
+            assertTrue(eager.getLayer(name).getClass().getName().contains("Eager"), name + " runs eagerly");
+            assertTrue(reference.getLayer(name) instanceof CorrectedSameDiffLayer.HalvedEpsilonLayer, name + " runs SameDiff");
+        }
     }
 
     @Test

@@ -78,9 +78,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             return view(workspaceMgr.leverageTo(ArrayType.ACTIVATIONS, c.out), c);
         }
         // a training forward's intermediates must outlive this call: they go where the activations go
-        try (MemoryWorkspace ws = workspaceMgr.isScopedOut(ArrayType.ACTIVATIONS)
-                ? Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()
-                : workspaceMgr.notifyScopeBorrowed(ArrayType.ACTIVATIONS)) {
+        try (MemoryWorkspace ws = trainingScope(workspaceMgr)) {
             cache = forward(input);
             return view(cache.out, cache);
         }
@@ -88,7 +86,27 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
 
     /** [mb·T, d] rows (b, t) as the layer's [mb, d, T] activation (a view). */
     private static INDArray view(INDArray rows, Cache c) {
-        return rows.reshape('c', c.mb, c.t, rows.size(1)).permute(0, 2, 1);
+        return asActivation(rows, c.mb, c.t);
+    }
+
+    /** [mb·T, d] rows (b, t) as a [mb, d, T] activation (a view). */
+    static INDArray asActivation(INDArray rows, long mb, long t) {
+        return rows.reshape('c', mb, t, rows.size(1)).permute(0, 2, 1);
+    }
+
+    /** A [mb, d, T] activation as [mb·T, d] rows (b, t): a view when it is one of ours, else a copy. */
+    static INDArray asRows(INDArray activation) {
+        return activation.permute(0, 2, 1).reshape('c', activation.size(0) * activation.size(2), activation.size(1));
+    }
+
+    /**
+     * Runs a training forward with its arrays where DL4J keeps activations until backprop ends (or outside any
+     * workspace when activations are not in one).
+     */
+    static MemoryWorkspace trainingScope(LayerWorkspaceMgr workspaceMgr) {
+        return workspaceMgr.isScopedOut(ArrayType.ACTIVATIONS)
+                ? Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()
+                : workspaceMgr.notifyScopeBorrowed(ArrayType.ACTIVATIONS);
     }
 
     private Cache forward(INDArray in) {
@@ -98,7 +116,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         int t = (int) in.size(2);
         long n = mb * t;
         Map<String, INDArray> p = paramTable;
-        INDArray x = in.permute(0, 2, 1).reshape('c', n, d);                      // [n, d], a copy only if needed
+        INDArray x = asRows(in);                                                    // [n, d], a copy only if needed
 
         // attention on LN1(x)
         INDArray[] ln1 = layerNorm(x, b.getEps());                                  // xhat, rstd
@@ -131,7 +149,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         int d = b.getDModel(), h = b.getNHeads(), dh = d / h, t = c.t;
         long mb = c.mb, n = mb * t;
         Map<String, INDArray> p = paramTable;
-        INDArray dy = epsilon.permute(0, 2, 1).reshape('c', n, d);                  // dL/d out, [n, d]
+        INDArray dy = asRows(epsilon);                                              // dL/d out, [n, d]
 
         // MLP: out = x1 + gelu(m·W1 + b1)·W2 + b2
         linearGrads(c.hid, dy, W_2, B_2);
@@ -174,21 +192,25 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
     }
 
     /** {xhat, rstd} of LayerNorm over rows: xhat = (x − mean)·rstd, rstd = (var + eps)^−½ ([n, 1]). */
-    private static INDArray[] layerNorm(INDArray x, double eps) {
+    static INDArray[] layerNorm(INDArray x, double eps) {
         INDArray centred = x.subColumnVector(x.mean(true, 1));
         INDArray rstd = Transforms.pow(centred.mul(centred).mean(true, 1).addi(eps), -0.5, false);
         return new INDArray[]{centred.muliColumnVector(rstd), rstd};
     }
 
-    /**
-     * Backward of out = xhat·g + b: fills the gain and bias gradients and returns dL/dx =
-     * rstd·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)) with dxhat = dout·g.
-     */
     private INDArray layerNormBackward(INDArray dOut, INDArray xhat, INDArray rstd, String gain, String bias) {
-        INDArray dg = gradTable.get(gain), db = gradTable.get(bias);
-        dOut.mul(xhat).sum(dg.reshape(dg.length()), 0);
-        dOut.sum(db.reshape(db.length()), 0);
-        INDArray dxhat = dOut.mulRowVector(paramTable.get(gain));
+        return layerNormBackward(dOut, xhat, rstd, paramTable.get(gain), gradTable.get(gain), gradTable.get(bias));
+    }
+
+    /**
+     * Backward of out = xhat·g + b: fills the gain and bias gradients ({@code dGain}, {@code dBias}, [1, d] views) and
+     * returns dL/dx = rstd·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)) with dxhat = dout·g.
+     */
+    static INDArray layerNormBackward(INDArray dOut, INDArray xhat, INDArray rstd, INDArray gain, INDArray dGain,
+                                      INDArray dBias) {
+        dOut.mul(xhat).sum(dGain.reshape(dGain.length()), 0);
+        dOut.sum(dBias.reshape(dBias.length()), 0);
+        INDArray dxhat = dOut.mulRowVector(gain);
         INDArray proj = dxhat.mul(xhat).mean(true, 1);
         return dxhat.subiColumnVector(dxhat.mean(true, 1)).subi(xhat.mulColumnVector(proj)).muliColumnVector(rstd);
     }

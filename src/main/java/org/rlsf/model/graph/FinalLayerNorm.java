@@ -20,6 +20,9 @@ public class FinalLayerNorm extends CorrectedSameDiffLayer {
     private int seqLen;
     private double eps;
 
+    /** SameDiff execution (the reference) instead of the eager runtime; see {@link TransformerBlock#isSameDiffKernels}. */
+    private boolean sameDiffKernels;
+
     public FinalLayerNorm() {
     }
 
@@ -27,6 +30,17 @@ public class FinalLayerNorm extends CorrectedSameDiffLayer {
         this.dModel = dModel;
         this.seqLen = seqLen;
         this.eps = eps;
+    }
+
+    public FinalLayerNorm(int dModel, int seqLen, double eps, boolean sameDiffKernels) {
+        this(dModel, seqLen, eps);
+        this.sameDiffKernels = sameDiffKernels;
+    }
+
+    @Override
+    protected org.deeplearning4j.nn.layers.samediff.SameDiffLayer runtimeLayer(
+            org.deeplearning4j.nn.conf.NeuralNetConfiguration conf, org.nd4j.linalg.api.buffer.DataType networkDataType) {
+        return sameDiffKernels ? super.runtimeLayer(conf, networkDataType) : new EagerEdgeLayers.FinalNorm(conf, networkDataType);
     }
 
     @Override
