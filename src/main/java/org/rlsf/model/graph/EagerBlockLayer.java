@@ -187,8 +187,26 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
     /** y = x·W + b: dW = xᵀ·dy, db = Σ rows of dy, written into the layer's gradient views. */
     private void linearGrads(INDArray x, INDArray dy, String w, String bias) {
         Nd4j.exec(new Mmul(x, dy, gradTable.get(w), MMulTranspose.builder().transposeA(true).build()));
-        INDArray db = gradTable.get(bias);
-        dy.sum(db.reshape(db.length()), 0);
+        columnSums(dy, gradTable.get(bias));
+    }
+
+    private static final ThreadLocal<INDArray> ONES = new ThreadLocal<>();
+
+    /**
+     * Σ over the rows of {@code m} ([n, k]) into {@code out} (a [1, k] view), as the product 1ᵀ·m: the BLAS
+     * product measured several times faster than libnd4j's strided column reduction at these shapes.
+     */
+    static void columnSums(INDArray m, INDArray out) {
+        long n = m.size(0);
+        INDArray ones = ONES.get();
+        if (ones == null || ones.length() < n || ones.dataType() != m.dataType()) {
+            try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                ones = Nd4j.ones(m.dataType(), 1, Math.max(n, 4096));
+            }
+            ONES.set(ones);
+        }
+        INDArray row = ones.get(NDArrayIndex.point(0), NDArrayIndex.interval(0, n)).reshape(1, n);
+        Nd4j.exec(new Mmul(row, m, out.reshape(1, out.length()), MMulTranspose.builder().build()));
     }
 
     /** {xhat, rstd} of LayerNorm over rows: xhat = (x − mean)·rstd, rstd = (var + eps)^−½ ([n, 1]). */
@@ -208,8 +226,8 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
      */
     static INDArray layerNormBackward(INDArray dOut, INDArray xhat, INDArray rstd, INDArray gain, INDArray dGain,
                                       INDArray dBias) {
-        dOut.mul(xhat).sum(dGain.reshape(dGain.length()), 0);
-        dOut.sum(dBias.reshape(dBias.length()), 0);
+        columnSums(dOut.mul(xhat), dGain);
+        columnSums(dOut, dBias);
         INDArray dxhat = dOut.mulRowVector(gain);
         INDArray proj = dxhat.mul(xhat).mean(true, 1);
         return dxhat.subiColumnVector(dxhat.mean(true, 1)).subi(xhat.mulColumnVector(proj)).muliColumnVector(rstd);
