@@ -51,8 +51,8 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
     /** GELU (tanh form) as x·σ(x·(C1 + C2·x²)): 0.5·(1 + tanh(z)) = σ(2z). */
     private static final double C1 = 2 * Math.sqrt(2.0 / Math.PI), C2 = C1 * 0.044715;
 
-    private transient Cache cache;
-    private transient INDArray causal;
+    private Cache cache;
+    private INDArray causal;
 
     public EagerBlockLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -75,18 +75,13 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         cache = null;
         if (!training) {
             Cache c = forward(input);
-            return view(workspaceMgr.leverageTo(ArrayType.ACTIVATIONS, c.out), c);
+            return asActivation(workspaceMgr.leverageTo(ArrayType.ACTIVATIONS, c.out), c.mb, c.t);
         }
         // a training forward's intermediates must outlive this call: they go where the activations go
         try (MemoryWorkspace ws = trainingScope(workspaceMgr)) {
             cache = forward(input);
-            return view(cache.out, cache);
+            return asActivation(cache.out, cache.mb, cache.t);
         }
-    }
-
-    /** [mb·T, d] rows (b, t) as the layer's [mb, d, T] activation (a view). */
-    private static INDArray view(INDArray rows, Cache c) {
-        return asActivation(rows, c.mb, c.t);
     }
 
     /** [mb·T, d] rows (b, t) as a [mb, d, T] activation (a view). */
@@ -181,7 +176,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             g.gradientForVariable().put(name, gradTable.get(name));
         }
         INDArray eps = workspaceMgr.dup(ArrayType.ACTIVATION_GRAD, dX);
-        return new Pair<>(g, view(eps, c));
+        return new Pair<>(g, asActivation(eps, c.mb, c.t));
     }
 
     /** y = x·W + b: dW = xᵀ·dy, db = Σ rows of dy, written into the layer's gradient views. */
