@@ -56,7 +56,7 @@ public final class TransformerLm {
      * Optimiser settings baked into the graph configuration: Adam with warm-up + linear decay,
      * decoupled weight decay, per-layer L2 gradient clipping. {@code learningRate} 0 means no updates
      * and {@code gradClip} 0 no clipping (inference, gradient checks). {@code sameDiffKernels} runs the blocks
-     * through DL4J's SameDiff execution (the reference; see {@link TransformerBlock#isSameDiffKernels}) instead
+     * through DL4J's SameDiff execution (the reference; see {@link org.rlsf.model.graph.CorrectedSameDiffLayer#isSameDiffKernels}) instead
      * of the eager kernels.
      */
     public record Optimiser(double learningRate, int warmupSteps, int totalSteps, double minLrFraction,
@@ -137,14 +137,15 @@ public final class TransformerLm {
                 .addInputs(INPUT)
                 .addLayer(EMBED, new EmbeddingSequenceLayer.Builder()
                         .nIn(m.vocabSize()).nOut(m.dModel()).inputLength(seqLen).hasBias(false).build(), INPUT)
-                .addLayer(POS, new PositionEmbedding(m.dModel(), m.contextLength(), seqLen, m.initStd(), opt.sameDiffKernels()), EMBED);
+                .addLayer(POS, new PositionEmbedding(m.dModel(), m.contextLength(), seqLen, m.initStd())
+                        .withSameDiffKernels(opt.sameDiffKernels()), EMBED);
         String prev = POS;
         for (int i = 0; i < m.nLayers(); i++) {
             g.addLayer(block(i), new TransformerBlock(m.dModel(), m.nHeads(), m.dFf(), seqLen, m.nLayers(),
-                    m.layerNormEps(), m.initStd(), opt.sameDiffKernels()), prev);
+                    m.layerNormEps(), m.initStd()).withSameDiffKernels(opt.sameDiffKernels()), prev);
             prev = block(i);
         }
-        g.addLayer(FINAL_NORM, new FinalLayerNorm(m.dModel(), seqLen, m.layerNormEps(), opt.sameDiffKernels()), prev)
+        g.addLayer(FINAL_NORM, new FinalLayerNorm(m.dModel(), seqLen, m.layerNormEps()).withSameDiffKernels(opt.sameDiffKernels()), prev)
                 .addLayer(HEAD, head, FINAL_NORM)
                 .setOutputs(HEAD);
         return g.build();

@@ -1,5 +1,6 @@
 package org.rlsf.model;
 
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
@@ -44,6 +45,10 @@ class EagerBlockTest {
         ComputationGraph eager = graph(false, DataType.FLOAT), reference = graph(true, DataType.FLOAT);
         assertInstanceOf(EagerBlockLayer.class, eager.getLayer(TransformerLm.block(0)));
         assertTrue(!(reference.getLayer(TransformerLm.block(0)) instanceof EagerBlockLayer));
+        // Spark ships the configuration to executors as JSON: the setting must survive it
+        ComputationGraph shipped = new ComputationGraph(ComputationGraphConfiguration.fromJson(reference.getConfiguration().toJson()));
+        shipped.init();
+        assertTrue(shipped.getLayer(TransformerLm.block(0)) instanceof CorrectedSameDiffLayer.HalvedEpsilonLayer);
         for (String name : new String[]{TransformerLm.POS, TransformerLm.FINAL_NORM}) {
             assertTrue(eager.getLayer(name).getClass().getName().contains("Eager"), name + " runs eagerly");
             assertTrue(reference.getLayer(name) instanceof CorrectedSameDiffLayer.HalvedEpsilonLayer, name + " runs SameDiff");

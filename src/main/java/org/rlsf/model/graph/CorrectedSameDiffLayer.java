@@ -10,6 +10,9 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
+import lombok.Data;
+import lombok.EqualsAndHashCode;
+
 import java.util.Collection;
 import java.util.Map;
 
@@ -19,7 +22,21 @@ import java.util.Map;
  * layer created here halves the incoming epsilon, which makes parameter gradients and the gradient
  * passed down exact. {@code GradientCheckTest} fails if the workaround stops being right.
  */
+@Data
+@EqualsAndHashCode(callSuper = true)
 public abstract class CorrectedSameDiffLayer extends SameDiffLayer {
+    /**
+     * Run the layer through DL4J's SameDiff execution of its {@code defineLayer} graph (the reference) instead of its
+     * eager runtime ({@link #eagerRuntime}). Same function and parameters, different float rounding and about twice
+     * the work per training step. Absent in older saved configurations, which load as eager.
+     */
+    private boolean sameDiffKernels;
+
+    /** This layer with {@link #isSameDiffKernels()} set (for building graphs). */
+    public CorrectedSameDiffLayer withSameDiffKernels(boolean sameDiff) {
+        this.sameDiffKernels = sameDiff;
+        return this;
+    }
 
     protected CorrectedSameDiffLayer() {
         // no-arg constructor: Spark ships layer configs as JSON
@@ -38,11 +55,15 @@ public abstract class CorrectedSameDiffLayer extends SameDiffLayer {
         return ret;
     }
 
-    /** The runtime layer; by default DL4J's SameDiff execution with the gradient correction below. */
-    protected org.deeplearning4j.nn.layers.samediff.SameDiffLayer runtimeLayer(NeuralNetConfiguration conf,
-                                                                               DataType networkDataType) {
-        return new HalvedEpsilonLayer(conf, networkDataType);
+    /** The runtime layer: the eager one, or DL4J's SameDiff execution with the gradient correction below. */
+    private org.deeplearning4j.nn.layers.samediff.SameDiffLayer runtimeLayer(NeuralNetConfiguration conf,
+                                                                             DataType networkDataType) {
+        return sameDiffKernels ? new HalvedEpsilonLayer(conf, networkDataType) : eagerRuntime(conf, networkDataType);
     }
+
+    /** The hand-written runtime computing the same function as {@code defineLayer}. */
+    protected abstract org.deeplearning4j.nn.layers.samediff.SameDiffLayer eagerRuntime(NeuralNetConfiguration conf,
+                                                                                        DataType networkDataType);
 
     /** The runtime layer with the 0.5 correction on the incoming gradient. */
     public static final class HalvedEpsilonLayer extends org.deeplearning4j.nn.layers.samediff.SameDiffLayer {

@@ -20,9 +20,6 @@ public class FinalLayerNorm extends CorrectedSameDiffLayer {
     private int seqLen;
     private double eps;
 
-    /** SameDiff execution (the reference) instead of the eager runtime; see {@link TransformerBlock#isSameDiffKernels}. */
-    private boolean sameDiffKernels;
-
     public FinalLayerNorm() {
     }
 
@@ -32,15 +29,10 @@ public class FinalLayerNorm extends CorrectedSameDiffLayer {
         this.eps = eps;
     }
 
-    public FinalLayerNorm(int dModel, int seqLen, double eps, boolean sameDiffKernels) {
-        this(dModel, seqLen, eps);
-        this.sameDiffKernels = sameDiffKernels;
-    }
-
     @Override
-    protected org.deeplearning4j.nn.layers.samediff.SameDiffLayer runtimeLayer(
+    protected org.deeplearning4j.nn.layers.samediff.SameDiffLayer eagerRuntime(
             org.deeplearning4j.nn.conf.NeuralNetConfiguration conf, org.nd4j.linalg.api.buffer.DataType networkDataType) {
-        return sameDiffKernels ? super.runtimeLayer(conf, networkDataType) : new EagerEdgeLayers.FinalNorm(conf, networkDataType);
+        return new EagerEdgeLayers.FinalNorm(conf, networkDataType);
     }
 
     @Override

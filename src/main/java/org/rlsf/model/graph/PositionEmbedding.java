@@ -26,9 +26,6 @@ public class PositionEmbedding extends CorrectedSameDiffLayer {
     private int seqLen;
     private double initStd;
 
-    /** SameDiff execution (the reference) instead of the eager runtime; see {@link TransformerBlock#isSameDiffKernels}. */
-    private boolean sameDiffKernels;
-
     public PositionEmbedding() {
     }
 
@@ -39,15 +36,10 @@ public class PositionEmbedding extends CorrectedSameDiffLayer {
         this.initStd = initStd;
     }
 
-    public PositionEmbedding(int dModel, int contextLength, int seqLen, double initStd, boolean sameDiffKernels) {
-        this(dModel, contextLength, seqLen, initStd);
-        this.sameDiffKernels = sameDiffKernels;
-    }
-
     @Override
-    protected org.deeplearning4j.nn.layers.samediff.SameDiffLayer runtimeLayer(
+    protected org.deeplearning4j.nn.layers.samediff.SameDiffLayer eagerRuntime(
             org.deeplearning4j.nn.conf.NeuralNetConfiguration conf, org.nd4j.linalg.api.buffer.DataType networkDataType) {
-        return sameDiffKernels ? super.runtimeLayer(conf, networkDataType) : new EagerEdgeLayers.Position(conf, networkDataType);
+        return new EagerEdgeLayers.Position(conf, networkDataType);
     }
 
     @Override

@@ -40,26 +40,13 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
     private int nLayers;
     private double eps;
     private double initStd;
-    /**
-     * Run the block through DL4J's SameDiff execution of {@link #defineLayer} (the reference) instead of
-     * {@link EagerBlockLayer}'s hand-written passes. Same function and parameters, different float rounding
-     * and about twice the work per training step. Absent in older saved configurations, which load as eager.
-     */
-    private boolean sameDiffKernels;
-
     public TransformerBlock() {
     }
 
-    public TransformerBlock(int dModel, int nHeads, int dFf, int seqLen, int nLayers, double eps, double initStd,
-                            boolean sameDiffKernels) {
-        this(dModel, nHeads, dFf, seqLen, nLayers, eps, initStd);
-        this.sameDiffKernels = sameDiffKernels;
-    }
-
     @Override
-    protected org.deeplearning4j.nn.layers.samediff.SameDiffLayer runtimeLayer(NeuralNetConfiguration conf,
+    protected org.deeplearning4j.nn.layers.samediff.SameDiffLayer eagerRuntime(NeuralNetConfiguration conf,
                                                                                DataType networkDataType) {
-        return sameDiffKernels ? super.runtimeLayer(conf, networkDataType) : new EagerBlockLayer(conf, networkDataType);
+        return new EagerBlockLayer(conf, networkDataType);
     }
 
     public TransformerBlock(int dModel, int nHeads, int dFf, int seqLen, int nLayers, double eps, double initStd) {
