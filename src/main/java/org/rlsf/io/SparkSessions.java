@@ -17,6 +17,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class SparkSessions {
     private static final Logger LOG = LoggerFactory.getLogger(SparkSessions.class);
+    static final String PHYSICAL_BYTES = "org.bytedeco.javacpp.maxphysicalbytes";
+
     private SparkSessions() {
     }
 
@@ -35,8 +37,14 @@ public final class SparkSessions {
         String nativeOption = org.rlsf.config.NativeVariant.executorJavaOption();
         String executorOpts = conf.get("spark.executor.extraJavaOptions", "");
         if (!nativeOption.isEmpty() && !executorOpts.contains(org.rlsf.config.NativeVariant.PROPERTY)) {
-            conf.set("spark.executor.extraJavaOptions", (executorOpts + " " + nativeOption).trim());
+            executorOpts = (executorOpts + " " + nativeOption).trim();
         }
+        // JavaCPP's physical-memory check reads the process's RSS under a global lock for every native pointer ND4J
+        // creates (several per op): off unless the user set it; javacpp.maxbytes still bounds ND4J's off-heap memory
+        if (!executorOpts.contains(PHYSICAL_BYTES)) {
+            executorOpts = (executorOpts + " -D" + PHYSICAL_BYTES + "=0").trim();
+        }
+        conf.set("spark.executor.extraJavaOptions", executorOpts);
         SparkSession session = SparkSession.builder().config(conf).getOrCreate();
         return session;
     }

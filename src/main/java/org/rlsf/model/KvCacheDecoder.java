@@ -50,16 +50,40 @@ public final class KvCacheDecoder {
             .policyMirroring(MirroringPolicy.FULL)
             .policySpill(SpillPolicy.REALLOCATE)
             .build();
+    /**
+     * Where decoding steps keep the key/value cache and compute attention. {@link #HEAP}: Java arrays and plain Java
+     * loops ({@link HeapKvCache}), the fastest on the CPU backend; {@link #ND4J}: ND4J arrays and ops, on any backend
+     * (CUDA included). Prefill and every other part of a step are ND4J operations either way.
+     */
+    public enum Attention {
+        HEAP, ND4J;
+
+        /** {@link #HEAP} on ND4J's CPU backend for float32 weights, {@link #ND4J} otherwise. */
+        public static Attention auto(DataType weights) {
+            return Nd4j.getEnvironment().isCPU() && weights == DataType.FLOAT ? HEAP : ND4J;
+        }
+    }
+
     private final ModelConfig model;
     private final TransformerWeights w;
+    private final Attention attention;
     private final List<Block> blocks;
     private final INDArray lnfGain;
     private final INDArray lnfBias;
     private final INDArray bHead;
 
     public KvCacheDecoder(ModelConfig model, TransformerWeights weights) {
+        this(model, weights, Attention.auto(weights.wte().dataType()));
+    }
+
+    public KvCacheDecoder(ModelConfig model, TransformerWeights weights, Attention attention) {
+        if (attention == Attention.HEAP && weights.wte().dataType() != DataType.FLOAT) {
+            throw new IllegalArgumentException("heap attention computes in float32; the weights are "
+                    + weights.wte().dataType());
+        }
         this.model = model;
         this.w = weights;
+        this.attention = attention;
         this.blocks = weights.blocks().stream().map(Block::of).toList();
         this.lnfGain = vector(weights.lnfGain());
         this.lnfBias = vector(weights.lnfBias());
@@ -68,6 +92,10 @@ public final class KvCacheDecoder {
 
     public ModelConfig model() {
         return model;
+    }
+
+    public Attention attention() {
+        return attention;
     }
 
     /**
@@ -217,9 +245,10 @@ public final class KvCacheDecoder {
         private final int capacity;
         private final int[] padLeft;
         private final int[][] prompt;
-        private final INDArray[] keys;
+        private final INDArray[] keys;    // ND4J attention: [B, H, capacity, dh] per layer
         private final INDArray[] values;
-        private final INDArray padBias;   // [B, 1, 1, capacity]: −1e9 on each row's left padding
+        private final INDArray padBias;   // ND4J attention: [B, 1, 1, capacity], −1e9 on each row's left padding
+        private final HeapKvCache heap;   // heap attention: the cache and its padding bias
         private int length;
 
         private Session(int[][] rows, int extraTokens) {
@@ -239,6 +268,13 @@ public final class KvCacheDecoder {
                 padLeft[b] = longest - rows[b].length;
             }
             int h = model.nHeads(), dh = model.headDim();
+            if (attention == Attention.HEAP) {
+                keys = values = null;
+                padBias = null;
+                heap = new HeapKvCache(model.nLayers(), batch, h, dh, capacity, padLeft, (float) TransformerBlock.MASKED);
+                return;
+            }
+            heap = null;
             DataType type = w.wte().dataType();
             keys = new INDArray[model.nLayers()];
             values = new INDArray[model.nLayers()];
@@ -262,6 +298,13 @@ public final class KvCacheDecoder {
             for (int b = 0; b < batch; b++) {
                 padLeft[b] = parent.padLeft[rows[b]];
             }
+            if (parent.heap != null) {
+                keys = values = null;
+                padBias = null;
+                heap = new HeapKvCache(parent.heap, rows);
+                return;
+            }
+            heap = null;
             keys = new INDArray[model.nLayers()];
             values = new INDArray[model.nLayers()];
             for (int l = 0; l < model.nLayers(); l++) {
@@ -358,8 +401,9 @@ public final class KvCacheDecoder {
 
             // 2) additive attention bias [B, 1, S, total]: padded keys masked, and (prefill only) causal.
             // One new token sees every cached key, so a step only needs the session's padding bias.
-            INDArray biasArr = s == 1 ? padBias.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(),
-                    NDArrayIndex.interval(0, total)) : causalBias(s, total, x.dataType());
+            boolean heapStep = heap != null && s == 1;
+            INDArray biasArr = heapStep ? null : s == 1 ? padBias.get(NDArrayIndex.all(), NDArrayIndex.all(),
+                    NDArrayIndex.all(), NDArrayIndex.interval(0, total)) : causalBias(s, total, x.dataType());
 
             // 3) blocks: fused libnd4j ops where one computes the same function (layer_norm, xw_plus_b), since at
             // these sizes every op's fixed cost, not its arithmetic, is what a decoding step spends
@@ -367,26 +411,14 @@ public final class KvCacheDecoder {
                 Block blk = blocks.get(l);
                 INDArray a = layerNorm(x, blk.ln1g, blk.ln1b);
                 INDArray qkv = xwPlusB(a, blk.wQkv, blk.bQkv);                                    // [n, 3d]
-                INDArray q, k, v;
-                if (s == 1) {   // [B, 3d] → views [B, H, 1, dh], no copies
-                    INDArray qkv4 = qkv.reshape('c', batch, 3, h, dh);
-                    q = qkv4.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all()).reshape('c', batch, h, 1, dh);
-                    k = qkv4.get(NDArrayIndex.all(), NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all()).reshape('c', batch, h, 1, dh);
-                    v = qkv4.get(NDArrayIndex.all(), NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all()).reshape('c', batch, h, 1, dh);
-                } else {        // [B*S, 3d] → [3, B, H, S, dh] in one copy
-                    INDArray split = qkv.reshape('c', batch, s, 3, h, dh).permute(2, 0, 3, 1, 4).dup('c');
-                    q = split.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
-                    k = split.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
-                    v = split.get(NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+                INDArray att;
+                if (heapStep) {   // the cache and the new token's attention in Java (HeapKvCache)
+                    float[] out = new float[n * d];
+                    heap.step(l, heapCopy(qkv), length, (float) (1.0 / Math.sqrt(dh)), out);
+                    att = Nd4j.create(out, new long[]{n, d}, 'c');
+                } else {
+                    att = attend(l, qkv, s, total, biasArr);
                 }
-                keys[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all()).assign(k);
-                values[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all()).assign(v);
-                INDArray kAll = keys[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, total), NDArrayIndex.all());
-                INDArray vAll = values[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, total), NDArrayIndex.all());
-                INDArray scores = Nd4j.exec(new Mmul(q, kAll, 1.0 / Math.sqrt(dh), 0.0, false, true, false))[0].addi(biasArr);
-                INDArray probs = Nd4j.exec(new SoftMax(scores, scores, 3))[0];                   // [B, H, S, total]
-                INDArray att = Nd4j.matmul(probs, vAll);                                          // [B, H, S, dh]
-                att = s == 1 ? att.reshape('c', n, d) : att.permute(0, 2, 1, 3).dup('c').reshape(n, d);
                 x.addi(xwPlusB(att, blk.wO, blk.bO));
                 INDArray m = layerNorm(x, blk.ln2g, blk.ln2b);
                 INDArray hidden = xwPlusB(m, blk.w1, blk.b1);
@@ -398,6 +430,42 @@ public final class KvCacheDecoder {
             // 4) final norm, head, log-softmax (in float64 on the host)
             INDArray logits = xwPlusB(layerNorm(x, lnfGain, lnfBias), w.wHead(), bHead);
             return logSoftmaxRows(rows(logits.castTo(DataType.FLOAT)));
+        }
+
+        /** Attention of a chunk of s new tokens per row ([n, 3d] fused projections) over the cache and themselves. */
+        private INDArray attend(int l, INDArray qkv, int s, int total, INDArray bias) {
+            int n = batch * s, d = model.dModel(), h = model.nHeads(), dh = model.headDim();
+            INDArray q, k, v, split = null;
+            if (s == 1) {   // [B, 3d] → views [B, H, 1, dh], no copies
+                INDArray qkv4 = qkv.reshape('c', batch, 3, h, dh);
+                q = qkv4.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all()).reshape('c', batch, h, 1, dh);
+                k = qkv4.get(NDArrayIndex.all(), NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all()).reshape('c', batch, h, 1, dh);
+                v = qkv4.get(NDArrayIndex.all(), NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all()).reshape('c', batch, h, 1, dh);
+            } else {        // [B*S, 3d] → [3, B, H, S, dh] in one copy
+                split = qkv.reshape('c', batch, s, 3, h, dh).permute(2, 0, 3, 1, 4).dup('c');
+                q = split.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+                k = split.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+                v = split.get(NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+            }
+            INDArray kAll, vAll;
+            if (heap != null) {   // a prefill (the cache is empty): attend over the chunk itself, keep it for the steps
+                if (split == null || length != 0) {
+                    throw new IllegalStateException("heap attention takes one multi-token chunk, first");
+                }
+                float[] kvs = heapCopy(split);
+                heap.putChunk(l, kvs, n * d, kvs, 2 * n * d, 0, s);
+                kAll = k;
+                vAll = v;
+            } else {
+                keys[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all()).assign(k);
+                values[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all()).assign(v);
+                kAll = keys[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, total), NDArrayIndex.all());
+                vAll = values[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, total), NDArrayIndex.all());
+            }
+            INDArray scores = Nd4j.exec(new Mmul(q, kAll, 1.0 / Math.sqrt(dh), 0.0, false, true, false))[0].addi(bias);
+            INDArray probs = Nd4j.exec(new SoftMax(scores, scores, 3))[0];                   // [B, H, S, total]
+            INDArray att = Nd4j.matmul(probs, vAll);                                          // [B, H, S, dh]
+            return s == 1 ? att.reshape('c', n, d) : att.permute(0, 2, 1, 3).dup('c').reshape(n, d);
         }
 
         private INDArray causalBias(int s, int total, DataType type) {
@@ -462,11 +530,16 @@ public final class KvCacheDecoder {
         return out;
     }
 
+    /** A contiguous array's values in a Java array, one bulk copy (a view or an 'f' array is copied first). */
+    private static float[] heapCopy(INDArray a) {
+        INDArray c = a.isView() || a.ordering() != 'c' || a.data().length() != a.length() ? a.dup('c') : a;
+        return c.data().asFloat();
+    }
+
     /** A [n, V] matrix as Java rows, copied off-heap → heap in one bulk read (toFloatMatrix makes a view per row). */
     private static float[][] rows(INDArray m) {
-        INDArray c = m.isView() || m.ordering() != 'c' ? m.dup('c') : m;
-        float[] all = c.data().asFloat();
-        int n = (int) c.size(0), v = (int) c.size(1);
+        float[] all = heapCopy(m);
+        int n = (int) m.size(0), v = (int) m.size(1);
         float[][] out = new float[n][];
         for (int i = 0; i < n; i++) {
             out[i] = java.util.Arrays.copyOfRange(all, i * v, (i + 1) * v);

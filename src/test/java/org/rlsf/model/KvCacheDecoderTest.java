@@ -17,13 +17,39 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The eager KV-cache path must reproduce the training graph's distributions exactly enough. */
+/**
+ * The eager KV-cache path must reproduce the training graph's distributions exactly enough, with the cache and the
+ * steps' attention in Java ({@link KvCacheDecoder.Attention#HEAP}, the CPU default, here) and in ND4J
+ * ({@link Nd4jAttention}, what CUDA runs: every test again).
+ */
 class KvCacheDecoderTest {
     private static final int V = 13;
     private static final int T = 20;
     private final ModelConfig model = TestModels.small(V);
     private final ComputationGraph graph = TestModels.graph(model, T, DataType.FLOAT);
-    private final KvCacheDecoder decoder = new KvCacheDecoder(model, TransformerWeights.of(graph, model));
+    private final KvCacheDecoder decoder = new KvCacheDecoder(model, TransformerWeights.of(graph, model), attention());
+
+    KvCacheDecoder.Attention attention() {
+        return KvCacheDecoder.Attention.HEAP;
+    }
+
+    static class Nd4jAttention extends KvCacheDecoderTest {
+        @Override
+        KvCacheDecoder.Attention attention() {
+            return KvCacheDecoder.Attention.ND4J;
+        }
+    }
+
+    @Test
+    void theCpuBackendDecodesFloat32OnTheHeapAndEverythingElseInNd4j() {
+        assertEquals(KvCacheDecoder.Attention.HEAP, new KvCacheDecoder(model, TransformerWeights.of(graph, model)).attention());
+        ComputationGraph doubles = TestModels.graph(model, T, DataType.DOUBLE);
+        assertEquals(KvCacheDecoder.Attention.ND4J,
+                new KvCacheDecoder(model, TransformerWeights.of(doubles, model)).attention());
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new KvCacheDecoder(model, TransformerWeights.of(doubles, model), KvCacheDecoder.Attention.HEAP));
+        assertTrue(e.getMessage().contains("float32"), e.getMessage());
+    }
 
     /** Next-token probabilities after each position of {@code seq}, from one full forward pass. */
     private float[][] graphDistributions(int[] seq) {
@@ -123,10 +149,14 @@ class KvCacheDecoderTest {
     void aNonDefaultLayerNormEpsilonStillMatchesTheGraph() {
         ModelConfig wide = new ModelConfig(V, 16, 2, 2, 32, 24, 1e-2, 0.3, 11);
         ComputationGraph g = TestModels.graph(wide, T, DataType.FLOAT);
-        KvCacheDecoder d = new KvCacheDecoder(wide, TransformerWeights.of(g, wide));
+        KvCacheDecoder d = new KvCacheDecoder(wide, TransformerWeights.of(g, wide), attention());
         int[] seq = randomSeq(new Random(17), 6);
-        float[] expected = graphDistributions(g, seq)[seq.length - 1];
-        assertClose(expected, d.start(new int[][]{seq}, 1).prefill()[0], "eps 1e-2 after prefill");
+        float[][] expected = graphDistributions(g, seq);
+        KvCacheDecoder.Session session = d.start(new int[][]{Arrays.copyOf(seq, 3)}, 3);
+        assertClose(expected[2], session.prefill()[0], "eps 1e-2 after prefill");
+        for (int i = 3; i < seq.length; i++) {
+            assertClose(expected[i], session.step(new int[]{seq[i]})[0], "eps 1e-2 after step " + i);
+        }
     }
 
     @Test
