@@ -14,6 +14,8 @@ import org.nd4j.linalg.api.ops.impl.shape.Gather;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.LayerNorm;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.XwPlusB;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -22,7 +24,9 @@ import org.rlsf.model.graph.TransformerBlock;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 /**
@@ -382,7 +386,7 @@ public final class KvCacheDecoder {
             // reused (no off-heap allocation and release per op, which dominated decoding time at small batch).
             // Only the cache (allocated outside, written in place) and the Java float[][] result outlive it.
             try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().getAndActivateWorkspace(STEP_WORKSPACE, "rlsf-kv-decode")) {
-                return forwardInWorkspace(chunk, s);
+                return heap != null && s == 1 ? heapStep(chunk) : forwardInWorkspace(chunk, s);
             }
         }
 
@@ -399,13 +403,13 @@ public final class KvCacheDecoder {
                     pos[b * s + i] = Math.max(0, length + i - padLeft[b]);
                 }
             }
-            INDArray x = Nd4j.pullRows(w.wte(), 1, ids).addi(Nd4j.pullRows(w.wpe(), 1, pos));   // [n, d]
+            INDArray x = Nd4j.pullRows(w.wte(), 1, ids);                                        // [n, d]
+            NativeContexts.exec(new AddOp(x, Nd4j.pullRows(w.wpe(), 1, pos), x));
 
             // 2) additive attention bias [B, 1, S, total]: padded keys masked, and (prefill only) causal.
             // One new token sees every cached key, so a step only needs the session's padding bias.
-            boolean heapStep = heap != null && s == 1;
-            INDArray biasArr = heapStep ? null : s == 1 ? padBias.get(NDArrayIndex.all(), NDArrayIndex.all(),
-                    NDArrayIndex.all(), NDArrayIndex.interval(0, total)) : causalBias(s, total, x.dataType());
+            INDArray biasArr = s == 1 ? padBias.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(),
+                    NDArrayIndex.interval(0, total)) : causalBias(s, total, x.dataType());
 
             // 3) blocks: fused libnd4j ops where one computes the same function (layer_norm, xw_plus_b), since at
             // these sizes every op's fixed cost, not its arithmetic, is what a decoding step spends
@@ -413,25 +417,64 @@ public final class KvCacheDecoder {
                 Block blk = blocks.get(l);
                 INDArray a = layerNorm(x, blk.ln1g, blk.ln1b);
                 INDArray qkv = xwPlusB(a, blk.wQkv, blk.bQkv);                                    // [n, 3d]
-                INDArray att;
-                if (heapStep) {   // the cache and the new token's attention in Java (HeapKvCache)
-                    float[] out = new float[n * d];
-                    heap.step(l, heapCopy(qkv), length, (float) (1.0 / Math.sqrt(dh)), out);
-                    att = Nd4j.create(out, new long[]{n, d}, 'c');
-                } else {
-                    att = attend(l, qkv, s, total, biasArr);
-                }
-                x.addi(xwPlusB(att, blk.wO, blk.bO));
+                INDArray att = attend(l, qkv, s, total, biasArr);
+                NativeContexts.exec(new AddOp(x, xwPlusB(att, blk.wO, blk.bO), x));
                 INDArray m = layerNorm(x, blk.ln2g, blk.ln2b);
                 INDArray hidden = xwPlusB(m, blk.w1, blk.b1);
                 gelu(hidden);
-                x.addi(xwPlusB(hidden, blk.w2, blk.b2));
+                NativeContexts.exec(new AddOp(x, xwPlusB(hidden, blk.w2, blk.b2), x));
             }
             length = total;
 
             // 4) final norm, head, log-softmax (in float64 on the host)
             INDArray logits = xwPlusB(layerNorm(x, lnfGain, lnfBias), w.wHead(), bHead);
             return logSoftmaxRows(rows(logits.castTo(DataType.FLOAT)));
+        }
+
+        /**
+         * One decoding step with the cache in Java ({@link HeapKvCache}): every ND4J operation writes into arrays
+         * allocated once per batch size and thread ({@link StepBuffers}), so a step creates no native buffers.
+         * Per-op buffers (even workspace ones) are tracked by ND4J's deallocator until a garbage collection; at
+         * ~100 per step they piled up and made decoding 2-3x slower between collections.
+         */
+        private float[][] heapStep(int[][] chunk) {
+            StepBuffers buf = stepBuffers(batch);
+            int d = model.dModel(), dh = model.headDim();
+            int[] ids = new int[batch];
+            int[] pos = new int[batch];
+            for (int b = 0; b < batch; b++) {
+                ids[b] = chunk[b][0];
+                pos[b] = Math.max(0, length - padLeft[b]);
+            }
+            Nd4j.pullRows(w.wte(), buf.x, 1, ids);
+            Nd4j.pullRows(w.wpe(), buf.proj, 1, pos);
+            NativeContexts.exec(new AddOp(buf.x, buf.proj, buf.x));
+            float scale = (float) (1.0 / Math.sqrt(dh));
+            for (int l = 0; l < model.nLayers(); l++) {
+                Block blk = blocks.get(l);
+                layerNorm(buf.x, blk.ln1g, blk.ln1b, buf.a);
+                xwPlusB(buf.a, blk.wQkv, blk.bQkv, buf.qkv);
+                buf.qkvPtr.get(buf.qkvHeap);
+                heap.step(l, buf.qkvHeap, length, scale, buf.attHeap);
+                buf.attPtr.put(buf.attHeap);
+                xwPlusB(buf.att, blk.wO, blk.bO, buf.proj);
+                NativeContexts.exec(new AddOp(buf.x, buf.proj, buf.x));
+                layerNorm(buf.x, blk.ln2g, blk.ln2b, buf.a);
+                xwPlusB(buf.a, blk.w1, blk.b1, buf.hidden);
+                gelu(buf.hidden, buf.scratch);
+                xwPlusB(buf.hidden, blk.w2, blk.b2, buf.proj);
+                NativeContexts.exec(new AddOp(buf.x, buf.proj, buf.x));
+            }
+            length++;
+            layerNorm(buf.x, lnfGain, lnfBias, buf.a);
+            xwPlusB(buf.a, w.wHead(), bHead, buf.logits);
+            buf.logitsPtr.get(buf.logitsHeap);
+            int v = model.vocabSize();
+            float[][] out = new float[batch][];
+            for (int b = 0; b < batch; b++) {
+                out[b] = Arrays.copyOfRange(buf.logitsHeap, b * v, (b + 1) * v);
+            }
+            return logSoftmaxRows(out);
         }
 
         /** Attention of a chunk of s new tokens per row ([n, 3d] fused projections) over the cache and themselves. */
@@ -485,6 +528,39 @@ public final class KvCacheDecoder {
         }
     }
 
+    /** The arrays of a heap-attention decoding step at one batch size, allocated once per thread outside workspaces. */
+    private static final class StepBuffers {
+        final INDArray x, a, qkv, att, proj, hidden, scratch, logits;
+        final FloatPointer qkvPtr, attPtr, logitsPtr;
+        final float[] qkvHeap, attHeap, logitsHeap;
+
+        StepBuffers(ModelConfig m, int batch) {
+            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                DataType f = DataType.FLOAT;
+                x = Nd4j.create(f, batch, m.dModel());
+                a = Nd4j.create(f, batch, m.dModel());
+                qkv = Nd4j.create(f, batch, 3L * m.dModel());
+                att = Nd4j.create(f, batch, m.dModel());
+                proj = Nd4j.create(f, batch, m.dModel());
+                hidden = Nd4j.create(f, batch, m.dFf());
+                scratch = Nd4j.create(f, batch, m.dFf());
+                logits = Nd4j.create(f, batch, m.vocabSize());
+            }
+            qkvPtr = new FloatPointer(qkv.data().addressPointer());
+            attPtr = new FloatPointer(att.data().addressPointer());
+            logitsPtr = new FloatPointer(logits.data().addressPointer());
+            qkvHeap = new float[(int) qkv.length()];
+            attHeap = new float[(int) att.length()];
+            logitsHeap = new float[(int) logits.length()];
+        }
+    }
+
+    private final ThreadLocal<Map<Integer, StepBuffers>> stepBuffers = ThreadLocal.withInitial(HashMap::new);
+
+    private StepBuffers stepBuffers(int batch) {
+        return stepBuffers.get().computeIfAbsent(batch, b -> new StepBuffers(model, b));
+    }
+
     /** A block's parameters as the fused ops take them: gains and biases as rank-1 views. */
     private record Block(INDArray ln1g, INDArray ln1b, INDArray wQkv, INDArray bQkv, INDArray wO, INDArray bO,
                          INDArray ln2g, INDArray ln2b, INDArray w1, INDArray b1, INDArray w2, INDArray b2) {
@@ -505,14 +581,17 @@ public final class KvCacheDecoder {
      * KvCacheDecoderTest), so any other configured eps takes the composed form.
      */
     private INDArray layerNorm(INDArray x, INDArray gain, INDArray bias) {
+        return layerNorm(x, gain, bias, x.ulike());
+    }
+
+    private INDArray layerNorm(INDArray x, INDArray gain, INDArray bias, INDArray out) {
         if (model.layerNormEps() != FUSED_LAYER_NORM_EPS) {
             INDArray centred = x.sub(x.mean(true, 1));
             INDArray variance = centred.mul(centred).mean(true, 1);
             INDArray normed = centred.muli(Transforms.pow(variance.addi(model.layerNormEps()), -0.5, false));
-            return normed.muliRowVector(gain).addiRowVector(bias);
+            return out.assign(normed.muliRowVector(gain).addiRowVector(bias));
         }
-        INDArray out = x.ulike();
-        Nd4j.exec(new LayerNorm(x, gain, bias, out, true, 1));
+        NativeContexts.exec(new LayerNorm(x, gain, bias, out, true, 1));
         return out;
     }
 
@@ -521,14 +600,24 @@ public final class KvCacheDecoder {
      * with 2u = x·(c1 + c2·x²). libnd4j's precise_gelu is not this function (max |Δp| 4e-3 in KvCacheDecoderTest).
      */
     private static void gelu(INDArray x) {
+        gelu(x, x.ulike());
+    }
+
+    /** {@link #gelu(INDArray)} with {@code t} (x's shape) as scratch. */
+    private static void gelu(INDArray x, INDArray t) {
         double c1 = 2 * Math.sqrt(2.0 / Math.PI);
-        INDArray t = x.mul(x).muli(c1 * 0.044715).addi(c1).muli(x);
-        x.muli(Transforms.sigmoid(t, false));
+        NativeContexts.exec(new MulOp(x, x, t));
+        t.muli(c1 * 0.044715).addi(c1);
+        NativeContexts.exec(new MulOp(t, x, t));
+        NativeContexts.exec(new MulOp(x, Transforms.sigmoid(t, false), x));
     }
 
     private static INDArray xwPlusB(INDArray x, INDArray weight, INDArray bias) {
-        INDArray out = Nd4j.createUninitialized(x.dataType(), x.size(0), weight.size(1));
-        Nd4j.exec(new XwPlusB(new INDArray[]{x, weight, bias}, out));
+        return xwPlusB(x, weight, bias, Nd4j.createUninitialized(x.dataType(), x.size(0), weight.size(1)));
+    }
+
+    private static INDArray xwPlusB(INDArray x, INDArray weight, INDArray bias, INDArray out) {
+        NativeContexts.exec(new XwPlusB(new INDArray[]{x, weight, bias}, out));
         return out;
     }
 
