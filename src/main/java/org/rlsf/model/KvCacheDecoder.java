@@ -255,6 +255,7 @@ public final class KvCacheDecoder {
         private final INDArray[] values;
         private final INDArray padBias;   // ND4J attention: [B, 1, 1, capacity], −1e9 on each row's left padding
         private final HeapKvCache heap;   // heap attention: the cache and its padding bias
+        private final float[][] norms;    // heap attention: LayerNorm gains/biases read at start (ln1g, ln1b, ln2g, ln2b per layer, then final)
         private int length;
 
         private Session(int[][] rows, int extraTokens) {
@@ -278,9 +279,20 @@ public final class KvCacheDecoder {
                 keys = values = null;
                 padBias = null;
                 heap = new HeapKvCache(model.nLayers(), batch, h, dh, capacity, padLeft, (float) TransformerBlock.MASKED);
+                norms = new float[4 * model.nLayers() + 2][];
+                for (int l = 0; l < model.nLayers(); l++) {
+                    Block blk = blocks.get(l);
+                    norms[4 * l] = blk.ln1g.toFloatVector();
+                    norms[4 * l + 1] = blk.ln1b.toFloatVector();
+                    norms[4 * l + 2] = blk.ln2g.toFloatVector();
+                    norms[4 * l + 3] = blk.ln2b.toFloatVector();
+                }
+                norms[4 * model.nLayers()] = lnfGain.toFloatVector();
+                norms[4 * model.nLayers() + 1] = lnfBias.toFloatVector();
                 return;
             }
             heap = null;
+            norms = null;
             DataType type = w.wte().dataType();
             keys = new INDArray[model.nLayers()];
             values = new INDArray[model.nLayers()];
@@ -308,9 +320,11 @@ public final class KvCacheDecoder {
                 keys = values = null;
                 padBias = null;
                 heap = new HeapKvCache(parent.heap, rows);
+                norms = parent.norms;
                 return;
             }
             heap = null;
+            norms = null;
             keys = new INDArray[model.nLayers()];
             values = new INDArray[model.nLayers()];
             for (int l = 0; l < model.nLayers(); l++) {
@@ -432,41 +446,51 @@ public final class KvCacheDecoder {
         }
 
         /**
-         * One decoding step with the cache in Java ({@link HeapKvCache}): every ND4J operation writes into arrays
-         * allocated once per batch size and thread ({@link StepBuffers}), so a step creates no native buffers.
-         * Per-op buffers (even workspace ones) are tracked by ND4J's deallocator until a garbage collection; at
-         * ~100 per step they piled up and made decoding 2-3x slower between collections.
+         * One decoding step with the cache in Java ({@link HeapKvCache}). The residual stream, LayerNorms, residual
+         * adds and attention run on Java arrays; only the projections (xw_plus_b) and GELU are ND4J ops, writing into
+         * arrays allocated once per batch size and thread ({@link StepBuffers}), so a step creates no native buffers.
+         * Per-op buffers (even workspace ones) are tracked by ND4J's deallocator until a garbage collection; at ~100
+         * per step they piled up and slowed decoding 2-3x between collections. libnd4j's layer_norm cost ~30 µs a
+         * call at batch 1, the same on a Java array under 1 µs.
          */
         private float[][] heapStep(int[][] chunk) {
             StepBuffers buf = stepBuffers(batch);
-            int d = model.dModel(), dh = model.headDim();
+            int d = model.dModel(), nl = model.nLayers();
             int[] ids = new int[batch];
             int[] pos = new int[batch];
             for (int b = 0; b < batch; b++) {
                 ids[b] = chunk[b][0];
                 pos[b] = Math.max(0, length - padLeft[b]);
             }
-            Nd4j.pullRows(w.wte(), buf.x, 1, ids);
-            Nd4j.pullRows(w.wpe(), buf.proj, 1, pos);
-            NativeContexts.exec(new AddOp(buf.x, buf.proj, buf.x));
-            float scale = (float) (1.0 / Math.sqrt(dh));
-            for (int l = 0; l < model.nLayers(); l++) {
+            Nd4j.pullRows(w.wte(), buf.a, 1, ids);
+            Nd4j.pullRows(w.wpe(), buf.out, 1, pos);
+            buf.aPtr.get(buf.x);
+            buf.outPtr.get(buf.outHeap);
+            addInPlace(buf.x, buf.outHeap);
+            float scale = (float) (1.0 / Math.sqrt(model.headDim()));
+            double eps = model.layerNormEps();
+            for (int l = 0; l < nl; l++) {
                 Block blk = blocks.get(l);
-                layerNorm(buf.x, blk.ln1g, blk.ln1b, buf.a);
+                layerNormRows(buf.x, norms[4 * l], norms[4 * l + 1], eps, d, buf.aHeap);
+                buf.aPtr.put(buf.aHeap);
                 xwPlusB(buf.a, blk.wQkv, blk.bQkv, buf.qkv);
                 buf.qkvPtr.get(buf.qkvHeap);
-                heap.step(l, buf.qkvHeap, length, scale, buf.attHeap);
-                buf.attPtr.put(buf.attHeap);
-                xwPlusB(buf.att, blk.wO, blk.bO, buf.proj);
-                NativeContexts.exec(new AddOp(buf.x, buf.proj, buf.x));
-                layerNorm(buf.x, blk.ln2g, blk.ln2b, buf.a);
+                heap.step(l, buf.qkvHeap, length, scale, buf.aHeap);
+                buf.aPtr.put(buf.aHeap);
+                xwPlusB(buf.a, blk.wO, blk.bO, buf.out);
+                buf.outPtr.get(buf.outHeap);
+                addInPlace(buf.x, buf.outHeap);
+                layerNormRows(buf.x, norms[4 * l + 2], norms[4 * l + 3], eps, d, buf.aHeap);
+                buf.aPtr.put(buf.aHeap);
                 xwPlusB(buf.a, blk.w1, blk.b1, buf.hidden);
                 gelu(buf.hidden, buf.scratch);
-                xwPlusB(buf.hidden, blk.w2, blk.b2, buf.proj);
-                NativeContexts.exec(new AddOp(buf.x, buf.proj, buf.x));
+                xwPlusB(buf.hidden, blk.w2, blk.b2, buf.out);
+                buf.outPtr.get(buf.outHeap);
+                addInPlace(buf.x, buf.outHeap);
             }
             length++;
-            layerNorm(buf.x, lnfGain, lnfBias, buf.a);
+            layerNormRows(buf.x, norms[4 * nl], norms[4 * nl + 1], eps, d, buf.aHeap);
+            buf.aPtr.put(buf.aHeap);
             xwPlusB(buf.a, w.wHead(), bHead, buf.logits);
             buf.logitsPtr.get(buf.logitsHeap);
             int v = model.vocabSize();
@@ -528,29 +552,33 @@ public final class KvCacheDecoder {
         }
     }
 
-    /** The arrays of a heap-attention decoding step at one batch size, allocated once per thread outside workspaces. */
+    /**
+     * The arrays of a heap-attention decoding step at one batch size, allocated once per thread outside workspaces:
+     * ND4J ones for the projections' inputs and outputs, Java ones for the residual stream and what is copied across.
+     */
     private static final class StepBuffers {
-        final INDArray x, a, qkv, att, proj, hidden, scratch, logits;
-        final FloatPointer qkvPtr, attPtr, logitsPtr;
-        final float[] qkvHeap, attHeap, logitsHeap;
+        final INDArray a, qkv, out, hidden, scratch, logits;
+        final FloatPointer aPtr, qkvPtr, outPtr, logitsPtr;
+        final float[] x, aHeap, qkvHeap, outHeap, logitsHeap;
 
         StepBuffers(ModelConfig m, int batch) {
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 DataType f = DataType.FLOAT;
-                x = Nd4j.create(f, batch, m.dModel());
                 a = Nd4j.create(f, batch, m.dModel());
                 qkv = Nd4j.create(f, batch, 3L * m.dModel());
-                att = Nd4j.create(f, batch, m.dModel());
-                proj = Nd4j.create(f, batch, m.dModel());
+                out = Nd4j.create(f, batch, m.dModel());
                 hidden = Nd4j.create(f, batch, m.dFf());
                 scratch = Nd4j.create(f, batch, m.dFf());
                 logits = Nd4j.create(f, batch, m.vocabSize());
             }
+            aPtr = new FloatPointer(a.data().addressPointer());
             qkvPtr = new FloatPointer(qkv.data().addressPointer());
-            attPtr = new FloatPointer(att.data().addressPointer());
+            outPtr = new FloatPointer(out.data().addressPointer());
             logitsPtr = new FloatPointer(logits.data().addressPointer());
+            x = new float[(int) a.length()];
+            aHeap = new float[(int) a.length()];
             qkvHeap = new float[(int) qkv.length()];
-            attHeap = new float[(int) att.length()];
+            outHeap = new float[(int) out.length()];
             logitsHeap = new float[(int) logits.length()];
         }
     }
@@ -567,6 +595,36 @@ public final class KvCacheDecoder {
         static Block of(TransformerWeights.Block b) {
             return new Block(vector(b.ln1g()), vector(b.ln1b()), b.wQkv(), vector(b.bQkv()), b.wO(), vector(b.bO()),
                     vector(b.ln2g()), vector(b.ln2b()), b.w1(), vector(b.b1()), b.w2(), vector(b.b2()));
+        }
+    }
+
+    /** {@code x += y}, elementwise. */
+    static void addInPlace(float[] x, float[] y) {
+        for (int i = 0; i < x.length; i++) {
+            x[i] += y[i];
+        }
+    }
+
+    /**
+     * LayerNorm of each d-long row of {@code x} into {@code out}, as the graph computes it ({@code SdOps.layerNorm}):
+     * (x − mean)/sqrt(var + eps)·g + b with the biased variance; sums in float64.
+     */
+    static void layerNormRows(float[] x, float[] gain, float[] bias, double eps, int d, float[] out) {
+        for (int base = 0; base < x.length; base += d) {
+            double sum = 0;
+            for (int i = 0; i < d; i++) {
+                sum += x[base + i];
+            }
+            float mean = (float) (sum / d);
+            double sq = 0;
+            for (int i = 0; i < d; i++) {
+                float c = x[base + i] - mean;
+                sq += c * c;
+            }
+            float rstd = (float) (1.0 / Math.sqrt(sq / d + eps));
+            for (int i = 0; i < d; i++) {
+                out[base + i] = (x[base + i] - mean) * rstd * gain[i] + bias[i];
+            }
         }
     }
 
