@@ -146,6 +146,40 @@ class KvCacheDecoderTest {
     }
 
     @Test
+    void aBatchTooWideForTheJavaGeluStillMatchesTheGraph() {
+        Random rng = new Random(23);
+        int n = KvCacheDecoder.HEAP_GELU_MAX_VALUES / model.dFf() + 2;   // the heap path's ND4J GELU
+        int extra = 3;
+        int[][] rows = new int[n][];
+        int[][] continuation = new int[n][extra];
+        for (int b = 0; b < n; b++) {
+            rows[b] = randomSeq(rng, 3 + b % 4);
+            for (int i = 0; i < extra; i++) {
+                continuation[b][i] = 3 + rng.nextInt(V - 3);
+            }
+        }
+        KvCacheDecoder.Session s = decoder.start(rows, extra);
+        s.prefill();
+        float[][][] steps = new float[extra][][];
+        for (int i = 0; i < extra; i++) {
+            int[] next = new int[n];
+            for (int b = 0; b < n; b++) {
+                next[b] = continuation[b][i];
+            }
+            steps[i] = s.step(next);
+        }
+        for (int b = 0; b < n; b++) {
+            int[] full = new int[rows[b].length + extra];
+            System.arraycopy(rows[b], 0, full, 0, rows[b].length);
+            System.arraycopy(continuation[b], 0, full, rows[b].length, extra);
+            float[][] expected = graphDistributions(full);
+            for (int i = 0; i < extra; i++) {
+                assertClose(expected[rows[b].length + i], steps[i][b], "row " + b + " of " + n + ", step " + i);
+            }
+        }
+    }
+
+    @Test
     void aNonDefaultLayerNormEpsilonStillMatchesTheGraph() {
         ModelConfig wide = new ModelConfig(V, 16, 2, 2, 32, 24, 1e-2, 0.3, 11);
         ComputationGraph g = TestModels.graph(wide, T, DataType.FLOAT);
