@@ -73,6 +73,10 @@ public final class KvCacheDecoder {
     private final ModelConfig model;
     private final TransformerWeights w;
     private final Attention attention;
+    private final List<HostBlock> hostBlocks;   // heap attention: the projections as OpenBLAS sees them
+    private final HostMatrix hostHead;
+    private final HostMatrix hostWte;
+    private final HostMatrix hostWpe;
     private final List<Block> blocks;
     private final INDArray lnfGain;
     private final INDArray lnfBias;
@@ -90,6 +94,11 @@ public final class KvCacheDecoder {
         this.model = model;
         this.w = weights;
         this.attention = attention;
+        boolean host = attention == Attention.HEAP;
+        this.hostBlocks = host ? weights.blocks().stream().map(HostBlock::of).toList() : null;
+        this.hostHead = host ? HostMatrix.of(weights.wHead()) : null;
+        this.hostWte = host ? HostMatrix.of(weights.wte()) : null;
+        this.hostWpe = host ? HostMatrix.of(weights.wpe()) : null;
         this.blocks = weights.blocks().stream().map(Block::of).toList();
         this.lnfGain = vector(weights.lnfGain());
         this.lnfBias = vector(weights.lnfBias());
@@ -255,7 +264,7 @@ public final class KvCacheDecoder {
         private final INDArray[] values;
         private final INDArray padBias;   // ND4J attention: [B, 1, 1, capacity], −1e9 on each row's left padding
         private final HeapKvCache heap;   // heap attention: the cache and its padding bias
-        private final float[][] norms;    // heap attention: LayerNorm gains/biases read at start (ln1g, ln1b, ln2g, ln2b per layer, then final)
+        private final float[][] vectors;  // heap attention: gains and biases read at start, VECTORS per layer, then lnf g/b, head b
         private int length;
 
         private Session(int[][] rows, int extraTokens) {
@@ -279,20 +288,22 @@ public final class KvCacheDecoder {
                 keys = values = null;
                 padBias = null;
                 heap = new HeapKvCache(model.nLayers(), batch, h, dh, capacity, padLeft, (float) TransformerBlock.MASKED);
-                norms = new float[4 * model.nLayers() + 2][];
-                for (int l = 0; l < model.nLayers(); l++) {
+                int nl = model.nLayers();
+                vectors = new float[VECTORS * nl + 3][];
+                for (int l = 0; l < nl; l++) {
                     Block blk = blocks.get(l);
-                    norms[4 * l] = blk.ln1g.toFloatVector();
-                    norms[4 * l + 1] = blk.ln1b.toFloatVector();
-                    norms[4 * l + 2] = blk.ln2g.toFloatVector();
-                    norms[4 * l + 3] = blk.ln2b.toFloatVector();
+                    INDArray[] v = {blk.ln1g, blk.ln1b, blk.ln2g, blk.ln2b, blk.bQkv, blk.bO, blk.b1, blk.b2};
+                    for (int i = 0; i < VECTORS; i++) {
+                        vectors[VECTORS * l + i] = v[i].toFloatVector();
+                    }
                 }
-                norms[4 * model.nLayers()] = lnfGain.toFloatVector();
-                norms[4 * model.nLayers() + 1] = lnfBias.toFloatVector();
+                vectors[VECTORS * nl] = lnfGain.toFloatVector();
+                vectors[VECTORS * nl + 1] = lnfBias.toFloatVector();
+                vectors[VECTORS * nl + 2] = bHead.toFloatVector();
                 return;
             }
             heap = null;
-            norms = null;
+            vectors = null;
             DataType type = w.wte().dataType();
             keys = new INDArray[model.nLayers()];
             values = new INDArray[model.nLayers()];
@@ -320,11 +331,11 @@ public final class KvCacheDecoder {
                 keys = values = null;
                 padBias = null;
                 heap = new HeapKvCache(parent.heap, rows);
-                norms = parent.norms;
+                vectors = parent.vectors;
                 return;
             }
             heap = null;
-            norms = null;
+            vectors = null;
             keys = new INDArray[model.nLayers()];
             values = new INDArray[model.nLayers()];
             for (int l = 0; l < model.nLayers(); l++) {
@@ -446,12 +457,13 @@ public final class KvCacheDecoder {
         }
 
         /**
-         * One decoding step with the cache in Java ({@link HeapKvCache}). The residual stream, LayerNorms, residual
-         * adds and attention run on Java arrays; only the projections (xw_plus_b) and GELU are ND4J ops, writing into
-         * arrays allocated once per batch size and thread ({@link StepBuffers}), so a step creates no native buffers.
-         * Per-op buffers (even workspace ones) are tracked by ND4J's deallocator until a garbage collection; at ~100
-         * per step they piled up and slowed decoding 2-3x between collections. libnd4j's layer_norm cost ~30 µs a
-         * call at batch 1, the same on a Java array under 1 µs.
+         * One decoding step with the cache in Java ({@link HeapKvCache}). The residual stream, LayerNorms, biases,
+         * residual adds and attention run on Java arrays and the projections call OpenBLAS directly
+         * ({@link HostMatrix}) on arrays allocated once per batch size and thread ({@link StepBuffers}); GELU is
+         * a Java loop for a few rows and ND4J ops above {@link #HEAP_GELU_MAX_VALUES} hidden values. A step thus
+         * creates no native buffers: ND4J tracks each op's buffers (workspace ones included) until a garbage
+         * collection, and at ~100 per step they slowed decoding 2-3x between collections. At these sizes an ND4J
+         * op costs 5–40 µs whatever its arithmetic (libnd4j's layer_norm ~30 µs for one row, xw_plus_b ~35 µs).
          */
         private float[][] heapStep(int[][] chunk) {
             StepBuffers buf = stepBuffers(batch);
@@ -462,49 +474,69 @@ public final class KvCacheDecoder {
                 ids[b] = chunk[b][0];
                 pos[b] = Math.max(0, length - padLeft[b]);
             }
-            Nd4j.pullRows(w.wte(), buf.a, 1, ids);
-            Nd4j.pullRows(w.wpe(), buf.out, 1, pos);
-            buf.aPtr.get(buf.x);
-            buf.outPtr.get(buf.outHeap);
-            addInPlace(buf.x, buf.outHeap);
+            embeddings(ids, pos, buf);
             float scale = (float) (1.0 / Math.sqrt(model.headDim()));
             double eps = model.layerNormEps();
             for (int l = 0; l < nl; l++) {
-                Block blk = blocks.get(l);
-                layerNormRows(buf.x, norms[4 * l], norms[4 * l + 1], eps, d, buf.aHeap);
+                HostBlock blk = hostBlocks.get(l);
+                int v = VECTORS * l;
+                layerNormRows(buf.x, vectors[v], vectors[v + 1], eps, d, buf.aHeap);
                 buf.aPtr.put(buf.aHeap);
-                xwPlusB(buf.a, blk.wQkv, blk.bQkv, buf.qkv);
+                blk.wQkv.multiply(buf.aPtr, batch, buf.qkvPtr);
                 buf.qkvPtr.get(buf.qkvHeap);
+                addRowVector(buf.qkvHeap, vectors[v + 4]);
                 heap.step(l, buf.qkvHeap, length, scale, buf.aHeap);
                 buf.aPtr.put(buf.aHeap);
-                xwPlusB(buf.a, blk.wO, blk.bO, buf.out);
+                blk.wO.multiply(buf.aPtr, batch, buf.outPtr);
                 buf.outPtr.get(buf.outHeap);
-                addInPlace(buf.x, buf.outHeap);
-                layerNormRows(buf.x, norms[4 * l + 2], norms[4 * l + 3], eps, d, buf.aHeap);
+                addResidual(buf.x, buf.outHeap, vectors[v + 5]);
+                layerNormRows(buf.x, vectors[v + 2], vectors[v + 3], eps, d, buf.aHeap);
                 buf.aPtr.put(buf.aHeap);
-                xwPlusB(buf.a, blk.w1, blk.b1, buf.hidden);
+                blk.w1.multiply(buf.aPtr, batch, buf.hiddenPtr);
                 if (buf.hiddenHeap != null) {   // a few rows: one loop beats GELU's six ND4J ops
                     buf.hiddenPtr.get(buf.hiddenHeap);
+                    addRowVector(buf.hiddenHeap, vectors[v + 6]);
                     geluInPlace(buf.hiddenHeap);
                     buf.hiddenPtr.put(buf.hiddenHeap);
                 } else {
+                    buf.hidden.addiRowVector(blocks.get(l).b1);
                     gelu(buf.hidden, buf.scratch);
                 }
-                xwPlusB(buf.hidden, blk.w2, blk.b2, buf.out);
+                blk.w2.multiply(buf.hiddenPtr, batch, buf.outPtr);
                 buf.outPtr.get(buf.outHeap);
-                addInPlace(buf.x, buf.outHeap);
+                addResidual(buf.x, buf.outHeap, vectors[v + 7]);
             }
             length++;
-            layerNormRows(buf.x, norms[4 * nl], norms[4 * nl + 1], eps, d, buf.aHeap);
+            layerNormRows(buf.x, vectors[VECTORS * nl], vectors[VECTORS * nl + 1], eps, d, buf.aHeap);
             buf.aPtr.put(buf.aHeap);
-            xwPlusB(buf.a, w.wHead(), bHead, buf.logits);
+            hostHead.multiply(buf.aPtr, batch, buf.logitsPtr);
             buf.logitsPtr.get(buf.logitsHeap);
-            int v = model.vocabSize();
+            int vocab = model.vocabSize();
+            float[] headBias = vectors[VECTORS * nl + 2];
             float[][] out = new float[batch][];
             for (int b = 0; b < batch; b++) {
-                out[b] = Arrays.copyOfRange(buf.logitsHeap, b * v, (b + 1) * v);
+                out[b] = Arrays.copyOfRange(buf.logitsHeap, b * vocab, (b + 1) * vocab);
+                for (int i = 0; i < vocab; i++) {
+                    out[b][i] += headBias[i];
+                }
             }
             return logSoftmaxRows(out);
+        }
+
+        /** Token + position embedding rows into {@code buf.x}: straight from a table's memory when it is row-major. */
+        private void embeddings(int[] ids, int[] pos, StepBuffers buf) {
+            tableRows(hostWte, w.wte(), ids, buf, buf.x);
+            tableRows(hostWpe, w.wpe(), pos, buf, buf.outHeap);
+            addInPlace(buf.x, buf.outHeap);
+        }
+
+        private void tableRows(HostMatrix host, INDArray table, int[] ids, StepBuffers buf, float[] out) {
+            if (host.rowMajor()) {
+                host.gatherRows(ids, out);
+            } else {   // DL4J keeps the token embedding column-major
+                Nd4j.pullRows(table, buf.a, 1, ids);
+                buf.aPtr.get(out);
+            }
         }
 
         /** Attention of a chunk of s new tokens per row ([n, 3d] fused projections) over the cache and themselves. */
@@ -598,6 +630,16 @@ public final class KvCacheDecoder {
         return stepBuffers.get().computeIfAbsent(batch, b -> new StepBuffers(model, b));
     }
 
+    /** A block's projection matrices for direct OpenBLAS calls. */
+    private record HostBlock(HostMatrix wQkv, HostMatrix wO, HostMatrix w1, HostMatrix w2) {
+        static HostBlock of(TransformerWeights.Block b) {
+            return new HostBlock(HostMatrix.of(b.wQkv()), HostMatrix.of(b.wO()), HostMatrix.of(b.w1()), HostMatrix.of(b.w2()));
+        }
+    }
+
+    /** Per layer, the gains and biases a heap step reads from Java: ln1 g/b, ln2 g/b, qkv, o, ff1 and ff2 biases. */
+    private static final int VECTORS = 8;
+
     /** A block's parameters as the fused ops take them: gains and biases as rank-1 views. */
     private record Block(INDArray ln1g, INDArray ln1b, INDArray wQkv, INDArray bQkv, INDArray wO, INDArray bO,
                          INDArray ln2g, INDArray ln2b, INDArray w1, INDArray b1, INDArray w2, INDArray b2) {
@@ -619,6 +661,26 @@ public final class KvCacheDecoder {
         for (int i = 0; i < x.length; i++) {
             double v = x[i];
             x[i] = (float) (v / (1 + Math.exp(-v * (c1 + c2 * v * v))));
+        }
+    }
+
+    /** Adds {@code bias} to every row of the row-major {@code m}. */
+    static void addRowVector(float[] m, float[] bias) {
+        int n = bias.length;
+        for (int base = 0; base < m.length; base += n) {
+            for (int i = 0; i < n; i++) {
+                m[base + i] += bias[i];
+            }
+        }
+    }
+
+    /** {@code x += y + bias} on every row: a residual add of a projection whose bias is still to add. */
+    static void addResidual(float[] x, float[] y, float[] bias) {
+        int n = bias.length;
+        for (int base = 0; base < x.length; base += n) {
+            for (int i = 0; i < n; i++) {
+                x[base + i] += y[base + i] + bias[i];
+            }
         }
     }
 
