@@ -24,17 +24,18 @@ import org.rlsf.model.graph.TransformerBlock;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
 /**
- * Batched incremental decoding with a key/value cache, computed eagerly with ND4J operations over
- * the same parameters as the training graph (so it runs on any ND4J backend, CUDA included).
- * Prompts of different lengths are left-padded; a row's positions count from its first real token
- * and padded keys get a −1e9 bias. {@code KvCacheDecoderTest} checks every next-token distribution
- * against a full forward pass of the {@link TransformerLm} graph.
+ * Batched incremental decoding with a key/value cache, computed eagerly over the same parameters as the training
+ * graph. Prompts of different lengths are left-padded; a row's positions count from its first real token and padded
+ * keys get a −1e9 bias. Prefill is ND4J operations; one-token steps are ND4J operations over ND4J caches on any
+ * backend (CUDA included, {@link Attention#ND4J}) and, on the CPU backend, Java loops over Java caches with direct
+ * OpenBLAS projections ({@link Attention#HEAP}). {@code KvCacheDecoderTest} checks every next-token distribution of
+ * both against a full forward pass of the {@link TransformerLm} graph.
  */
 public final class KvCacheDecoder {
     private static final WorkspaceConfiguration STEP_WORKSPACE = WorkspaceConfiguration.builder()
@@ -56,9 +57,10 @@ public final class KvCacheDecoder {
             .policySpill(SpillPolicy.REALLOCATE)
             .build();
     /**
-     * Where decoding steps keep the key/value cache and compute attention. {@link #HEAP}: Java arrays and plain Java
-     * loops ({@link HeapKvCache}), the fastest on the CPU backend; {@link #ND4J}: ND4J arrays and ops, on any backend
-     * (CUDA included). Prefill and every other part of a step are ND4J operations either way.
+     * How one-token decoding steps run. {@link #HEAP}: the cache, attention and element-wise work in Java arrays and
+     * loops ({@link HeapKvCache}), projections by direct OpenBLAS calls ({@link HostMatrix}); CPU backend and
+     * float32 only, and the fastest there. {@link #ND4J}: ND4J arrays and ops, on any backend (CUDA included).
+     * Prefill is ND4J operations either way.
      */
     public enum Attention {
         HEAP, ND4J;
@@ -591,40 +593,47 @@ public final class KvCacheDecoder {
     }
 
     /**
-     * The arrays of a heap-attention decoding step at one batch size, allocated once per thread outside workspaces:
-     * ND4J ones for the projections' inputs and outputs, Java ones for the residual stream and what is copied across.
+     * The buffers of a heap-attention decoding step at one batch size, allocated once per thread outside workspaces:
+     * native memory for OpenBLAS's inputs and outputs (ND4J arrays where ND4J ops touch them), Java arrays for the
+     * residual stream and everything computed in Java.
      */
     private static final class StepBuffers {
-        final INDArray a, qkv, out, hidden, scratch, logits;
+        final INDArray a, hidden, scratch;                     // ND4J arrays where ND4J ops read or write them
         final FloatPointer aPtr, qkvPtr, outPtr, hiddenPtr, logitsPtr;
         final float[] x, aHeap, qkvHeap, outHeap, logitsHeap;
         final float[] hiddenHeap;   // only for at most HEAP_GELU_MAX_VALUES hidden values: GELU in Java
 
         StepBuffers(ModelConfig m, int batch) {
+            int d = m.dModel();
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                DataType f = DataType.FLOAT;
-                a = Nd4j.create(f, batch, m.dModel());
-                qkv = Nd4j.create(f, batch, 3L * m.dModel());
-                out = Nd4j.create(f, batch, m.dModel());
-                hidden = Nd4j.create(f, batch, m.dFf());
-                scratch = Nd4j.create(f, batch, m.dFf());
-                logits = Nd4j.create(f, batch, m.vocabSize());
+                a = Nd4j.create(DataType.FLOAT, batch, d);
+                hidden = Nd4j.create(DataType.FLOAT, batch, m.dFf());
+                scratch = Nd4j.create(DataType.FLOAT, batch, m.dFf());
             }
             aPtr = new FloatPointer(a.data().addressPointer());
-            qkvPtr = new FloatPointer(qkv.data().addressPointer());
-            outPtr = new FloatPointer(out.data().addressPointer());
-            logitsPtr = new FloatPointer(logits.data().addressPointer());
             hiddenPtr = new FloatPointer(hidden.data().addressPointer());
+            qkvPtr = new FloatPointer(3L * batch * d);
+            outPtr = new FloatPointer((long) batch * d);
+            logitsPtr = new FloatPointer((long) batch * m.vocabSize());
             hiddenHeap = hidden.length() <= HEAP_GELU_MAX_VALUES ? new float[(int) hidden.length()] : null;
-            x = new float[(int) a.length()];
-            aHeap = new float[(int) a.length()];
-            qkvHeap = new float[(int) qkv.length()];
-            outHeap = new float[(int) out.length()];
-            logitsHeap = new float[(int) logits.length()];
+            x = new float[batch * d];
+            aHeap = new float[batch * d];
+            qkvHeap = new float[3 * batch * d];
+            outHeap = new float[batch * d];
+            logitsHeap = new float[batch * m.vocabSize()];
         }
     }
 
-    private final ThreadLocal<Map<Integer, StepBuffers>> stepBuffers = ThreadLocal.withInitial(HashMap::new);
+    /** Batch sizes whose step buffers a thread keeps (compaction visits many sizes; the rest are reallocated). */
+    private static final int STEP_BUFFER_SIZES = 16;
+
+    private final ThreadLocal<Map<Integer, StepBuffers>> stepBuffers = ThreadLocal.withInitial(() ->
+            new LinkedHashMap<>(STEP_BUFFER_SIZES, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<Integer, StepBuffers> eldest) {
+                    return size() > STEP_BUFFER_SIZES;
+                }
+            });
 
     private StepBuffers stepBuffers(int batch) {
         return stepBuffers.get().computeIfAbsent(batch, b -> new StepBuffers(model, b));
