@@ -20,14 +20,21 @@ public final class ShardGenerator {
     private ShardGenerator() {
     }
 
-    /** Generation settings; serialisable so Spark ships them with the task. */
+    /**
+     * Generation settings; serialisable so Spark ships them with the task. {@code decoding}: how the decoder's steps
+     * run (null: the backend's default).
+     */
     public record Settings(int k, int maxNewTokens, double firstTokenFloor, int batchRows, int maxAnswerTokens,
-                           TraceScorer.SpanMethod spanMethod) implements Serializable {
+                           TraceScorer.SpanMethod spanMethod, KvCacheDecoder.Attention decoding) implements Serializable {
+        public Settings(int k, int maxNewTokens, double firstTokenFloor, int batchRows, int maxAnswerTokens,
+                        TraceScorer.SpanMethod spanMethod) {
+            this(k, maxNewTokens, firstTokenFloor, batchRows, maxAnswerTokens, spanMethod, null);
+        }
     }
 
     public static List<TraceRecord> run(Checkpoint ckpt, List<Problem> problems, Settings s) {
         Tokenizer tok = ckpt.tokenizer();
-        KvCacheDecoder decoder = ckpt.decoder();
+        KvCacheDecoder decoder = ckpt.decoder(s.decoding());
         CotDecoder cot = new CotDecoder(decoder, tok.bosId(), tok.eosId(), Set.of(tok.padId(), tok.bosId(), tok.eosId()));
         TraceScorer scorer = new TraceScorer(decoder, tok);
         int context = ckpt.model().contextLength();

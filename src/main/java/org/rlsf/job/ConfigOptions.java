@@ -42,6 +42,7 @@ public final class ConfigOptions {
         }
         ComputeSettings.applyThreads(config.raw().getInt("compute.threads"));
         ComputeSettings.applyKernels(config.raw().getString("compute.kernels"));
+        ComputeSettings.applyDecoding(config.raw().getString("compute.decoding"));
         return config;
     }
 }

@@ -22,6 +22,7 @@ import org.rlsf.io.FileStore;
 import org.rlsf.io.SparkSessions;
 import org.rlsf.io.TracesTable;
 import org.rlsf.model.Checkpoint;
+import org.rlsf.model.ComputeSettings;
 import org.rlsf.model.ModelCache;
 import org.rlsf.tasks.Problem;
 import org.slf4j.Logger;
@@ -211,7 +212,7 @@ final class GenerateCommand implements Callable<Integer> {
     static ShardGenerator.Settings settings(Config g, int k) {
         return new ShardGenerator.Settings(k, g.getInt("max-new-tokens"), g.getDouble("first-token-floor"),
                 g.getInt("batch-rows"), g.getInt("max-answer-tokens"),
-                TraceScorer.SpanMethod.valueOf(g.getString("span-method").toUpperCase()));
+                TraceScorer.SpanMethod.valueOf(g.getString("span-method").toUpperCase()), ComputeSettings.decoding());
     }
 
     /** Stable shard of a prompt id (CRC32, independent of JVM and locale). */

@@ -49,9 +49,16 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
             LINEAGE = "lineage.json", MANIFEST = "checkpoint.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** A decoder over this checkpoint's weights. */
+    /** A decoder over this checkpoint's weights, with the backend's default decoding steps. */
     public KvCacheDecoder decoder() {
-        return new KvCacheDecoder(model, TransformerWeights.of(graph, model));
+        return decoder(null);
+    }
+
+    /** A decoder over this checkpoint's weights; {@code attention} null for the backend's default. */
+    public KvCacheDecoder decoder(KvCacheDecoder.Attention attention) {
+        TransformerWeights weights = TransformerWeights.of(graph, model);
+        return new KvCacheDecoder(model, weights,
+                attention != null ? attention : KvCacheDecoder.Attention.auto(weights.wte().dataType()));
     }
 
     /** Writes atomically to {@code dir} (replacing an existing checkpoint there); returns the weights hash. */

@@ -26,6 +26,31 @@ public final class ComputeSettings {
         };
     }
 
+    /**
+     * compute.decoding: "auto" (null: {@link KvCacheDecoder.Attention#auto}), "heap" or "nd4j". Read on the driver;
+     * executors get it with their task's settings.
+     */
+    public static KvCacheDecoder.Attention parseDecoding(String decoding) {
+        return switch (decoding) {
+            case "auto" -> null;
+            case "heap" -> KvCacheDecoder.Attention.HEAP;
+            case "nd4j" -> KvCacheDecoder.Attention.ND4J;
+            default -> throw new IllegalArgumentException("compute.decoding must be \"auto\", \"heap\" or \"nd4j\", was \""
+                    + decoding + "\"");
+        };
+    }
+
+    private static volatile KvCacheDecoder.Attention decoding;
+
+    public static void applyDecoding(String value) {
+        decoding = parseDecoding(value);
+    }
+
+    /** The configured decoding steps, or null for the backend's default. */
+    public static KvCacheDecoder.Attention decoding() {
+        return decoding;
+    }
+
     /** Whether new training graphs run their blocks through SameDiff (the reference kernels). */
     public static boolean sameDiffKernels() {
         return sameDiffKernels;

@@ -35,7 +35,7 @@ public final class TextSampler {
                 throw new IllegalArgumentException("prompt " + (i + 1) + ": " + e.getMessage(), e);
             }
         }
-        List<Generation> gens = ckpt.decoder().generate(encoded, cfg.maxNewTokens(), tok.bosId(), tok.eosId(),
+        List<Generation> gens = ckpt.decoder(ComputeSettings.decoding()).generate(encoded, cfg.maxNewTokens(), tok.bosId(), tok.eosId(),
                 TokenChooser.sampling(cfg.temperature(), cfg.topK()), cfg.seed(), KvCacheDecoder.StepObserver.NONE);
         List<Completion> out = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {

@@ -34,6 +34,13 @@ public final class ModelBench {
                            List<Integer> genBatches, long seed, int workers) {
     }
 
+    /** A decoder over the graph's weights, with compute.decoding's steps. */
+    private static KvCacheDecoder decoder(ModelConfig model, ComputationGraph graph) {
+        TransformerWeights w = TransformerWeights.of(graph, model);
+        KvCacheDecoder.Attention a = ComputeSettings.decoding();
+        return new KvCacheDecoder(model, w, a != null ? a : KvCacheDecoder.Attention.auto(w.wte().dataType()));
+    }
+
     /** Ordered name → value figures. */
     public static Map<String, String> run(ModelConfig model, Settings s) {
         Map<String, String> out = new LinkedHashMap<>();
@@ -81,7 +88,8 @@ public final class ModelBench {
         out.put("dpo_pairs_per_s", fmt((double) pairs.size() * s.trainSteps() / dpoSeconds));
 
         // 3) KV-cache generation (no EOS: every row generates exactly newTokens)
-        KvCacheDecoder decoder = new KvCacheDecoder(model, TransformerWeights.of(graph, model));
+        KvCacheDecoder decoder = decoder(model, graph);
+        out.put("decoding", decoder.attention().name().toLowerCase());
         for (int b : s.genBatches()) {
             List<int[]> prompts = new ArrayList<>();
             for (int i = 0; i < b; i++) {
@@ -139,7 +147,7 @@ public final class ModelBench {
                     prompts.add(Arrays.copyOf(seqs[i % seqs.length], s.promptTokens()));
                 }
                 out.put("gen_batch" + b + "_tokens_per_s_workers" + n, fmt(concurrent(n, s, () -> {
-                    KvCacheDecoder d = new KvCacheDecoder(model, TransformerWeights.of(graph.clone(), model));
+                    KvCacheDecoder d = decoder(model, graph.clone());
                     return () -> d.generate(prompts, s.newTokens(), 1, -1, TokenChooser.greedy(), 0,
                             KvCacheDecoder.StepObserver.NONE);
                 }, (double) b * s.newTokens())));
