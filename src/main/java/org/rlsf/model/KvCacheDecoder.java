@@ -624,19 +624,25 @@ public final class KvCacheDecoder {
         }
     }
 
-    /** Batch sizes whose step buffers a thread keeps (compaction visits many sizes; the rest are reallocated). */
-    private static final int STEP_BUFFER_SIZES = 16;
+    /** Step-buffer shapes a thread keeps (compaction visits many batch sizes; the rest are reallocated). */
+    private static final int STEP_BUFFER_SHAPES = 16;
 
-    private final ThreadLocal<Map<Integer, StepBuffers>> stepBuffers = ThreadLocal.withInitial(() ->
-            new LinkedHashMap<>(STEP_BUFFER_SIZES, 0.75f, true) {
+    /** The shape of a step's buffers: model widths and batch size. */
+    private record StepShape(int dModel, int dFf, int vocab, int batch) {
+    }
+
+    /** Per thread and shared by every decoder on it (Spark runs a new decoder per task on long-lived threads). */
+    private static final ThreadLocal<Map<StepShape, StepBuffers>> STEP_BUFFERS = ThreadLocal.withInitial(() ->
+            new LinkedHashMap<>(STEP_BUFFER_SHAPES, 0.75f, true) {
                 @Override
-                protected boolean removeEldestEntry(Map.Entry<Integer, StepBuffers> eldest) {
-                    return size() > STEP_BUFFER_SIZES;
+                protected boolean removeEldestEntry(Map.Entry<StepShape, StepBuffers> eldest) {
+                    return size() > STEP_BUFFER_SHAPES;
                 }
             });
 
     private StepBuffers stepBuffers(int batch) {
-        return stepBuffers.get().computeIfAbsent(batch, b -> new StepBuffers(model, b));
+        return STEP_BUFFERS.get().computeIfAbsent(new StepShape(model.dModel(), model.dFf(), model.vocabSize(), batch),
+                k -> new StepBuffers(model, batch));
     }
 
     /** A block's projection matrices for direct OpenBLAS calls. */
