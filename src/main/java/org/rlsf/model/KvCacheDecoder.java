@@ -463,8 +463,8 @@ public final class KvCacheDecoder {
          * residual adds and attention run on Java arrays and the projections call OpenBLAS directly
          * ({@link HostMatrix}) on arrays allocated once per batch size and thread ({@link StepBuffers}); GELU is
          * a Java loop for a few rows and ND4J ops above {@link #HEAP_GELU_MAX_VALUES} hidden values. A step thus
-         * creates no native buffers: ND4J tracks each op's buffers (workspace ones included) until a garbage
-         * collection, and at ~100 per step they slowed decoding 2-3x between collections. At these sizes an ND4J
+         * creates no native buffers: ND4J frees each op's buffers (workspace ones included) only after a garbage
+         * collection, and ~100 per step left tens of thousands pending between collections. At these sizes an ND4J
          * op costs 5–40 µs whatever its arithmetic (libnd4j's layer_norm ~30 µs for one row, xw_plus_b ~35 µs).
          */
         private float[][] heapStep(int[][] chunk) {

@@ -10,7 +10,7 @@ import java.util.Map;
 /**
  * Runs custom ops through one reused native op context per op and thread. {@code Nd4j.exec(op)} builds a fresh
  * context for every call and leaves it to ND4J's deallocator thread, which frees it only after a garbage collection:
- * between collections, decoding piled up tens of thousands of them and every op slowed down about 2.5x.
+ * between collections, decoding left tens of thousands of them pending.
  * An op's outputs must be given; every call of one op must pass the same numbers of inputs and arguments.
  */
 final class NativeContexts {
