@@ -99,8 +99,10 @@ public final class ModelBench {
                 }
                 prompts.add(p);
             }
-            decoder.generate(prompts, Math.min(8, s.newTokens()), 1, -1, TokenChooser.greedy(), 0,
-                    KvCacheDecoder.StepObserver.NONE);   // warm-up
+            for (int w = 0; w < Math.max(1, s.warmupSteps()); w++) {   // warm-up: full generations, so the JIT has
+                decoder.generate(prompts, s.newTokens(), 1, -1, TokenChooser.greedy(), 0,   // compiled the step
+                        KvCacheDecoder.StepObserver.NONE);
+            }
             double[] runs = new double[3];   // the median of three
             for (int r = 0; r < runs.length; r++) {
                 long g0 = System.nanoTime();
@@ -121,7 +123,7 @@ public final class ModelBench {
             }
             org.rlsf.generate.CotDecoder cot = new org.rlsf.generate.CotDecoder(decoder, 1, -1, java.util.Set.of());
             org.rlsf.generate.CotDecoder.Settings cs = new org.rlsf.generate.CotDecoder.Settings(10, s.newTokens(), 0.0, 64);
-            cot.decode(batch.subList(0, 2), cs);   // warm-up
+            cot.decode(batch, cs);   // warm-up: the same work once
             long c0 = System.nanoTime();
             cot.decode(batch, cs);
             double cotSeconds = (System.nanoTime() - c0) / 1e9;
