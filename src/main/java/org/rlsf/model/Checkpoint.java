@@ -56,9 +56,7 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
 
     /** A decoder over this checkpoint's weights; {@code attention} null for the backend's default. */
     public KvCacheDecoder decoder(KvCacheDecoder.Attention attention) {
-        TransformerWeights weights = TransformerWeights.of(graph, model);
-        return new KvCacheDecoder(model, weights,
-                attention != null ? attention : KvCacheDecoder.Attention.auto(weights.wte().dataType()));
+        return new KvCacheDecoder(model, TransformerWeights.of(graph, model), attention);
     }
 
     /** Writes atomically to {@code dir} (replacing an existing checkpoint there); returns the weights hash. */

@@ -85,10 +85,14 @@ public final class KvCacheDecoder {
     private final INDArray bHead;
 
     public KvCacheDecoder(ModelConfig model, TransformerWeights weights) {
-        this(model, weights, Attention.auto(weights.wte().dataType()));
+        this(model, weights, null);
     }
 
+    /** @param attention how steps run; null for {@link Attention#auto} */
     public KvCacheDecoder(ModelConfig model, TransformerWeights weights, Attention attention) {
+        if (attention == null) {
+            attention = Attention.auto(weights.wte().dataType());
+        }
         if (attention == Attention.HEAP && weights.wte().dataType() != DataType.FLOAT) {
             throw new IllegalArgumentException("heap attention computes in float32; the weights are "
                     + weights.wte().dataType());

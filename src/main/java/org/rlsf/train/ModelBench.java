@@ -36,9 +36,7 @@ public final class ModelBench {
 
     /** A decoder over the graph's weights, with compute.decoding's steps. */
     private static KvCacheDecoder decoder(ModelConfig model, ComputationGraph graph) {
-        TransformerWeights w = TransformerWeights.of(graph, model);
-        KvCacheDecoder.Attention a = ComputeSettings.decoding();
-        return new KvCacheDecoder(model, w, a != null ? a : KvCacheDecoder.Attention.auto(w.wte().dataType()));
+        return new KvCacheDecoder(model, TransformerWeights.of(graph, model), ComputeSettings.decoding());
     }
 
     /** Ordered name → value figures. */
