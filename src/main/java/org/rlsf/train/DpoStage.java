@@ -56,7 +56,8 @@ public final class DpoStage {
     private static final ObjectMapper JSON = new ObjectMapper();
     static final String STATE = "trainer-state.bin";
     static final List<String> PAIR_COLUMNS = List.of("pair_id", "run_id", "prompt_id", "prompt_tokens", "chosen_tokens",
-            "rejected_tokens", "chosen_ref_logprob", "rejected_ref_logprob", "weights_sha256");
+            "rejected_tokens", "chosen_ref_logprob", "rejected_ref_logprob", "weights_sha256", "chosen_branch",
+            "rejected_branch");
 
     private DpoStage() {
     }
@@ -256,7 +257,10 @@ public final class DpoStage {
         }
         Dataset<Row> sel = runId == null ? df : df.filter(col("run_id").equalTo(runId));
         List<Row> rows = sel.select(PAIR_COLUMNS.stream().map(org.apache.spark.sql.functions::col)
-                .toArray(org.apache.spark.sql.Column[]::new)).orderBy("pair_id").collectAsList();
+                .toArray(org.apache.spark.sql.Column[]::new))
+                // an order that does not depend on the run id (pair_id hashes it in): the same pairs under another
+                // run id train in the same order, so to the same weights
+                .orderBy("prompt_id", "chosen_branch", "rejected_branch", "pair_id").collectAsList();
         if (rows.isEmpty()) {
             throw new IllegalArgumentException(pairsPath + " has no pairs" + (runId == null ? "" : " for run " + runId)
                     + ": nothing to train on (were any traces at or above pairs.threshold?)");

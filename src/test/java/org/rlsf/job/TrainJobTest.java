@@ -54,7 +54,11 @@ class TrainJobTest {
     }
 
     private static int train(File out, String... extra) {
-        List<String> args = new ArrayList<>(List.of("train", "--model", ckpt.getAbsolutePath(), "--pairs", pairs.getAbsolutePath(),
+        return train(pairs, out, extra);
+    }
+
+    private static int train(File pairsTable, File out, String... extra) {
+        List<String> args = new ArrayList<>(List.of("train", "--model", ckpt.getAbsolutePath(), "--pairs", pairsTable.getAbsolutePath(),
                 "--out", out.getAbsolutePath(), "--set", "train.epochs=4", "--set", "train.pairs-per-batch=2",
                 "--set", "train.averaging-frequency=2", "--set", "train.learning-rate=1e-3", "--set", "train.heldout-fraction=0.25",
                 "--set", "train.warmup-steps=0"));
@@ -103,6 +107,22 @@ class TrainJobTest {
         assertEquals(0, train(b, "--resume-from", b.getAbsolutePath()));
         assertEquals(Checkpoint.load(STORE, new Path(a.getAbsolutePath(), "epochs/epoch-4")).weightsSha256(),
                 Checkpoint.load(STORE, new Path(b.getAbsolutePath(), "epochs/epoch-4")).weightsSha256());
+    }
+
+    @Test
+    void theSamePairsUnderAnotherRunIdTrainToTheSameWeights() {
+        // pair ids hash the run id in; the training order must not depend on it
+        File corpus = new File(dir, "corpus"), traces = new File(dir, "traces-other"), other = new File(dir, "pairs-other");
+        assertEquals(0, Main.execute("generate", "--model", ckpt.getAbsolutePath(), "--corpus", corpus.getAbsolutePath(),
+                "--out", traces.getAbsolutePath(), "--run-id", "another-run", "--set", "generate.k=4",
+                "--set", "generate.max-new-tokens=10", "--set", "generate.max-answer-tokens=4", "--set", "generate.shards=2"));
+        assertEquals(0, Main.execute("pairs", "--traces", traces.getAbsolutePath(), "--out", other.getAbsolutePath(),
+                "--set", "pairs.threshold=0.0", "--set", "pairs.policy=best-vs-worst"));
+        File a = new File(dir, "run-id-a"), b = new File(dir, "run-id-b");
+        assertEquals(0, train(pairs, a, "--set", "train.epochs=1"));
+        assertEquals(0, train(other, b, "--set", "train.epochs=1"));
+        assertEquals(Checkpoint.load(STORE, new Path(a.getAbsolutePath())).weightsSha256(),
+                Checkpoint.load(STORE, new Path(b.getAbsolutePath())).weightsSha256());
     }
 
     @Test
