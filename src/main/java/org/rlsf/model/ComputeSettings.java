@@ -9,6 +9,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class ComputeSettings {
     private static volatile boolean sameDiffKernels;
+    private static volatile KvCacheDecoder.Attention decoding;
 
     private ComputeSettings() {
     }
@@ -30,20 +31,14 @@ public final class ComputeSettings {
      * compute.decoding: "auto" (null: {@link KvCacheDecoder.Attention#auto}), "heap" or "nd4j". Read on the driver;
      * executors get it with their task's settings.
      */
-    public static KvCacheDecoder.Attention parseDecoding(String decoding) {
-        return switch (decoding) {
+    public static void applyDecoding(String value) {
+        decoding = switch (value) {
             case "auto" -> null;
             case "heap" -> KvCacheDecoder.Attention.HEAP;
             case "nd4j" -> KvCacheDecoder.Attention.ND4J;
             default -> throw new IllegalArgumentException("compute.decoding must be \"auto\", \"heap\" or \"nd4j\", was \""
-                    + decoding + "\"");
+                    + value + "\"");
         };
-    }
-
-    private static volatile KvCacheDecoder.Attention decoding;
-
-    public static void applyDecoding(String value) {
-        decoding = parseDecoding(value);
     }
 
     /** The configured decoding steps, or null for the backend's default. */

@@ -43,10 +43,6 @@ final class HostMatrix {
         throw new IllegalArgumentException("no unit stride: " + java.util.Arrays.toString(stride));
     }
 
-    int rows() {
-        return rows;
-    }
-
     int cols() {
         return cols;
     }
