@@ -158,12 +158,15 @@ public final class KvCacheDecoder {
     }
 
     /**
-     * Runs {@code work} with every session it starts or forks keeping its key/value cache in a per-thread workspace
-     * that the next scope reuses: decoding allocates (and the OS faults in) fresh cache memory once per thread instead
-     * of for every batch, fork and compaction. Sessions must not outlive the scope; what {@code work} returns must be
-     * plain Java data.
+     * Runs {@code work} with every session it starts or forks keeping its ND4J key/value cache in a per-thread
+     * workspace that the next scope reuses: decoding allocates (and the OS faults in) fresh cache memory once per
+     * thread instead of for every batch, fork and compaction. Sessions must not outlive the scope; what {@code work}
+     * returns must be plain Java data. Heap-attention sessions keep their cache in Java arrays: no workspace then.
      */
     public <T> T withCacheScope(java.util.function.Supplier<T> work) {
+        if (attention == Attention.HEAP) {
+            return work.get();
+        }
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().getAndActivateWorkspace(CACHE_WORKSPACE, "rlsf-kv-cache")) {
             return work.get();
         }
