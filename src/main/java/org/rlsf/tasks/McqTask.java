@@ -18,7 +18,7 @@ import java.util.Random;
  * </pre>
  * Earlier versions shuffled the options and looked the result up ("5 is option B."), or copied the
  * options up to the result: the tiny base computed the steps but picked the wrong letter, confidently
- * (README "Base-model attempts", rows 1–8).
+ * (docs/results.md "Base-model attempts", rows 1–8).
  */
 public final class McqTask implements TaskFamily {
     public static final String NAME = "mcq";

@@ -18,7 +18,7 @@ import java.util.Map;
 
 /**
  * Base of our SameDiff layers. DL4J 1.0.0-M2.1's runtime {@code SameDiffLayer} returns exactly twice
- * the gradient it should (2×, 4×, 8× down a stack; see ../shared/docs/dl4j-notes.md). The runtime
+ * the gradient it should (2×, 4×, 8× down a stack; see docs/model.md, "DL4J / dl4j-spark issues we work around"). The runtime
  * layer created here halves the incoming epsilon, which makes parameter gradients and the gradient
  * passed down exact. {@code GradientCheckTest} fails if the workaround stops being right.
  */

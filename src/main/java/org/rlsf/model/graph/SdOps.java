@@ -17,7 +17,7 @@ final class SdOps {
         SDVariable mean = x.mean(true, lastDim);
         SDVariable centred = x.sub(mean);
         SDVariable variance = centred.mul(centred).mean(true, lastDim);
-        // pow(-0.5) rather than div(sqrt): M2.1's div-by-variable gradient is wrong (dl4j-notes.md)
+        // pow(-0.5) rather than div(sqrt): M2.1's div-by-variable gradient is wrong (a DL4J M2.1 bug)
         SDVariable normed = centred.mul(variance.add(eps).pow(-0.5));
         return normed.mul(gain).add(bias);
     }
