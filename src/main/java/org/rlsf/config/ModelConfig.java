@@ -49,7 +49,7 @@ public record ModelConfig(int vocabSize, int dModel, int nLayers, int nHeads, in
 
     private static void require(boolean ok, String message) {
         if (!ok) {
-            throw new IllegalArgumentException("model config: " + message);
+            throw new IllegalArgumentException("rlsf.model." + message);
         }
     }
 }

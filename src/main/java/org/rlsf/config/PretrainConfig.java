@@ -60,7 +60,7 @@ public record PretrainConfig(int seqLen, int epochs, int batchSizePerWorker, int
 
     private static void require(boolean ok, String message) {
         if (!ok) {
-            throw new IllegalArgumentException("pretrain config: " + message);
+            throw new IllegalArgumentException("rlsf.pretrain." + message);
         }
     }
 }

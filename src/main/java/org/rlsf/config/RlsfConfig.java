@@ -20,12 +20,44 @@ import java.util.Map;
  * The resolved application configuration: {@code reference.conf} from the jar, then the environment
  * overlay {@code <confDir>/<env>.conf} when it exists, then each {@code --config} file in order, then
  * {@code --set key=value} overrides (keys relative to {@code rlsf.}). Immutable.
+ *
+ * <p>Every section is parsed into its record when the configuration is built, so an unknown key, a value of the
+ * wrong type or out of range fails here, naming the key, before any stage starts. Stages read the records, never
+ * the HOCON tree.
  */
 public final class RlsfConfig {
     private final Config root;
+    private final SparkConfig spark;
+    private final ComputeConfig compute;
+    private final TokenizerConfig tokenizer;
+    private final PretrainConfig pretrain;
+    private final GenerateConfig generate;
+    private final PairsConfig pairs;
+    private final TrainConfig train;
+    private final EvaluateConfig evaluate;
+    private final SampleConfig sample;
+    private final BenchConfig bench;
+    private final RunConfig run;
 
     private RlsfConfig(Config root) {
         this.root = root;
+        Config c = root.getConfig("rlsf");
+        try {
+            this.spark = SparkConfig.fromConfig(c.getConfig("spark"));
+            this.compute = ComputeConfig.fromConfig(c.getConfig("compute"));
+            ModelConfig.fromConfig(c.getConfig("model"), 4);   // the vocabulary comes from a tokenizer; the rest is checked now
+            this.tokenizer = TokenizerConfig.fromConfig(c.getConfig("tokenizer"));
+            this.pretrain = PretrainConfig.fromConfig(c.getConfig("pretrain"));
+            this.generate = GenerateConfig.fromConfig(c.getConfig("generate"));
+            this.pairs = PairsConfig.fromConfig(c.getConfig("pairs"));
+            this.train = TrainConfig.fromConfig(c.getConfig("train"));
+            this.evaluate = EvaluateConfig.fromConfig(c.getConfig("evaluate"));
+            this.sample = SampleConfig.fromConfig(c.getConfig("sample"));
+            this.bench = BenchConfig.fromConfig(c.getConfig("bench.model"));
+            this.run = RunConfig.fromConfig(c.getConfig("run"));
+        } catch (ConfigException e) {   // a value of the wrong type: HOCON's message names the key and where it was set
+            throw new IllegalArgumentException("bad configuration value: " + e.getMessage(), e);
+        }
     }
 
     /** Layers the sources as described above; a missing explicit --config file is an error. */
@@ -120,24 +152,58 @@ public final class RlsfConfig {
         }
     }
 
+    /** The HOCON tree under {@code rlsf} (rendering, hashing, tests); stages read the section records instead. */
     public Config raw() {
         return root.getConfig("rlsf");
     }
 
+    /** The model shapes for a tokenizer of {@code vocabSize} tokens. */
     public ModelConfig model(int vocabSize) {
         return ModelConfig.fromConfig(raw().getConfig("model"), vocabSize);
     }
 
+    public SparkConfig spark() {
+        return spark;
+    }
+
+    public ComputeConfig compute() {
+        return compute;
+    }
+
+    public TokenizerConfig tokenizer() {
+        return tokenizer;
+    }
+
     public PretrainConfig pretrain() {
-        return PretrainConfig.fromConfig(raw().getConfig("pretrain"));
+        return pretrain;
+    }
+
+    public GenerateConfig generate() {
+        return generate;
+    }
+
+    public PairsConfig pairs() {
+        return pairs;
     }
 
     public TrainConfig train() {
-        return TrainConfig.fromConfig(raw().getConfig("train"));
+        return train;
+    }
+
+    public EvaluateConfig evaluate() {
+        return evaluate;
     }
 
     public SampleConfig sample() {
-        return SampleConfig.fromConfig(raw().getConfig("sample"));
+        return sample;
+    }
+
+    public BenchConfig bench() {
+        return bench;
+    }
+
+    public RunConfig run() {
+        return run;
     }
 
     /** The resolved configuration as HOCON text (what is written next to every command's outputs). */

@@ -13,13 +13,13 @@ import com.typesafe.config.Config;
 public record SampleConfig(int maxNewTokens, double temperature, int topK, long seed) {
     public SampleConfig {
         if (maxNewTokens <= 0) {
-            throw new IllegalArgumentException("sample config: max-new-tokens must be > 0, was " + maxNewTokens);
+            throw new IllegalArgumentException("rlsf.sample.max-new-tokens must be > 0, was " + maxNewTokens);
         }
         if (temperature < 0 || !Double.isFinite(temperature)) {
-            throw new IllegalArgumentException("sample config: temperature must be >= 0, was " + temperature);
+            throw new IllegalArgumentException("rlsf.sample.temperature must be >= 0, was " + temperature);
         }
         if (topK < 0) {
-            throw new IllegalArgumentException("sample config: top-k must be >= 0, was " + topK);
+            throw new IllegalArgumentException("rlsf.sample.top-k must be >= 0, was " + topK);
         }
     }
 

@@ -5,7 +5,7 @@ import com.typesafe.config.Config;
 /**
  * Preference fine-tuning (DPO) of the policy against the frozen base, on Spark with parameter averaging.
  *
- * @param loss               dpo | ipo
+ * @param loss               DPO or IPO
  * @param beta               DPO β (method.md default 0.2)
  * @param labelSmoothing     DPO ε (0 = plain DPO; 0.01 = the paper's label-smoothed setting)
  * @param learningRate       peak Adam learning rate
@@ -19,7 +19,7 @@ import com.typesafe.config.Config;
  * @param workers            parallel workers; 0 = Spark's default parallelism
  * @param heldoutFraction    share of prompts whose pairs are held out for the metrics
  * @param heldoutMaxPairs    cap on held-out pairs
- * @param select             which epoch's weights become the final checkpoint: last | best-heldout-loss
+ * @param select             which epoch's weights become the final checkpoint
  * @param seed               shuffling / split seed
  * @param lengthBucket       0 = every minibatch padded to the longest pair; n > 0 = pairs of similar length share
  *                           an averaging round, padded to its longest pair rounded up to a multiple of n
@@ -27,12 +27,30 @@ import com.typesafe.config.Config;
  * @param lengthMultiple     the training length is the longest pair rounded up to this; 0 = by the natives in use
  *                           (8 with oneDNN, 1 otherwise)
  */
-public record TrainConfig(String loss, double beta, double labelSmoothing, double learningRate, int warmupSteps,
+public record TrainConfig(Loss loss, double beta, double labelSmoothing, double learningRate, int warmupSteps,
                           double minLrFraction, double weightDecay, double gradClip, int epochs, int pairsPerBatch,
                           int averagingFrequency, int workers, double heldoutFraction, int heldoutMaxPairs,
-                          String select, long seed, int lengthBucket, int heldoutEveryRounds, int lengthMultiple) {
+                          Selection select, long seed, int lengthBucket, int heldoutEveryRounds, int lengthMultiple) {
+    /** The preference loss (method.md §1.6): DPO's −log σ(βh), or IPO's (h − 1/(2β))². */
+    public enum Loss {
+        DPO, IPO;
+
+        public String configName() {
+            return Require.configName(this);
+        }
+    }
+
+    /** Which epoch becomes the final checkpoint: the last, or the lowest held-out DPO loss (label-free, method.md §5.4). */
+    public enum Selection {
+        LAST, BEST_HELDOUT_LOSS;
+
+        public String configName() {
+            return Require.configName(this);
+        }
+    }
+
     public TrainConfig {
-        require(loss.equals("dpo") || loss.equals("ipo"), "loss must be dpo or ipo, was " + loss);
+        require(loss != null, "loss must be set, was null");
         require(beta > 0, "beta must be > 0, was " + beta);
         require(labelSmoothing >= 0 && labelSmoothing < 0.5, "label-smoothing must be in [0, 0.5), was " + labelSmoothing);
         require(learningRate > 0 && Double.isFinite(learningRate), "learning-rate must be > 0, was " + learningRate);
@@ -46,25 +64,25 @@ public record TrainConfig(String loss, double beta, double labelSmoothing, doubl
         require(workers >= 0, "workers must be >= 0, was " + workers);
         require(heldoutFraction >= 0 && heldoutFraction < 1, "heldout-fraction must be in [0,1), was " + heldoutFraction);
         require(heldoutMaxPairs >= 0, "heldout-max-pairs must be >= 0, was " + heldoutMaxPairs);
-        require(select.equals("last") || select.equals("best-heldout-loss"),
-                "select must be last or best-heldout-loss, was " + select);
+        require(select != null, "select must be set, was null");
         require(lengthBucket >= 0, "length-bucket must be >= 0, was " + lengthBucket);
         require(heldoutEveryRounds >= 0, "heldout-every-rounds must be >= 0, was " + heldoutEveryRounds);
         require(lengthMultiple >= 0, "length-multiple must be >= 0, was " + lengthMultiple);
     }
 
     static TrainConfig fromConfig(Config c) {
-        return new TrainConfig(c.getString("loss"), c.getDouble("beta"), c.getDouble("label-smoothing"),
+        return new TrainConfig(Require.choice("train.loss", c.getString("loss"), Loss.class), c.getDouble("beta"), c.getDouble("label-smoothing"),
                 c.getDouble("learning-rate"), c.getInt("warmup-steps"), c.getDouble("min-lr-fraction"),
                 c.getDouble("weight-decay"), c.getDouble("grad-clip"), c.getInt("epochs"), c.getInt("pairs-per-batch"),
                 c.getInt("averaging-frequency"), c.getInt("workers"), c.getDouble("heldout-fraction"),
-                c.getInt("heldout-max-pairs"), c.getString("select"), c.getLong("seed"),
+                c.getInt("heldout-max-pairs"),
+                Require.choice("train.select", c.getString("select"), Selection.class), c.getLong("seed"),
                 c.getInt("length-bucket"), c.getInt("heldout-every-rounds"), c.getInt("length-multiple"));
     }
 
     private static void require(boolean ok, String message) {
         if (!ok) {
-            throw new IllegalArgumentException("train config: " + message);
+            throw new IllegalArgumentException("rlsf.train." + message);
         }
     }
 }

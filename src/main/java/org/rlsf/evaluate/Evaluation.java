@@ -1,6 +1,6 @@
 package org.rlsf.evaluate;
 
-import org.rlsf.generate.TraceRecord;
+import org.rlsf.score.TraceRecord;
 import org.rlsf.tasks.ArithTask;
 import org.rlsf.tasks.Grader;
 import org.rlsf.tasks.Problem;

@@ -1,8 +1,11 @@
 package org.rlsf.generate;
 
+import org.rlsf.config.ComputeConfig;
+import org.rlsf.config.GenerateConfig;
 import org.rlsf.model.Checkpoint;
 import org.rlsf.model.KvCacheDecoder;
 import org.rlsf.model.Tokenizer;
+import org.rlsf.score.TraceRecord;
 import org.rlsf.tasks.Problem;
 import org.rlsf.tasks.Prompts;
 
@@ -25,10 +28,16 @@ public final class ShardGenerator {
      * run (null: the backend's default).
      */
     public record Settings(int k, int maxNewTokens, double firstTokenFloor, int batchRows, int maxAnswerTokens,
-                           TraceScorer.SpanMethod spanMethod, KvCacheDecoder.Attention decoding) implements Serializable {
+                           GenerateConfig.SpanMethod spanMethod, KvCacheDecoder.Attention decoding) implements Serializable {
         public Settings(int k, int maxNewTokens, double firstTokenFloor, int batchRows, int maxAnswerTokens,
-                        TraceScorer.SpanMethod spanMethod) {
+                        GenerateConfig.SpanMethod spanMethod) {
             this(k, maxNewTokens, firstTokenFloor, batchRows, maxAnswerTokens, spanMethod, null);
+        }
+
+        /** The {@code generate} section's settings with {@code k} branches (evaluation decodes 1 or evaluate.k). */
+        public static Settings of(GenerateConfig g, int k, ComputeConfig compute) {
+            return new Settings(k, g.maxNewTokens(), g.firstTokenFloor(), g.batchRows(), g.maxAnswerTokens(), g.spanMethod(),
+                    KvCacheDecoder.Attention.of(compute.decoding()));
         }
     }
 

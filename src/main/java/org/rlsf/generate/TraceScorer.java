@@ -1,5 +1,6 @@
 package org.rlsf.generate;
 
+import org.rlsf.config.GenerateConfig.SpanMethod;
 import org.rlsf.model.Generation;
 import org.rlsf.model.KvCacheDecoder;
 import org.rlsf.model.TokenChooser;
@@ -27,7 +28,6 @@ import java.util.Set;
  * Gold answers are never read here.
  */
 public final class TraceScorer {
-    public enum SpanMethod { ELICITATION, TRACE }
 
     private final KvCacheDecoder decoder;
     private final Tokenizer tokenizer;

@@ -1,7 +1,5 @@
 package org.rlsf.io;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -15,11 +13,8 @@ import org.rlsf.config.CodeVersion;
 import org.rlsf.tasks.Problem;
 import org.rlsf.tasks.Prompts;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -35,7 +30,7 @@ import java.util.Map;
  */
 public final class CorpusTable {
     public static final int SCHEMA_VERSION = 1;
-    public static final String MANIFEST = "_MANIFEST.json";
+    public static final String MANIFEST = RunLayout.MANIFEST;
     public static final StructType SCHEMA = new StructType(new StructField[]{
             DataTypes.createStructField("schema_version", DataTypes.IntegerType, false),
             DataTypes.createStructField("ordinal", DataTypes.LongType, false),
@@ -49,7 +44,6 @@ public final class CorpusTable {
             DataTypes.createStructField("content_sha256", DataTypes.StringType, false),
             DataTypes.createStructField("source", DataTypes.StringType, false),
     });
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private CorpusTable() {
     }
@@ -75,20 +69,8 @@ public final class CorpusTable {
         }
         Dataset<Row> df = spark.createDataFrame(rows, SCHEMA).coalesce(1);
         df.write().mode(SaveMode.Append).option("compression", "zstd").parquet(dir.toString());
-        Map<String, Object> manifest = new LinkedHashMap<>();
-        manifest.put("table", "corpus");
-        manifest.put("schema_version", SCHEMA_VERSION);
-        manifest.put("rows", problems.size());
-        manifest.put("split", split);
-        manifest.put("source", source);
-        manifest.putAll(provenance);
-        manifest.put("code_version", CodeVersion.get());
-        manifest.put("created_at", Instant.now().toString());
-        try {
-            store.writeText(new Path(dir, MANIFEST), JSON.writeValueAsString(manifest));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        Manifests.write(store, RunLayout.manifest(dir), Manifests.Corpus.of(SCHEMA_VERSION, problems.size(), split, source,
+                CodeVersion.get(), Instant.now().toString(), provenance));
     }
 
     public static boolean isCorpusTable(FileStore store, Path dir) {
@@ -114,12 +96,7 @@ public final class CorpusTable {
             throw new IllegalArgumentException("not a corpus table: " + dir + " has no " + MANIFEST
                     + " (unfinished write, or not written by `rlsf corpus`)");
         }
-        Map<?, ?> manifest;
-        try {
-            manifest = JSON.readValue(store.readText(manifestPath), Map.class);
-        } catch (IOException e) {
-            throw new IllegalArgumentException(manifestPath + " is unreadable: " + e.getMessage(), e);
-        }
+        Map<?, ?> manifest = Json.read(store.readText(manifestPath), Map.class, manifestPath);
         Object version = manifest.get("schema_version");
         if (!(version instanceof Integer v) || v > SCHEMA_VERSION) {
             throw new IllegalArgumentException("corpus " + dir + " has schema_version " + version
@@ -143,8 +120,10 @@ public final class CorpusTable {
         List<Problem> out = new ArrayList<>();
         String answer = withAnswers ? "answer" : "CAST(NULL AS STRING) AS answer";
         for (Row r : df.selectExpr("ordinal", "problem_id", "task", "question", answer, "options").orderBy("ordinal").collectAsList()) {
-            out.add(new Problem(r.getString(1), r.getString(2), r.getString(3), r.isNullAt(4) ? null : r.getString(4),
-                    r.getList(5)));
+            int answerColumn = r.fieldIndex("answer");
+            out.add(new Problem(r.getString(r.fieldIndex("problem_id")), r.getString(r.fieldIndex("task")),
+                    r.getString(r.fieldIndex("question")), r.isNullAt(answerColumn) ? null : r.getString(answerColumn),
+                    r.getList(r.fieldIndex("options"))));
         }
         return out;
     }

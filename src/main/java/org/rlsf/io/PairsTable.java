@@ -1,18 +1,20 @@
 package org.rlsf.io;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.rlsf.pairs.Candidate;
 import org.rlsf.pairs.PairBuilder;
+import org.rlsf.pairs.PreferenceExample;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -20,7 +22,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
@@ -31,8 +32,6 @@ import java.util.stream.Collectors;
  */
 public final class PairsTable {
     public static final int SCHEMA_VERSION = 1;
-    public static final String MANIFEST = "_MANIFEST.json";
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     public static final StructType SCHEMA = new StructType(new StructField[]{
             field("schema_version", DataTypes.IntegerType, false),
@@ -142,16 +141,83 @@ public final class PairsTable {
                 p.modelId(), p.weightsSha256());
     }
 
-    public static Path partition(Path table, String runId) {
-        return new Path(table, "run_id=" + runId);
+    /** The prompt-level columns of a traces row (a row of {@link #TRACES_INPUT}), read by name. */
+    public static PromptInfo promptInfo(Row traces) {
+        return new PromptInfo(traces.getString(traces.fieldIndex("run_id")), traces.getString(traces.fieldIndex("prompt_id")),
+                traces.getString(traces.fieldIndex("task")), traces.getString(traces.fieldIndex("prompt")),
+                Columns.ints(traces, "prompt_tokens"), traces.getString(traces.fieldIndex("model_id")),
+                traces.getString(traces.fieldIndex("weights_sha256")));
     }
 
-    public static void writeManifest(FileStore store, Path table, String runId, Map<String, Object> content) {
-        try {
-            store.writeText(new Path(partition(table, runId), MANIFEST), JSON.writeValueAsString(content));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+    /** A traces row as a ranking candidate; its reference log-prob is the sum of the trace's token log-probs. */
+    public static Candidate candidate(Row traces) {
+        double ref = 0;
+        for (float x : Columns.floats(traces, "token_logprobs")) {
+            ref += x;
         }
+        return new Candidate(traces.getInt(traces.fieldIndex("branch")), traces.getString(traces.fieldIndex("trace_text")),
+                Columns.ints(traces, "trace_tokens"), traces.getString(traces.fieldIndex("answer")),
+                traces.getDouble(traces.fieldIndex("confidence")), ref);
+    }
+
+    /** The columns training reads. */
+    static final List<String> EXAMPLE_COLUMNS = List.of("pair_id", "run_id", "prompt_id", "prompt_tokens", "chosen_tokens",
+            "rejected_tokens", "chosen_ref_logprob", "rejected_ref_logprob", "weights_sha256", "chosen_branch",
+            "rejected_branch");
+
+    /**
+     * The pairs of {@code runId} (every run when null) as training examples, in an order that does not depend on the
+     * run id (pair ids hash it in): (prompt, chosen branch, rejected branch), so the same pairs under another run id
+     * train in the same order, to the same weights.
+     *
+     * @throws IllegalArgumentException when the table is missing, is not a pairs table, has no pairs, or holds a pair
+     *                                  made by other weights than {@code baseWeights} (its reference log-probs would
+     *                                  belong to another model)
+     */
+    public static List<PreferenceExample> readExamples(SparkSession spark, FileStore store, Path table, String runId,
+                                                       String baseWeights) {
+        if (!store.exists(table)) {
+            throw new IllegalArgumentException("pairs table " + table + " does not exist");
+        }
+        Dataset<Row> df;
+        try {
+            df = spark.read().parquet(table.toString());
+        } catch (Exception e) {   // Spark's AnalysisException is checked but undeclared
+            if (e instanceof org.apache.spark.sql.AnalysisException a) {
+                throw new IllegalArgumentException(table + " has no pair rows (" + a.getSimpleMessage()
+                        + "): nothing to train on. Were any traces at or above pairs.threshold?", e);
+            }
+            throw e;
+        }
+        List<String> missing = EXAMPLE_COLUMNS.stream().filter(c -> !List.of(df.schema().fieldNames()).contains(c)).toList();
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException(table + " is not a pairs table: missing columns " + missing);
+        }
+        Dataset<Row> sel = runId == null ? df : df.filter(functions.col("run_id").equalTo(runId));
+        List<Row> rows = sel.select(EXAMPLE_COLUMNS.stream().map(functions::col).toArray(Column[]::new))
+                .orderBy("prompt_id", "chosen_branch", "rejected_branch", "pair_id").collectAsList();
+        if (rows.isEmpty()) {
+            throw new IllegalArgumentException(table + " has no pairs" + (runId == null ? "" : " for run " + runId)
+                    + ": nothing to train on (were any traces at or above pairs.threshold?)");
+        }
+        List<PreferenceExample> out = new ArrayList<>(rows.size());
+        for (Row r : rows) {
+            String pairId = r.getString(r.fieldIndex("pair_id"));
+            String weights = r.getString(r.fieldIndex("weights_sha256"));
+            if (!baseWeights.equals(weights)) {
+                throw new IllegalArgumentException("pair " + pairId + " in " + table + " was generated by model weights "
+                        + weights + ", not by the base " + baseWeights + ": its reference log-probs do not belong to this base");
+            }
+            out.add(new PreferenceExample(pairId, r.getString(r.fieldIndex("prompt_id")), Columns.ints(r, "prompt_tokens"),
+                    Columns.ints(r, "chosen_tokens"), Columns.ints(r, "rejected_tokens"),
+                    r.getDouble(r.fieldIndex("chosen_ref_logprob")), r.getDouble(r.fieldIndex("rejected_ref_logprob"))));
+        }
+        return out;
+    }
+
+    /** Written by the driver after the run's partition committed. */
+    public static void writeManifest(FileStore store, Path table, Manifests.PairsRun manifest) {
+        Manifests.write(store, RunLayout.manifest(RunLayout.runPartition(table, manifest.runId())), manifest);
     }
 
     private static scala.collection.Seq<Integer> ints(int[] a) {

@@ -1,14 +1,13 @@
 package org.rlsf.io;
 
-import com.typesafe.config.Config;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
-
-import java.util.Map;
-import java.util.function.Supplier;
+import org.rlsf.config.SparkConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.util.function.Supplier;
 
 /**
  * Starts (or joins) the Spark session. Spark settings belong to Spark: whatever spark-submit,
@@ -22,17 +21,15 @@ public final class SparkSessions {
     private SparkSessions() {
     }
 
-    public static SparkSession getOrCreate(Config sparkSection) {
+    public static SparkSession getOrCreate(SparkConfig settings) {
         SparkConf conf = new SparkConf();
         if (!conf.contains("spark.master")) {
-            conf.setMaster(sparkSection.getString("default-master"));
+            conf.setMaster(settings.defaultMaster());
         }
         if (!conf.contains("spark.app.name")) {
-            conf.setAppName(sparkSection.getString("app-name"));
+            conf.setAppName(settings.appName());
         }
-        for (Map.Entry<String, Object> e : sparkSection.getConfig("defaults").root().unwrapped().entrySet()) {
-            conf.setIfMissing(e.getKey(), String.valueOf(e.getValue()));
-        }
+        settings.defaults().forEach(conf::setIfMissing);
         // executors load ND4J's natives themselves: the same build as the driver (a -Ponednn jar needs the extension)
         String nativeOption = org.rlsf.config.NativeVariant.executorJavaOption();
         String executorOpts = conf.get("spark.executor.extraJavaOptions", "");
@@ -50,14 +47,14 @@ public final class SparkSessions {
     }
 
     /** Starts Spark on first use and logs where it runs. */
-    public static Supplier<SparkSession> lazy(Config sparkSection) {
+    public static Supplier<SparkSession> lazy(SparkConfig settings) {
         return new Supplier<>() {
             private SparkSession session;
 
             @Override
             public synchronized SparkSession get() {
                 if (session == null) {
-                    session = getOrCreate(sparkSection);
+                    session = getOrCreate(settings);
                     LOG.info("Spark master {} ({} default parallelism)", session.sparkContext().master(),
                             session.sparkContext().defaultParallelism());
                 }

@@ -1,22 +1,16 @@
 package org.rlsf.io;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
-import org.rlsf.generate.TraceRecord;
+import org.rlsf.score.TraceRecord;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.sql.Timestamp;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
@@ -27,8 +21,6 @@ import java.util.stream.IntStream;
  */
 public final class TracesTable {
     public static final int SCHEMA_VERSION = 1;
-    public static final String MANIFEST = "_MANIFEST.json";
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     public static final StructType SCHEMA = new StructType(new StructField[]{
             field("schema_version", DataTypes.IntegerType, false),
@@ -83,6 +75,18 @@ public final class TracesTable {
                 t.finishReason(), run.modelId(), run.weightsSha256(), run.seed(), run.configHash(), ts, t.error());
     }
 
+    /** Reads a row back by column name (an error row has branch −1 and empty arrays). */
+    public static TraceRecord fromRow(Row r) {
+        return new TraceRecord(r.getString(r.fieldIndex("prompt_id")), r.getString(r.fieldIndex("task")),
+                r.getInt(r.fieldIndex("branch")), r.getString(r.fieldIndex("prompt")), Columns.ints(r, "prompt_tokens"),
+                r.getString(r.fieldIndex("trace_text")), Columns.ints(r, "trace_tokens"), Columns.floats(r, "token_logprobs"),
+                r.getString(r.fieldIndex("answer")), r.getInt(r.fieldIndex("span_start")), r.getInt(r.fieldIndex("span_end")),
+                r.getDouble(r.fieldIndex("confidence")), r.getDouble(r.fieldIndex("confidence_mean_prob")),
+                r.getDouble(r.fieldIndex("confidence_neg_entropy")), Columns.ints(r, "elicited_tokens"),
+                r.getDouble(r.fieldIndex("first_token_prob")), r.getString(r.fieldIndex("finish_reason")),
+                r.getString(r.fieldIndex("error")));
+    }
+
     /** Array columns as Scala sequences (what Spark's row encoder takes from an RDD of rows). */
     private static scala.collection.Seq<Integer> ints(int[] a) {
         return scala.collection.JavaConverters.asScalaBuffer(Arrays.stream(a).boxed().collect(Collectors.toList())).toSeq();
@@ -93,21 +97,13 @@ public final class TracesTable {
                 IntStream.range(0, a.length).mapToObj(i -> a[i]).collect(Collectors.toList())).toSeq();
     }
 
-    public static Path partition(Path table, String runId, int shard) {
-        return new Path(new Path(table, "run_id=" + runId), "shard=" + shard);
-    }
-
     public static boolean isCommitted(FileStore store, Path table, String runId, int shard) {
-        return store.exists(new Path(partition(table, runId, shard), MANIFEST));
+        return RunLayout.isComplete(store, RunLayout.shardPartition(table, runId, shard));
     }
 
     /** Written by the driver after the partition's data committed. */
-    public static void writeManifest(FileStore store, Path table, String runId, int shard, Map<String, Object> content) {
-        try {
-            store.writeText(new Path(partition(table, runId, shard), MANIFEST), JSON.writeValueAsString(content));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    public static void writeManifest(FileStore store, Path table, Manifests.TracesShard manifest) {
+        Manifests.write(store, RunLayout.manifest(RunLayout.shardPartition(table, manifest.runId(), manifest.shard())), manifest);
     }
 
 }

@@ -1,6 +1,6 @@
 package org.rlsf.job;
 
-import com.typesafe.config.Config;
+import org.rlsf.config.BenchConfig;
 import org.rlsf.config.ModelConfig;
 import org.rlsf.config.RlsfConfig;
 import org.rlsf.train.ModelBench;
@@ -28,12 +28,11 @@ final class BenchCommand implements Runnable {
         @Override
         public Integer call() {
             RlsfConfig config = options.load();
-            Config b = config.raw().getConfig("bench.model");
-            ModelConfig model = config.model(b.getInt("vocab-size"));
-            ModelBench.Settings s = new ModelBench.Settings(b.getInt("seq-len"), b.getInt("batch"),
-                    b.getInt("train-steps"), b.getInt("warmup-steps"), b.getInt("prompt-tokens"),
-                    b.getInt("new-tokens"), b.getIntList("gen-batches"), 12345L,
-                    b.getInt("workers") > 0 ? b.getInt("workers") : Runtime.getRuntime().availableProcessors());
+            BenchConfig b = config.bench();
+            ModelConfig model = config.model(b.vocabSize());
+            ModelBench.Settings s = new ModelBench.Settings(b.seqLen(), b.batch(), b.trainSteps(), b.warmupSteps(),
+                    b.promptTokens(), b.newTokens(), b.genBatches(), 12345L,
+                    b.workers() > 0 ? b.workers() : Runtime.getRuntime().availableProcessors(), config.compute());
             for (Map.Entry<String, String> e : ModelBench.run(model, s).entrySet()) {
                 System.out.println(e.getKey() + "=" + e.getValue());
             }

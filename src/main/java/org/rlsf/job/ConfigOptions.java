@@ -1,7 +1,7 @@
 package org.rlsf.job;
 
 import org.rlsf.config.RlsfConfig;
-import org.rlsf.model.ComputeSettings;
+import org.rlsf.model.NativeThreads;
 import picocli.CommandLine.Option;
 
 import java.io.File;
@@ -34,15 +34,13 @@ public final class ConfigOptions {
                     + "`rlsf run` does: for running the main job stage by stage (deploy/airflow).")
     boolean mainJobSettings;
 
-    /** Loads the layered configuration and applies the process-wide compute settings. */
+    /** Loads and validates the layered configuration, and sets ND4J's native threads (a process-wide setting). */
     public RlsfConfig load() {
         RlsfConfig config = RlsfConfig.load(new File(confDir, env + ".conf"), configFiles, overrides);
         if (mainJobSettings) {
             config = config.withRunOverrides();
         }
-        ComputeSettings.applyThreads(config.raw().getInt("compute.threads"));
-        ComputeSettings.applyKernels(config.raw().getString("compute.kernels"));
-        ComputeSettings.applyDecoding(config.raw().getString("compute.decoding"));
+        NativeThreads.apply(config.compute().threads());
         return config;
     }
 }

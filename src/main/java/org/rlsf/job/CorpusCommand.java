@@ -95,7 +95,7 @@ final class CorpusCommand implements Callable<Integer> {
             source = store.qualify(FileStore.path(input));
         }
         store.mkdirs(outDir);
-        CorpusTable.write(SparkSessions.getOrCreate(config.raw().getConfig("spark")), store, outDir, problems,
+        CorpusTable.write(SparkSessions.getOrCreate(config.spark()), store, outDir, problems,
                 splitName, source, provenance);
         store.writeText(new Path(outDir, "_config.conf"), config.render());
         if (!bad.isEmpty()) {

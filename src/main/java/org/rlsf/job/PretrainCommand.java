@@ -4,6 +4,7 @@ import org.apache.hadoop.fs.Path;
 import org.rlsf.config.RlsfConfig;
 import org.rlsf.io.FileStore;
 import org.rlsf.io.SparkSessions;
+import org.rlsf.report.Durations;
 import org.rlsf.train.PretrainStage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,10 +40,10 @@ final class PretrainCommand implements Callable<Integer> {
         Path outDir = FileStore.path(out);
         Console.logTo(Outputs.logFileFor(store, outDir, "pretrain"));
         LOG.info("pretrain on {}", corpus);
-        PretrainStage.Result r = PretrainStage.run(SparkSessions.lazy(config.raw().getConfig("spark")), store,
+        PretrainStage.Result r = PretrainStage.run(SparkSessions.lazy(config.spark()), store,
                 config, corpus, outDir);
         LOG.info(String.format("done in %s: held-out loss %.4f nats/token (uniform ln V = %.4f); checkpoint %s",
-                PretrainStage.duration(r.seconds()), r.finalHeldoutLoss(), r.uniformLoss(), r.checkpoint()));
+                Durations.format(r.seconds()), r.finalHeldoutLoss(), r.uniformLoss(), r.checkpoint()));
         return 0;
     }
 }

@@ -2,6 +2,7 @@ package org.rlsf.job;
 
 import org.apache.hadoop.fs.Path;
 import org.rlsf.io.FileStore;
+import org.rlsf.io.RunLayout;
 import org.rlsf.report.RunReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,7 +23,7 @@ final class ReportCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         FileStore store = FileStore.local();
-        RunReport.Result r = RunReport.write(store, FileStore.path(run));
+        RunReport.Result r = RunReport.write(store, RunLayout.at(FileStore.path(run)));
         r.table().forEach(LOG::info);
         r.checks().forEach(c -> LOG.info("  " + c));
         LOG.info("report: {}", new Path(r.dir(), "report.md"));

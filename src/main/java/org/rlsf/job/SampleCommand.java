@@ -5,6 +5,7 @@ import org.rlsf.config.RlsfConfig;
 import org.rlsf.config.SampleConfig;
 import org.rlsf.io.FileStore;
 import org.rlsf.model.Checkpoint;
+import org.rlsf.model.KvCacheDecoder;
 import org.rlsf.model.TextSampler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -81,7 +82,8 @@ final class SampleCommand implements Callable<Integer> {
             throw new IllegalArgumentException("no prompts: give --prompt TEXT or --prompts-file FILE");
         }
         Checkpoint ckpt = Checkpoint.load(store, FileStore.path(model));
-        List<TextSampler.Completion> completions = TextSampler.complete(ckpt, all, cfg);
+        List<TextSampler.Completion> completions = TextSampler.complete(ckpt, all, cfg,
+                KvCacheDecoder.Attention.of(config.compute().decoding()));
         for (TextSampler.Completion c : completions) {
             LOG.info("{}{}   [{} tokens, {}]", c.prompt(), c.completion(), c.tokens(), c.finish());
         }

@@ -1,12 +1,10 @@
 package org.rlsf.job;
 
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.sql.SparkSession;
 import org.rlsf.config.RlsfConfig;
 import org.rlsf.io.FileStore;
-import org.rlsf.io.SparkSessions;
-import org.rlsf.train.DpoStage;
-import org.rlsf.train.PretrainStage;
+import org.rlsf.pipeline.TrainStage;
+import org.rlsf.report.Durations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -15,7 +13,7 @@ import picocli.CommandLine.Option;
 
 import java.util.concurrent.Callable;
 
-/** {@code rlsf train}: DPO of the base on the pairs table, with Spark parameter averaging. */
+/** {@code rlsf train}: DPO of the base on the pairs table, with Spark parameter averaging ({@link TrainStage}). */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Preference fine-tuning (DPO/IPO) of the base model on a pairs table, with dl4j-spark parameter averaging.")
 final class TrainCommand implements Callable<Integer> {
@@ -47,11 +45,10 @@ final class TrainCommand implements Callable<Integer> {
         FileStore store = FileStore.local();
         Path outDir = FileStore.path(out);
         Console.logTo(Outputs.logFileFor(store, outDir, "train"));
-        SparkSession spark = SparkSessions.getOrCreate(config.raw().getConfig("spark"));
-        DpoStage.Result r = DpoStage.run(spark, store, config, FileStore.path(pairs), runId, FileStore.path(model), outDir,
+        TrainStage.Result r = TrainStage.run(config, store, FileStore.path(pairs), runId, FileStore.path(model), outDir,
                 resumeFrom == null ? null : FileStore.path(resumeFrom));
         LOG.info(String.format("done in %s: %d train / %d held-out pairs; held-out loss %.4f -> %.4f, reward accuracy %.2f, "
-                        + "margin %+.3f (epoch %d); checkpoint %s", PretrainStage.duration(r.seconds()), r.trainPairs(),
+                        + "margin %+.3f (epoch %d); checkpoint %s", Durations.format(r.seconds()), r.trainPairs(),
                 r.heldoutPairs(), r.initial().loss(), r.selected() == null ? Double.NaN : r.selected().loss(),
                 r.selected() == null ? Double.NaN : r.selected().accuracy(),
                 r.selected() == null ? Double.NaN : r.selected().margins(), r.selectedEpoch(), r.checkpoint()));

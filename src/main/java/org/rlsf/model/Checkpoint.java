@@ -45,8 +45,9 @@ import java.util.Map;
 public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfig model, Map<String, Object> lineage,
                          String weightsSha256) {
     public static final int FORMAT_VERSION = 1;
-    static final String MODEL = "model.zip", TOKENIZER = "tokenizer.json", CONFIG = "model.json",
-            LINEAGE = "lineage.json", MANIFEST = "checkpoint.json";
+    /** Written last: a directory with it holds a complete checkpoint. */
+    public static final String MANIFEST = org.rlsf.io.RunLayout.CHECKPOINT_MANIFEST;
+    static final String MODEL = "model.zip", TOKENIZER = "tokenizer.json", CONFIG = "model.json", LINEAGE = "lineage.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** A decoder over this checkpoint's weights, with the backend's default decoding steps. */

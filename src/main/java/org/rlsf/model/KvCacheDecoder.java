@@ -69,6 +69,15 @@ public final class KvCacheDecoder {
         public static Attention auto(DataType weights) {
             return CPU && weights == DataType.FLOAT ? HEAP : ND4J;
         }
+
+        /** The steps {@code compute.decoding} asks for; null for AUTO (the backend's default, {@link #auto}). */
+        public static Attention of(org.rlsf.config.ComputeConfig.DecodingSteps steps) {
+            return switch (steps) {
+                case AUTO -> null;
+                case HEAP -> HEAP;
+                case ND4J -> ND4J;
+            };
+        }
     }
 
     private static final boolean CPU = Nd4j.getEnvironment().isCPU();

@@ -22,10 +22,12 @@ public final class TextSampler {
     }
 
     /**
+     * @param decoding the decoding steps; null for the backend's default
      * @throws IllegalArgumentException naming the prompt (1-based) and offset of a character the
      *                                  tokenizer cannot encode, or a prompt too long for the context
      */
-    public static List<Completion> complete(Checkpoint ckpt, List<String> prompts, SampleConfig cfg) {
+    public static List<Completion> complete(Checkpoint ckpt, List<String> prompts, SampleConfig cfg,
+                                            KvCacheDecoder.Attention decoding) {
         Tokenizer tok = ckpt.tokenizer();
         List<int[]> encoded = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
@@ -35,7 +37,7 @@ public final class TextSampler {
                 throw new IllegalArgumentException("prompt " + (i + 1) + ": " + e.getMessage(), e);
             }
         }
-        List<Generation> gens = ckpt.decoder(ComputeSettings.decoding()).generate(encoded, cfg.maxNewTokens(), tok.bosId(), tok.eosId(),
+        List<Generation> gens = ckpt.decoder(decoding).generate(encoded, cfg.maxNewTokens(), tok.bosId(), tok.eosId(),
                 TokenChooser.sampling(cfg.temperature(), cfg.topK()), cfg.seed(), KvCacheDecoder.StepObserver.NONE);
         List<Completion> out = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {

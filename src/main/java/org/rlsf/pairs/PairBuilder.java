@@ -1,5 +1,7 @@
 package org.rlsf.pairs;
 
+import org.rlsf.config.PairPolicy;
+
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;

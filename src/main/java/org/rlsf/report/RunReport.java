@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.apache.hadoop.fs.Path;
 import org.rlsf.io.FileStore;
+import org.rlsf.io.RunLayout;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -30,11 +31,12 @@ public final class RunReport {
     public record Result(Path dir, List<String> table, List<String> checks) {
     }
 
-    public static Result write(FileStore store, Path runDir) {
-        Path out = new Path(runDir, "report");
+    public static Result write(FileStore store, RunLayout layout) {
+        Path runDir = layout.dir();
+        Path out = layout.report();
         Map<String, JsonNode> summaries = new LinkedHashMap<>();
         for (String e : EVALS) {
-            Path s = new Path(new Path(new Path(runDir, "eval"), e), "summary.json");
+            Path s = RunLayout.evalSummary(layout.eval(e));
             if (!store.exists(s)) {
                 throw new IllegalArgumentException("cannot report on " + runDir + ": " + s + " is missing (run the evaluations first)");
             }
@@ -87,14 +89,14 @@ public final class RunReport {
         // 2) charts
         Map<String, String> images = new LinkedHashMap<>();
         for (String e : EVALS) {
-            Map<String, List<Charts.Bar>> bars = reliability(store, new Path(new Path(new Path(runDir, "eval"), e), "reliability.csv"));
+            Map<String, List<Charts.Bar>> bars = reliability(store, new Path(layout.eval(e), "reliability.csv"));
             for (var b : bars.entrySet()) {
                 String name = "reliability-" + e + "-" + b.getKey() + ".png";
                 writeBytes(store, new Path(out, name), Charts.reliability(e + " — " + b.getKey(), b.getValue()));
                 images.put(name, e + ", " + b.getKey());
             }
         }
-        Path metrics = new Path(new Path(new Path(runDir, "checkpoints"), "rlsf"), "metrics.jsonl");
+        Path metrics = new Path(layout.tuned(), "metrics.jsonl");
         List<JsonNode> curve = new ArrayList<>();
         if (store.exists(metrics)) {
             for (String line : store.readText(metrics).split("\n")) {
@@ -121,11 +123,11 @@ public final class RunReport {
 
         // 3) pairs, config, lineage
         List<String> pairLines = new ArrayList<>();
-        Path pairs = new Path(runDir, "pairs");
+        Path pairs = layout.pairs();
         if (store.exists(pairs)) {
             for (Path p : store.list(pairs)) {
-                Path manifest = new Path(p, "_MANIFEST.json");
-                if (p.getName().startsWith("run_id=") && store.exists(manifest)) {
+                Path manifest = RunLayout.manifest(p);
+                if (RunLayout.runIdOf(p) != null && store.exists(manifest)) {
                     JsonNode m = read(store, manifest);
                     pairLines.add(String.format("%s: %d pairs from %d of %d prompts (policy %s, threshold %s); c_chosen − c_rejected histogram %s",
                             p.getName(), m.get("pairs").asLong(), m.get("prompts_with_pairs").asLong(), m.get("prompts").asLong(),
@@ -133,8 +135,8 @@ public final class RunReport {
                 }
             }
         }
-        String config = store.exists(new Path(runDir, "config.conf")) ? store.readText(new Path(runDir, "config.conf")) : "";
-        Path tunedLineage = new Path(new Path(new Path(new Path(runDir, "checkpoints"), "rlsf"), "checkpoint"), "lineage.json");
+        String config = store.exists(layout.config()) ? store.readText(layout.config()) : "";
+        Path tunedLineage = new Path(RunLayout.policy(layout.tuned()), "lineage.json");
         String lineage = store.exists(tunedLineage) ? store.readText(tunedLineage) : "{}";
 
         // 4) documents

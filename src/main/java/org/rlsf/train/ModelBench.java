@@ -3,12 +3,13 @@ package org.rlsf.train;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.dataset.DataSet;
+import org.rlsf.config.ComputeConfig;
 import org.rlsf.config.ModelConfig;
-import org.rlsf.model.ComputeSettings;
 import org.rlsf.model.KvCacheDecoder;
 import org.rlsf.model.TokenChooser;
 import org.rlsf.model.TransformerLm;
 import org.rlsf.model.TransformerWeights;
+import org.rlsf.pairs.PreferenceExample;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -31,12 +32,12 @@ public final class ModelBench {
      *                as Spark runs one task per core) and report their summed throughput as {@code *_workersN}
      */
     public record Settings(int seqLen, int batch, int trainSteps, int warmupSteps, int promptTokens, int newTokens,
-                           List<Integer> genBatches, long seed, int workers) {
+                           List<Integer> genBatches, long seed, int workers, ComputeConfig compute) {
     }
 
     /** A decoder over the graph's weights, with compute.decoding's steps. */
-    private static KvCacheDecoder decoder(ModelConfig model, ComputationGraph graph) {
-        return new KvCacheDecoder(model, TransformerWeights.of(graph, model), ComputeSettings.decoding());
+    private static KvCacheDecoder decoder(ModelConfig model, ComputationGraph graph, ComputeConfig compute) {
+        return new KvCacheDecoder(model, TransformerWeights.of(graph, model), KvCacheDecoder.Attention.of(compute.decoding()));
     }
 
     /** Ordered name → value figures. */
@@ -49,12 +50,12 @@ public final class ModelBench {
         out.put("parameters", String.valueOf(model.parameterCount()));
         out.put("seq_len", String.valueOf(s.seqLen()));
         out.put("train_batch", String.valueOf(s.batch()));
-        out.put("kernels", ComputeSettings.sameDiffKernels() ? "samediff" : "eager");
+        out.put("kernels", s.compute().kernels().configName());
 
         // 1) training step
         ComputationGraph graph = TransformerLm.create(model, s.seqLen(),
                 new TransformerLm.Optimiser(1e-3, 0, 1000, 1.0, 0.0, 1.0)
-                        .withSameDiffKernels(ComputeSettings.sameDiffKernels()), DataType.FLOAT);
+                        .withSameDiffKernels(s.compute().sameDiffKernels()), DataType.FLOAT);
         Random rng = new Random(s.seed());
         int[][] seqs = new int[s.batch()][s.seqLen() + 1];
         for (int[] row : seqs) {
@@ -69,13 +70,13 @@ public final class ModelBench {
 
         // 2) DPO step: the same shapes, batch rows = chosen/rejected rows of batch/2 pairs (prompt = first quarter)
         ComputationGraph dpo = TransformerLm.create(TransformerLm.preferenceConfiguration(model, s.seqLen(),
-                new TransformerLm.Optimiser(1e-4, 0, 1000, 1.0, 0.0, 1.0).withSameDiffKernels(ComputeSettings.sameDiffKernels()),
+                new TransformerLm.Optimiser(1e-4, 0, 1000, 1.0, 0.0, 1.0).withSameDiffKernels(s.compute().sameDiffKernels()),
                 DataType.FLOAT, 0.1, 0, "dpo"), model);
         TransformerLm.copyParams(graph, dpo);
-        List<PreferenceBatch.Example> pairs = new ArrayList<>();
+        List<PreferenceExample> pairs = new ArrayList<>();
         int promptLen = s.seqLen() / 4;
         for (int i = 0; i < Math.max(1, s.batch() / 2); i++) {
-            pairs.add(new PreferenceBatch.Example("b" + i, "b" + i, Arrays.copyOfRange(seqs[2 * i % seqs.length], 0, promptLen),
+            pairs.add(new PreferenceExample("b" + i, "b" + i, Arrays.copyOfRange(seqs[2 * i % seqs.length], 0, promptLen),
                     Arrays.copyOfRange(seqs[2 * i % seqs.length], promptLen, s.seqLen()),
                     Arrays.copyOfRange(seqs[(2 * i + 1) % seqs.length], promptLen, s.seqLen()), -50, -50));
         }
@@ -86,7 +87,7 @@ public final class ModelBench {
         out.put("dpo_pairs_per_s", fmt((double) pairs.size() * s.trainSteps() / dpoSeconds));
 
         // 3) KV-cache generation (no EOS: every row generates exactly newTokens)
-        KvCacheDecoder decoder = decoder(model, graph);
+        KvCacheDecoder decoder = decoder(model, graph, s.compute());
         out.put("decoding", decoder.attention().name().toLowerCase());
         for (int b : s.genBatches()) {
             List<int[]> prompts = new ArrayList<>();
@@ -147,7 +148,7 @@ public final class ModelBench {
                     prompts.add(Arrays.copyOf(seqs[i % seqs.length], s.promptTokens()));
                 }
                 out.put("gen_batch" + b + "_tokens_per_s_workers" + n, fmt(concurrent(n, s, () -> {
-                    KvCacheDecoder d = decoder(model, graph.clone());
+                    KvCacheDecoder d = decoder(model, graph.clone(), s.compute());
                     return () -> d.generate(prompts, s.newTokens(), 1, -1, TokenChooser.greedy(), 0,
                             KvCacheDecoder.StepObserver.NONE);
                 }, (double) b * s.newTokens())));

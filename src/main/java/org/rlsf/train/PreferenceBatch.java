@@ -4,6 +4,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.rlsf.pairs.PreferenceExample;
 
 import java.io.Serializable;
 import java.util.List;
@@ -13,22 +14,10 @@ import java.util.List;
  * worker). Pair i becomes rows 2i (chosen) and 2i+1 (rejected) of the DataSet, so a pair never
  * straddles two minibatches or two workers. Layout as {@link org.rlsf.model.graph.DpoOutputLayer} reads it.
  */
-public record PreferenceBatch(List<Example> pairs, int seqLen, int bosId, int padId) implements Serializable {
-
-    /**
-     * One pair: prompt tokens (without BOS), the two response tokens, and the frozen model's summed
-     * response log-probs.
-     */
-    public record Example(String pairId, String promptId, int[] prompt, int[] chosen, int[] rejected, double refChosen, double refRejected)
-            implements Serializable {
-        /** Tokens fed + predicted for the longer of the two rows, i.e. the graph length it needs. */
-        public int length() {
-            return prompt.length + Math.max(chosen.length, rejected.length);
-        }
-    }
+public record PreferenceBatch(List<PreferenceExample> pairs, int seqLen, int bosId, int padId) implements Serializable {
 
     public PreferenceBatch {
-        for (Example e : pairs) {
+        for (PreferenceExample e : pairs) {
             if (e.length() > seqLen) {
                 throw new IllegalArgumentException("pair " + e.pairId() + " needs " + e.length() + " positions (prompt "
                         + e.prompt().length + " + response), more than the training length " + seqLen);
@@ -42,7 +31,7 @@ public record PreferenceBatch(List<Example> pairs, int seqLen, int bosId, int pa
     /** Response tokens in this batch (both rows of every pair). */
     public long responseTokens() {
         long n = 0;
-        for (Example e : pairs) {
+        for (PreferenceExample e : pairs) {
             n += e.chosen().length + e.rejected().length;
         }
         return n;
@@ -55,7 +44,7 @@ public record PreferenceBatch(List<Example> pairs, int seqLen, int bosId, int pa
         float[] labels = new float[mb * 3 * t];
         java.util.Arrays.fill(features, padId);
         for (int p = 0; p < pairs.size(); p++) {
-            Example e = pairs.get(p);
+            PreferenceExample e = pairs.get(p);
             fill(features, labels, 2 * p, t, e.prompt(), e.chosen(), +1, e.refChosen());
             fill(features, labels, 2 * p + 1, t, e.prompt(), e.rejected(), -1, e.refRejected());
         }

@@ -5,6 +5,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.rlsf.config.TrainConfig;
+import org.rlsf.pairs.PreferenceExample;
 
 import java.util.List;
 
@@ -26,9 +27,9 @@ public record PreferenceMetrics(int pairs, double loss, double rewardsChosen, do
             for (int p = 0; p < b.pairs().size(); p++) {
                 double policyChosen = logp(probs, labels, 2 * p, b.seqLen());
                 double policyRejected = logp(probs, labels, 2 * p + 1, b.seqLen());
-                PreferenceBatch.Example e = b.pairs().get(p);
+                PreferenceExample e = b.pairs().get(p);
                 double h = DpoLoss.h(policyChosen, policyRejected, e.refChosen(), e.refRejected());
-                loss += cfg.loss().equals("ipo") ? DpoLoss.ipo(h, cfg.beta()) : DpoLoss.dpo(h, cfg.beta(), cfg.labelSmoothing());
+                loss += cfg.loss() == TrainConfig.Loss.IPO ? DpoLoss.ipo(h, cfg.beta()) : DpoLoss.dpo(h, cfg.beta(), cfg.labelSmoothing());
                 double c = DpoLoss.reward(policyChosen, e.refChosen(), cfg.beta());
                 double r = DpoLoss.reward(policyRejected, e.refRejected(), cfg.beta());
                 rc += c;

@@ -3,6 +3,7 @@ package org.rlsf.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.rlsf.config.CodeVersion;
@@ -13,15 +14,14 @@ import org.rlsf.corpus.Document;
 import org.rlsf.corpus.TextCorpus;
 import org.rlsf.io.CorpusTable;
 import org.rlsf.io.FileStore;
-import org.rlsf.model.ComputeSettings;
-import org.apache.spark.sql.SparkSession;
-import org.rlsf.tasks.PretrainingTexts;
-import org.rlsf.tasks.Problem;
-import org.rlsf.tasks.Prompts;
 import org.rlsf.io.TextSources;
 import org.rlsf.model.Checkpoint;
 import org.rlsf.model.TransformerLm;
 import org.rlsf.model.WordTokenizer;
+import org.rlsf.report.Durations;
+import org.rlsf.tasks.PretrainingTexts;
+import org.rlsf.tasks.Problem;
+import org.rlsf.tasks.Prompts;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,7 +78,7 @@ public final class PretrainStage {
         }
         List<String> vocabularyTexts = new ArrayList<>(docs.stream().map(Document::text).toList());
         vocabularyTexts.addAll(Prompts.vocabularyExtras());   // elicitation suffixes must always encode
-        WordTokenizer tokenizer = WordTokenizer.train(vocabularyTexts, config.raw().getInt("tokenizer.max-vocab"));
+        WordTokenizer tokenizer = WordTokenizer.train(vocabularyTexts, config.tokenizer().maxVocab());
         ModelConfig model = config.model(tokenizer.vocabSize());
         if (cfg.seqLen() > model.contextLength()) {
             throw new IllegalArgumentException("pretrain.seq-len " + cfg.seqLen() + " exceeds model.context-length "
@@ -105,7 +105,7 @@ public final class PretrainStage {
 
         // 3) train with parameter averaging; checkpoint after every epoch
         TransformerLm.Optimiser opt = new TransformerLm.Optimiser(cfg.learningRate(), cfg.warmupSteps(), totalSteps,
-                cfg.minLrFraction(), cfg.weightDecay(), cfg.gradClip()).withSameDiffKernels(ComputeSettings.sameDiffKernels());
+                cfg.minLrFraction(), cfg.weightDecay(), cfg.gradClip()).withSameDiffKernels(config.compute().sameDiffKernels());
         ComputationGraph graph = TransformerLm.create(model, cfg.seqLen(), opt, DataType.FLOAT);
         Path metrics = new Path(out, "metrics.jsonl");
         if (store.exists(metrics)) {
@@ -132,7 +132,7 @@ public final class PretrainStage {
                     LOG.info(String.format("epoch %d/%d  round %d/%d  step %d/%d  heldout_loss %s  lr %.2e  tokens/s %,.0f  eta %s",
                             m.epoch(), cfg.epochs(), m.round(), m.totalRounds(), m.step(), m.totalSteps(),
                             Double.isNaN(m.heldoutLoss()) ? "-" : String.format("%.4f", m.heldoutLoss()),
-                            m.learningRate(), m.tokensPerSecond(), duration(m.etaSeconds())));
+                            m.learningRate(), m.tokensPerSecond(), Durations.format(m.etaSeconds())));
                     if (!Double.isNaN(m.heldoutLoss())) {
                         lastLoss[0] = m.heldoutLoss();
                     }
@@ -187,11 +187,5 @@ public final class PretrainStage {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    public static String duration(double seconds) {
-        long s = Math.round(seconds);
-        return s >= 3600 ? String.format("%dh%02dm", s / 3600, s % 3600 / 60)
-                : s >= 60 ? String.format("%dm%02ds", s / 60, s % 60) : s + "s";
     }
 }

@@ -46,9 +46,9 @@ class RlsfConfigTest {
 
     @Test
     void invalidValuesFailWithTheKeyName() {
-        RlsfConfig c = RlsfConfig.load(null, List.of(), Map.of("model.n-heads", "3"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> c.model(50));
-        assertTrue(e.getMessage().contains("n-heads"), e.getMessage());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> RlsfConfig.load(null, List.of(), Map.of("model.n-heads", "3")));
+        assertEquals("rlsf.model.n-heads must be > 0 and divide d-model (128), was 3", e.getMessage());
     }
 
     @Test
@@ -60,5 +60,72 @@ class RlsfConfigTest {
         assertEquals(c.hash(), back.hash());
         assertEquals("local[2]", back.raw().getString("spark.default-master"));
         assertNotEquals(c.hash(), RlsfConfig.defaults().hash());
+    }
+
+    private static String loadError(String key, String value) {
+        return assertThrows(IllegalArgumentException.class, () -> RlsfConfig.load(null, List.of(), Map.of(key, value)),
+                key + "=" + value + " should be refused when the configuration loads").getMessage();
+    }
+
+    @Test
+    void badStageSettingsFailWhenTheConfigurationLoadsNamingTheKeyAndTheRange() {
+        // each of these used to surface only inside its stage (generate.shards=0 as a division by zero)
+        assertEquals("rlsf.generate.shards must be >= 1, was 0", loadError("generate.shards", "0"));
+        assertEquals("rlsf.train.beta must be > 0, was 0.0", loadError("train.beta", "0"));
+        assertEquals("rlsf.pairs.threshold must be in [-1, 1] (a margin confidence), was 1.5", loadError("pairs.threshold", "1.5"));
+        assertEquals("rlsf.evaluate.k must be >= 1, was 0", loadError("evaluate.k", "0"));
+        assertEquals("rlsf.generate.first-token-floor must be in [0, 1), was 1.0", loadError("generate.first-token-floor", "1"));
+        assertEquals("rlsf.run.prompts must be >= 1, was -3", loadError("run.prompts", "-3"));
+        assertEquals("rlsf.compute.threads must be >= 0, was -1", loadError("compute.threads", "-1"));
+        assertEquals("rlsf.bench.model.gen-batches must be a non-empty list of sizes >= 1, was [0]",
+                loadError("bench.model.gen-batches", "[0]"));
+        assertTrue(loadError("model.n-heads", "3").contains("n-heads"), "model shapes are checked at load too");
+    }
+
+    @Test
+    void modesAreEnumsAndAnUnknownModeListsTheAllowedOnes() {
+        assertEquals("rlsf.compute.kernels must be one of eager | samediff, was \"fast\"", loadError("compute.kernels", "fast"));
+        assertEquals("rlsf.compute.decoding must be one of auto | heap | nd4j, was \"java\"", loadError("compute.decoding", "java"));
+        assertEquals("rlsf.generate.span-method must be one of elicitation | trace, was \"last\"",
+                loadError("generate.span-method", "last"));
+        assertEquals("rlsf.evaluate.decoding must be one of greedy | cot-decoding, was \"beam\"", loadError("evaluate.decoding", "beam"));
+        assertEquals("rlsf.train.loss must be one of dpo | ipo, was \"kto\"", loadError("train.loss", "kto"));
+        assertEquals("rlsf.train.select must be one of last | best-heldout-loss, was \"first\"", loadError("train.select", "first"));
+        assertTrue(loadError("pairs.policy", "random").startsWith("rlsf.pairs.policy must be one of"));
+
+        RlsfConfig c = RlsfConfig.load(null, List.of(), Map.of("compute.kernels", "samediff", "compute.decoding", "nd4j",
+                "generate.span-method", "trace", "evaluate.decoding", "cot-decoding", "train.loss", "ipo",
+                "pairs.policy", "best-vs-worst"));
+        assertEquals(ComputeConfig.Kernels.SAMEDIFF, c.compute().kernels());
+        assertTrue(c.compute().sameDiffKernels());
+        assertEquals(ComputeConfig.DecodingSteps.ND4J, c.compute().decoding());
+        assertEquals(GenerateConfig.SpanMethod.TRACE, c.generate().spanMethod());
+        assertEquals(EvaluateConfig.Decoding.COT_DECODING, c.evaluate().decoding());
+        assertEquals(10, c.evaluate().branches(EvaluateConfig.Decoding.COT_DECODING));
+        assertEquals(1, c.evaluate().branches(EvaluateConfig.Decoding.GREEDY));
+        assertEquals(TrainConfig.Loss.IPO, c.train().loss());
+        assertEquals(PairPolicy.BEST_VS_WORST, c.pairs().policy());
+    }
+
+    @Test
+    void aValueOfTheWrongTypeNamesTheKey() {
+        String e = loadError("generate.k", "ten");
+        assertTrue(e.contains("generate.k") && e.contains("NUMBER"), e);
+    }
+
+    @Test
+    void theMainJobOverridesAreValidatedToo() {
+        RlsfConfig c = RlsfConfig.defaults().withRunOverrides();
+        assertEquals(GenerateConfig.SpanMethod.TRACE, c.generate().spanMethod());
+        assertEquals(PairPolicy.BEST_VS_WORST, c.pairs().policy());
+        assertEquals(8, c.train().averagingFrequency());
+        assertEquals(GenerateConfig.SpanMethod.ELICITATION, RlsfConfig.defaults().generate().spanMethod(), "the stage default");
+    }
+
+    @Test
+    void sparkSettingsAreRead() {
+        RlsfConfig c = RlsfConfig.load(null, List.of(), Map.of("spark.default-master", "local[3]"));
+        assertEquals("local[3]", c.spark().defaultMaster());
+        assertEquals("UTC", c.spark().defaults().get("spark.sql.session.timeZone"));
     }
 }

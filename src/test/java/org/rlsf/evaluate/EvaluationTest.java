@@ -1,7 +1,7 @@
 package org.rlsf.evaluate;
 
 import org.junit.jupiter.api.Test;
-import org.rlsf.generate.TraceRecord;
+import org.rlsf.score.TraceRecord;
 import org.rlsf.tasks.Problem;
 
 import java.util.List;

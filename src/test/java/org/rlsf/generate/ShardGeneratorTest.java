@@ -7,6 +7,7 @@ import org.rlsf.config.ModelConfig;
 import org.rlsf.corpus.TaskCorpus;
 import org.rlsf.model.Checkpoint;
 import org.rlsf.model.WordTokenizer;
+import org.rlsf.score.TraceRecord;
 import org.rlsf.tasks.ArithTask;
 import org.rlsf.tasks.McqTask;
 import org.rlsf.tasks.PretrainingTexts;
@@ -36,7 +37,7 @@ class ShardGeneratorTest {
     }
 
     private final Checkpoint ckpt = taskModel(160);
-    private final ShardGenerator.Settings settings = new ShardGenerator.Settings(3, 8, 0, 16, 5, TraceScorer.SpanMethod.ELICITATION);
+    private final ShardGenerator.Settings settings = new ShardGenerator.Settings(3, 8, 0, 16, 5, org.rlsf.config.GenerateConfig.SpanMethod.ELICITATION);
 
     @Test
     void everyPromptGetsKScoredBranches() {

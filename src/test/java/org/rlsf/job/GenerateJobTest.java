@@ -8,8 +8,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.rlsf.TestSpark;
 import org.rlsf.corpus.TaskCorpus;
+import org.rlsf.generate.Shards;
 import org.rlsf.io.CorpusTable;
 import org.rlsf.io.FileStore;
+import org.rlsf.io.RunLayout;
 import org.rlsf.io.TracesTable;
 import org.rlsf.model.Checkpoint;
 import org.rlsf.tasks.McqTask;
@@ -85,13 +87,13 @@ class GenerateJobTest {
         assertTrue(committed >= 2, "a manifest per written shard");
         // each manifest's counts are the written partition's
         for (int s = 0; s < 3; s++) {
-            Path part = TracesTable.partition(new Path(out.getAbsolutePath()), "a", s);
+            Path part = RunLayout.shardPartition(new Path(out.getAbsolutePath()), "a", s);
             if (!TracesTable.isCommitted(store, new Path(out.getAbsolutePath()), "a", s)) {
                 continue;
             }
             try {
                 var m = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
-                        new File(part.toUri().getPath(), TracesTable.MANIFEST));
+                        new File(part.toUri().getPath(), RunLayout.MANIFEST));
                 Dataset<Row> rows = table.filter("run_id = 'a' AND shard = " + s);
                 assertEquals(rows.count(), m.get("rows").asLong(), "rows of shard " + s);
                 assertEquals(rows.filter("error IS NOT NULL").count(), m.get("error_rows").asLong());
@@ -105,8 +107,8 @@ class GenerateJobTest {
         assertTrue(footerSchema(out).contains("int64 generated_at (TIMESTAMP(MICROS,true))"), footerSchema(out));
 
         // resume: drop one shard, rerun the same id -> only that shard is redone, same rows
-        Path shard = TracesTable.partition(new Path(out.getAbsolutePath()), "a",
-                GenerateCommand.shardOf(problems.get(0).problemId(), 3));
+        Path shard = RunLayout.shardPartition(new Path(out.getAbsolutePath()), "a",
+                Shards.of(problems.get(0).problemId(), 3));
         store.delete(shard);
         assertEquals(0, generate(ckpt, corpus, out, "a"));
         assertEquals(first, content(spark().read().parquet(out.getAbsolutePath()).filter("run_id = 'a'")));

@@ -5,7 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 import org.rlsf.TestSpark;
 import org.rlsf.io.EvalTable;
@@ -20,8 +24,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** The main job end to end with conf/experiments/smoke.conf on local[2]: every artefact, its schema, the report. */
+/**
+ * The main job end to end with conf/experiments/smoke.conf on local[2]: every artefact, its schema, the report; then
+ * the notebooks over that run (skipped on their own where Debian's notebook tools are missing).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RunJobTest {
+    @TempDir
+    File runs;
+    /** The smoke run's directory once the first test wrote it completely. */
+    private File smokeRun;
 
     private static SparkSession spark() {
         return SparkSession.builder().sparkContext(TestSpark.context().sc()).getOrCreate();
@@ -34,7 +47,8 @@ class RunJobTest {
     }
 
     @Test
-    void theSmokeRunWritesEveryArtefactAndResumes(@TempDir File runs) throws Exception {
+    @Order(1)
+    void theSmokeRunWritesEveryArtefactAndResumes() throws Exception {
         String[] args = {"run", "-c", "conf/experiments/smoke.conf", "--run-id", "smoke", "--out", runs.getAbsolutePath()};
         assertEquals(0, Main.execute(args));
         File run = new File(runs, "smoke");
@@ -71,10 +85,19 @@ class RunJobTest {
         assertEquals(0, Main.execute(args));
         assertEquals(pairsModified, new File(run, "pairs/run_id=smoke/_MANIFEST.json").lastModified());
         assertEquals(csv, Files.readString(new File(run, "report/results.csv").toPath()));
+        smokeRun = run;
+    }
 
-        // the notebooks run over the report's tables; their assert cells (ECE recomputed from the bins, the
-        // targets recomputed from the table) make this a check of the written tables (needs Debian's nbconvert)
+    /**
+     * The notebooks run over the report's tables; their assert cells (ECE recomputed from the bins, the targets
+     * recomputed from the table) make this a check of the written tables (needs Debian's nbconvert).
+     */
+    @Test
+    @Order(2)
+    void theNotebooksRunOverTheSmokeRun() throws Exception {
+        assumeTrue(smokeRun != null, "the smoke run did not complete (see the test before)");
         assumeTrue(notebooksAvailable(), "Debian python3 with nbconvert/pandas/matplotlib/tabulate not installed");
+        File run = smokeRun;
         File exported = new File(runs, "notebooks");
         Process p = new ProcessBuilder("jobs/notebooks", run.getAbsolutePath(), exported.getAbsolutePath())
                 .redirectErrorStream(true).redirectOutput(new File(runs, "notebooks.log")).start();

@@ -1,6 +1,7 @@
 package org.rlsf.pairs;
 
 import org.junit.jupiter.api.Test;
+import org.rlsf.config.PairPolicy;
 
 import java.util.ArrayList;
 import java.util.List;

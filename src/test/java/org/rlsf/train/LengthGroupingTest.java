@@ -7,6 +7,7 @@ import org.rlsf.config.ModelConfig;
 import org.rlsf.config.TrainConfig;
 import org.rlsf.model.TransformerLm;
 import org.rlsf.model.graph.DpoOutputLayer;
+import org.rlsf.pairs.PreferenceExample;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,13 +23,13 @@ class LengthGroupingTest {
     private static final int MAX = 40;
 
     private static TrainConfig cfg(int pairsPerBatch, int freq, int bucket) {
-        return new TrainConfig("dpo", 0.5, 0, 3e-3, 0, 1.0, 0, 1.0, 1, pairsPerBatch, freq, 1, 0, 0, "last", 3, bucket, 0, 0);
+        return new TrainConfig(TrainConfig.Loss.DPO, 0.5, 0, 3e-3, 0, 1.0, 0, 1.0, 1, pairsPerBatch, freq, 1, 0, 0, TrainConfig.Selection.LAST, 3, bucket, 0, 0);
     }
 
     /** Pairs of varied lengths: prompt 2..9 tokens, responses 1..25. */
-    private static List<PreferenceBatch.Example> pairs(int n) {
+    private static List<PreferenceExample> pairs(int n) {
         Random rng = new Random(21);
-        List<PreferenceBatch.Example> out = new ArrayList<>();
+        List<PreferenceExample> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             int[] prompt = new int[2 + rng.nextInt(8)];
             int[] chosen = new int[1 + rng.nextInt(25)];
@@ -36,50 +37,50 @@ class LengthGroupingTest {
             Arrays.fill(prompt, 3);
             Arrays.fill(chosen, 4);
             Arrays.fill(rejected, 5);
-            out.add(new PreferenceBatch.Example(String.format("p%03d", i), "q" + i, prompt, chosen, rejected, 0, 0));
+            out.add(new PreferenceExample(String.format("p%03d", i), "q" + i, prompt, chosen, rejected, 0, 0));
         }
         return out;
     }
 
-    private static List<String> ids(List<DpoStage.Round> rounds) {
+    private static List<String> ids(List<DpoPlan.Round> rounds) {
         return rounds.stream().flatMap(r -> r.batches().stream()).flatMap(b -> b.pairs().stream())
-                .map(PreferenceBatch.Example::pairId).toList();
+                .map(PreferenceExample::pairId).toList();
     }
 
-    private static long paddedPositions(List<DpoStage.Round> rounds) {
+    private static long paddedPositions(List<DpoPlan.Round> rounds) {
         return rounds.stream().flatMap(r -> r.batches().stream()).mapToLong(b -> (long) b.pairs().size() * b.seqLen()).sum();
     }
 
     @Test
     void theTrainingLengthIsTheLongestPairRoundedUpWithinTheContext() {
-        assertEquals(95, DpoStage.trainingLength(95, 256, 1));
-        assertEquals(96, DpoStage.trainingLength(95, 256, 8));
-        assertEquals(96, DpoStage.trainingLength(96, 256, 8));
-        assertEquals(250, DpoStage.trainingLength(250, 250, 8), "never past the context");
+        assertEquals(95, DpoPlan.trainingLength(95, 256, 1));
+        assertEquals(96, DpoPlan.trainingLength(95, 256, 8));
+        assertEquals(96, DpoPlan.trainingLength(96, 256, 8));
+        assertEquals(250, DpoPlan.trainingLength(250, 250, 8), "never past the context");
     }
 
     @Test
     void withoutGroupingTheRoundsAreTheShuffledBatchesInOrderAtFullLength() {
-        List<PreferenceBatch.Example> ex = pairs(50);
-        List<DpoStage.Round> rounds = DpoStage.rounds(ex, cfg(4, 3, 0), 2, 7, MAX, 1, 0);
-        List<PreferenceBatch> batches = DpoStage.batches(ex, 4, 7, MAX, 1, 0);
+        List<PreferenceExample> ex = pairs(50);
+        List<DpoPlan.Round> rounds = DpoPlan.rounds(ex, cfg(4, 3, 0), 2, 7, MAX, 1, 0);
+        List<PreferenceBatch> batches = DpoPlan.batches(ex, 4, 7, MAX, 1, 0);
         assertEquals(3, rounds.size());   // 13 batches, 6 per round
-        assertEquals(batches.stream().flatMap(b -> b.pairs().stream()).map(PreferenceBatch.Example::pairId).toList(), ids(rounds));
+        assertEquals(batches.stream().flatMap(b -> b.pairs().stream()).map(PreferenceExample::pairId).toList(), ids(rounds));
         rounds.forEach(r -> assertEquals(MAX, r.seqLen()));
         rounds.forEach(r -> r.batches().forEach(b -> assertEquals(MAX, b.seqLen())));
     }
 
     @Test
     void groupedRoundsHoldEveryPairOnceInAsManyRoundsWithLessPadding() {
-        List<PreferenceBatch.Example> ex = pairs(200);
+        List<PreferenceExample> ex = pairs(200);
         TrainConfig c = cfg(4, 3, 8);
-        List<DpoStage.Round> grouped = DpoStage.rounds(ex, c, 2, 7, MAX, 1, 0);
-        List<DpoStage.Round> plain = DpoStage.rounds(ex, cfg(4, 3, 0), 2, 7, MAX, 1, 0);
+        List<DpoPlan.Round> grouped = DpoPlan.rounds(ex, c, 2, 7, MAX, 1, 0);
+        List<DpoPlan.Round> plain = DpoPlan.rounds(ex, cfg(4, 3, 0), 2, 7, MAX, 1, 0);
         assertEquals(plain.size(), grouped.size(), "the same number of averaging rounds per epoch");
-        assertEquals(ex.stream().map(PreferenceBatch.Example::pairId).sorted().toList(),
+        assertEquals(ex.stream().map(PreferenceExample::pairId).sorted().toList(),
                 ids(grouped).stream().sorted().toList(), "every pair exactly once");
-        for (DpoStage.Round r : grouped) {
-            int longest = r.batches().stream().flatMap(b -> b.pairs().stream()).mapToInt(PreferenceBatch.Example::length).max().orElseThrow();
+        for (DpoPlan.Round r : grouped) {
+            int longest = r.batches().stream().flatMap(b -> b.pairs().stream()).mapToInt(PreferenceExample::length).max().orElseThrow();
             assertTrue(r.seqLen() >= longest && r.seqLen() <= MAX, r.seqLen() + " for a longest pair of " + longest);
             assertTrue(r.seqLen() == MAX || r.seqLen() % 8 == 0, "a multiple of the bucket: " + r.seqLen());
             assertTrue(r.seqLen() - longest < 8, "no more than one bucket of padding: " + r.seqLen() + " vs " + longest);
@@ -88,18 +89,18 @@ class LengthGroupingTest {
         }
         assertTrue(paddedPositions(grouped) < 0.85 * paddedPositions(plain),
                 paddedPositions(grouped) + " vs " + paddedPositions(plain) + " padded positions");
-        assertEquals(ids(grouped), ids(DpoStage.rounds(ex, c, 2, 7, MAX, 1, 0)), "seeded: a rerun repeats the order");
-        assertNotEquals(ids(grouped), ids(DpoStage.rounds(ex, c, 2, 8, MAX, 1, 0)), "another epoch, another order");
+        assertEquals(ids(grouped), ids(DpoPlan.rounds(ex, c, 2, 7, MAX, 1, 0)), "seeded: a rerun repeats the order");
+        assertNotEquals(ids(grouped), ids(DpoPlan.rounds(ex, c, 2, 8, MAX, 1, 0)), "another epoch, another order");
     }
 
     @Test
     void aGraphOfAnotherLengthContinuesTheSameTraining() {
         ModelConfig m = new ModelConfig(14, 16, 2, 2, 32, MAX, 1e-5, 0.1, 5);
-        List<PreferenceBatch.Example> ex = new ArrayList<>();
+        List<PreferenceExample> ex = new ArrayList<>();
         Random rng = new Random(3);
         for (int i = 0; i < 8; i++) {
             int[] prompt = {3 + rng.nextInt(10), 3 + rng.nextInt(10), 3 + rng.nextInt(10)};
-            ex.add(new PreferenceBatch.Example("p" + i, "q" + i, prompt, new int[]{prompt[0], 4, 2},
+            ex.add(new PreferenceExample("p" + i, "q" + i, prompt, new int[]{prompt[0], 4, 2},
                     new int[]{3 + rng.nextInt(10), 2}, -5, -5));
         }
         TransformerLm.Optimiser opt = new TransformerLm.Optimiser(3e-3, 0, 100, 1.0, 0, 1.0);
@@ -110,7 +111,7 @@ class LengthGroupingTest {
         }
         ComputationGraph shorter = TransformerLm.create(TransformerLm.preferenceConfiguration(m, 8, opt, DataType.FLOAT, 0.5, 0,
                 DpoOutputLayer.DPO), m);
-        DpoStage.moveState(full, shorter);
+        DpoTrainer.moveState(full, shorter);
         assertEquals(3, shorter.getConfiguration().getIterationCount());
         org.nd4j.linalg.api.ndarray.INDArray before = full.params().dup();
         full.fit(new PreferenceBatch(ex.subList(4, 8), MAX, 1, 0).toDataSet());      // the run goes on at full length ...

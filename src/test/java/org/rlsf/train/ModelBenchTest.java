@@ -16,7 +16,7 @@ class ModelBenchTest {
     void everyFigureIsMeasuredAndPositive() {
         ModelConfig model = new ModelConfig(40, 16, 1, 2, 32, 64, 1e-5, 0.3, 7);
         Map<String, String> out = ModelBench.run(model,
-                new ModelBench.Settings(16, 4, 1, 1, 4, 6, List.of(2), 5L, 2));
+                new ModelBench.Settings(16, 4, 1, 1, 4, 6, List.of(2), 5L, 2, org.rlsf.config.ComputeConfig.defaults()));
         assertEquals(String.valueOf(model.parameterCount()), out.get("parameters"));
         for (String k : List.of("train_tokens_per_s", "dpo_tokens_per_s", "dpo_pairs_per_s", "gen_batch2_tokens_per_s",
                 "cot_decoding_prompts_per_s", "cot_decoding_tokens_per_s", "train_tokens_per_s_workers2",

@@ -12,6 +12,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.rlsf.config.ModelConfig;
 import org.rlsf.model.TransformerLm;
 import org.rlsf.model.graph.DpoOutputLayer;
+import org.rlsf.pairs.PreferenceExample;
 
 import java.util.List;
 
@@ -50,10 +51,10 @@ class PreferenceGraphTest {
         assertEquals(-0.0802625, DpoLoss.dpoGradient(h, 0.2, 0), 1e-7);
     }
 
-    private static List<PreferenceBatch.Example> examples(double[] refs) {
+    private static List<PreferenceExample> examples(double[] refs) {
         return List.of(
-                new PreferenceBatch.Example("p0", "q0", new int[]{4, 5}, new int[]{6, 7, 2}, new int[]{8, 2}, refs[0], refs[1]),
-                new PreferenceBatch.Example("p1", "q1", new int[]{9, 3, 4}, new int[]{10, 2}, new int[]{5, 6, 7, 2}, refs[2], refs[3]));
+                new PreferenceExample("p0", "q0", new int[]{4, 5}, new int[]{6, 7, 2}, new int[]{8, 2}, refs[0], refs[1]),
+                new PreferenceExample("p1", "q1", new int[]{9, 3, 4}, new int[]{10, 2}, new int[]{5, 6, 7, 2}, refs[2], refs[3]));
     }
 
     /** Summed log-prob of each row's response under the LM graph, from its softmax output. */

@@ -13,6 +13,7 @@ import org.rlsf.config.ModelConfig;
 import org.rlsf.config.TrainConfig;
 import org.rlsf.model.TransformerLm;
 import org.rlsf.model.graph.DpoOutputLayer;
+import org.rlsf.pairs.PreferenceExample;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -28,18 +29,18 @@ class PreferenceTrainingTest {
     private static final int T = 10;
 
     private static TrainConfig cfg(int pairsPerBatch, int freq) {
-        return new TrainConfig("dpo", 0.5, 0, 3e-3, 0, 1.0, 0, 1.0, 1, pairsPerBatch, freq, 1, 0, 0, "last", 3, 0, 0, 0);
+        return new TrainConfig(TrainConfig.Loss.DPO, 0.5, 0, 3e-3, 0, 1.0, 0, 1.0, 1, pairsPerBatch, freq, 1, 0, 0, TrainConfig.Selection.LAST, 3, 0, 0, 0);
     }
 
-    private static List<PreferenceBatch.Example> pairs(int n) {
+    private static List<PreferenceExample> pairs(int n) {
         Random rng = new Random(8);
-        List<PreferenceBatch.Example> out = new ArrayList<>();
+        List<PreferenceExample> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             int[] prompt = {3 + rng.nextInt(10), 3 + rng.nextInt(10)};
             // chosen: continue with the prompt's first token; rejected: any other token
             int[] chosen = {prompt[0], 2};
             int[] rejected = {3 + (prompt[0] - 3 + 1 + rng.nextInt(9)) % 10, 2};
-            out.add(new PreferenceBatch.Example("p" + i, "q" + i, prompt, chosen, rejected, 0, 0));
+            out.add(new PreferenceExample("p" + i, "q" + i, prompt, chosen, rejected, 0, 0));
         }
         return out;
     }
@@ -53,12 +54,12 @@ class PreferenceTrainingTest {
     }
 
     /** The reference log-probs of the base for each example (what the traces table would hold). */
-    private static List<PreferenceBatch.Example> withReference(ComputationGraph lm, List<PreferenceBatch.Example> ex) {
+    private static List<PreferenceExample> withReference(ComputationGraph lm, List<PreferenceExample> ex) {
         double[] own = PreferenceGraphTest.responseLogProbs(lm, new PreferenceBatch(ex, T, 1, 0));
-        List<PreferenceBatch.Example> out = new ArrayList<>();
+        List<PreferenceExample> out = new ArrayList<>();
         for (int i = 0; i < ex.size(); i++) {
-            PreferenceBatch.Example e = ex.get(i);
-            out.add(new PreferenceBatch.Example(e.pairId(), e.promptId(), e.prompt(), e.chosen(), e.rejected(), own[2 * i], own[2 * i + 1]));
+            PreferenceExample e = ex.get(i);
+            out.add(new PreferenceExample(e.pairId(), e.promptId(), e.prompt(), e.chosen(), e.rejected(), own[2 * i], own[2 * i + 1]));
         }
         return out;
     }
@@ -66,10 +67,10 @@ class PreferenceTrainingTest {
     @Test
     void trainingOnASmallPairSetRaisesRewardAccuracyAndMovesEveryParameter() {
         ComputationGraph lm = TransformerLm.create(M, T, TransformerLm.Optimiser.inferenceOnly(), DataType.FLOAT);
-        List<PreferenceBatch.Example> ex = withReference(lm, pairs(12));
+        List<PreferenceExample> ex = withReference(lm, pairs(12));
         TrainConfig c = cfg(4, 1);
         ComputationGraph g = policy(lm, c);
-        List<PreferenceBatch> batches = DpoStage.batches(ex, 4, -1, T, 1, 0);
+        List<PreferenceBatch> batches = DpoPlan.batches(ex, 4, -1, T, 1, 0);
         PreferenceMetrics before = PreferenceMetrics.of(g, batches, c);
         assertEquals(Math.log(2), before.loss(), 1e-5);
         for (int step = 0; step < 30; step++) {
@@ -90,16 +91,16 @@ class PreferenceTrainingTest {
     @Test
     void oneWorkerWithAveragingEqualsASingleMachineFit() {
         ComputationGraph lm = TransformerLm.create(M, T, TransformerLm.Optimiser.inferenceOnly(), DataType.FLOAT);
-        List<PreferenceBatch.Example> ex = withReference(lm, pairs(12));
+        List<PreferenceExample> ex = withReference(lm, pairs(12));
         TrainConfig c = cfg(2, 3);
-        List<PreferenceBatch> batches = DpoStage.batches(ex, 2, 5, T, 1, 0);   // 6 batches = 2 rounds of 3
+        List<PreferenceBatch> batches = DpoPlan.batches(ex, 2, 5, T, 1, 0);   // 6 batches = 2 rounds of 3
         ComputationGraph single = policy(lm, c);
         for (PreferenceBatch b : batches) {
             single.fit(b.toDataSet());
         }
         ComputationGraph g = policy(lm, c);
         IterationCarryOver carryOver = new IterationCarryOver();
-        SparkComputationGraph spark = new SparkComputationGraph(TestSpark.context(), g, DpoStage.trainingMaster(1, c, carryOver));
+        SparkComputationGraph spark = new SparkComputationGraph(TestSpark.context(), g, DpoTrainer.trainingMaster(1, c, carryOver));
         for (int r = 0; r < 2; r++) {
             JavaRDD<DataSet> rdd = TestSpark.context().parallelize(new ArrayList<>(batches.subList(3 * r, 3 * r + 3)), 1)
                     .map(PreferenceBatch::toDataSet);

@@ -1,4 +1,4 @@
-package org.rlsf.pairs;
+package org.rlsf.config;
 
 /** How a prompt's ranked traces become preference pairs (method.md §1.4). */
 public enum PairPolicy {
@@ -11,7 +11,7 @@ public enum PairPolicy {
         return switch (s.trim().toLowerCase().replace('_', '-')) {
             case "all", "all-above-threshold" -> ALL_ABOVE_THRESHOLD;
             case "best-vs-worst" -> BEST_VS_WORST;
-            default -> throw new IllegalArgumentException("unknown pair policy '" + s + "' (all-above-threshold | best-vs-worst)");
+            default -> throw new IllegalArgumentException("rlsf.pairs.policy must be one of all-above-threshold | best-vs-worst, was \"" + s + "\"");
         };
     }
 

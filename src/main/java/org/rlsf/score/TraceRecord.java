@@ -1,4 +1,4 @@
-package org.rlsf.generate;
+package org.rlsf.score;
 
 /**
  * One row of the traces table: a CoT-decoded branch with its answer span and confidence, or an error

@@ -1,9 +1,9 @@
-package org.rlsf.job;
+package org.rlsf.pipeline;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import org.apache.hadoop.fs.Path;
 import org.rlsf.io.FileStore;
+import org.rlsf.io.Json;
+import org.rlsf.io.RunLayout;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -28,9 +28,9 @@ final class StageTimings {
     private String current;
     private long start;
 
-    StageTimings(FileStore store, Path runDir) {
+    StageTimings(FileStore store, RunLayout layout) {
         this.store = store;
-        this.file = new Path(runDir, "stages.json");
+        this.file = layout.stages();
     }
 
     void begin(String stage) {
@@ -62,11 +62,7 @@ final class StageTimings {
         row.put("rss_peak_mb", residentPeakMb());
         stages.add(row);
         current = null;
-        try {
-            store.writeText(file, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(stages));
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        store.writeText(file, Json.write(stages));
     }
 
     List<String> table() {

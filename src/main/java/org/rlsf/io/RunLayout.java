@@ -1,0 +1,144 @@
+package org.rlsf.io;
+
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Every path of a run directory ({@code rlsf run}) and every completion marker of the tables and outputs in it.
+ * <pre>
+ *   &lt;runs&gt;/&lt;run_id&gt;/config.conf        the resolved configuration
+ *                   stages.json        wall time and memory per step
+ *                   corpus/prompts     unlabelled self-feedback prompts;  corpus/heldout  labelled evaluation problems
+ *                   corpus/TASK-train  pretraining corpora (base-model = pretrain)
+ *                   checkpoints/base   the frozen base;  checkpoints/rlsf  the DPO output (checkpoint/ = the policy)
+ *                   traces/  pairs/    tables partitioned by run_id
+ *                   eval/NAME/         one evaluation each
+ *                   report/            report.md, report.html, charts, results
+ * </pre>
+ * The static methods locate partitions and markers inside any table or output directory, run directory or not.
+ */
+public record RunLayout(Path dir, String runId) {
+    /** A table's (or a partition's) completion marker, written after its data commits. */
+    public static final String MANIFEST = "_MANIFEST.json";
+    /** A checkpoint's completion marker (written last, with every file's hash). */
+    public static final String CHECKPOINT_MANIFEST = "checkpoint.json";
+    /** An evaluation's completion marker. */
+    public static final String EVAL_SUMMARY = "summary.json";
+    /** The directory a DPO output's selected policy is saved in. */
+    public static final String POLICY = "checkpoint";
+
+    public static RunLayout of(String runsDir, String runId) {
+        return new RunLayout(new Path(runsDir, runId), runId);
+    }
+
+    /** The layout of an existing run directory (its name is the run id). */
+    public static RunLayout at(Path dir) {
+        return new RunLayout(dir, dir.getName());
+    }
+
+    public Path config() {
+        return new Path(dir, "config.conf");
+    }
+
+    public Path stages() {
+        return new Path(dir, "stages.json");
+    }
+
+    public Path prompts() {
+        return new Path(corpora(), "prompts");
+    }
+
+    public Path heldout() {
+        return new Path(corpora(), "heldout");
+    }
+
+    public Path pretrainCorpus(String task) {
+        return new Path(corpora(), task + "-train");
+    }
+
+    private Path corpora() {
+        return new Path(dir, "corpus");
+    }
+
+    public Path base() {
+        return new Path(checkpoints(), "base");
+    }
+
+    public Path pretrain() {
+        return new Path(checkpoints(), "base-pretrain");
+    }
+
+    /** The DPO output directory (config.conf, metrics.jsonl, epochs/, checkpoint/). */
+    public Path tuned() {
+        return new Path(checkpoints(), "rlsf");
+    }
+
+    private Path checkpoints() {
+        return new Path(dir, "checkpoints");
+    }
+
+    public Path traces() {
+        return new Path(dir, "traces");
+    }
+
+    public Path pairs() {
+        return new Path(dir, "pairs");
+    }
+
+    public Path eval(String name) {
+        return new Path(new Path(dir, "eval"), name);
+    }
+
+    public Path report() {
+        return new Path(dir, "report");
+    }
+
+    // --- inside tables and outputs ---
+
+    /** A table's partition of one run: {@code TABLE/run_id=ID}. */
+    public static Path runPartition(Path table, String runId) {
+        return new Path(table, "run_id=" + runId);
+    }
+
+    /** The run id of a {@code run_id=ID} partition directory, or null for any other name. */
+    public static String runIdOf(Path partition) {
+        String name = partition.getName();
+        return name.startsWith("run_id=") ? name.substring("run_id=".length()) : null;
+    }
+
+    /** A traces table's shard of one run: {@code TABLE/run_id=ID/shard=N}. */
+    public static Path shardPartition(Path table, String runId, int shard) {
+        return new Path(runPartition(table, runId), "shard=" + shard);
+    }
+
+    /** The fixed facts of a generate run ({@link Manifests.GenerateRun}). */
+    public static Path generateRun(Path table, String runId) {
+        return new Path(runPartition(table, runId), "_RUN.json");
+    }
+
+    /** The completion marker of a table directory or partition. */
+    public static Path manifest(Path tableOrPartition) {
+        return new Path(tableOrPartition, MANIFEST);
+    }
+
+    public static boolean isComplete(FileStore store, Path tableOrPartition) {
+        return store.exists(manifest(tableOrPartition));
+    }
+
+    /** Whether {@code dir} holds a complete checkpoint. */
+    public static boolean isCheckpoint(FileStore store, Path dir) {
+        return store.exists(new Path(dir, CHECKPOINT_MANIFEST));
+    }
+
+    /** The selected policy of a DPO output directory. */
+    public static Path policy(Path trainOut) {
+        return new Path(trainOut, POLICY);
+    }
+
+    public static Path evalSummary(Path evalDir) {
+        return new Path(evalDir, EVAL_SUMMARY);
+    }
+
+    public static boolean isEvaluated(FileStore store, Path evalDir) {
+        return store.exists(evalSummary(evalDir));
+    }
+}

@@ -1,0 +1,168 @@
+package org.rlsf.pipeline;
+
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
+import org.rlsf.config.EvaluateConfig.Decoding;
+import org.rlsf.config.RlsfConfig;
+import org.rlsf.config.RunConfig;
+import org.rlsf.corpus.TaskCorpus;
+import org.rlsf.io.CorpusTable;
+import org.rlsf.io.FileStore;
+import org.rlsf.io.RunLayout;
+import org.rlsf.io.SparkSessions;
+import org.rlsf.model.Checkpoint;
+import org.rlsf.report.Durations;
+import org.rlsf.report.RunReport;
+import org.rlsf.tasks.Problem;
+import org.rlsf.tasks.TaskFamily;
+import org.rlsf.train.PretrainStage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The main job: RLSF end to end under one run directory ({@link RunLayout}),
+ * corpus → generate → pairs → train → evaluate (base greedy, base CoT-decoding, tuned greedy) → report.
+ * Every step is skipped when its output is complete, so rerunning a run id resumes it. Gold answers are read only by
+ * evaluate.
+ */
+public final class MainJob {
+    private static final Logger LOG = LoggerFactory.getLogger(MainJob.class);
+
+    private MainJob() {
+    }
+
+    /**
+     * Runs (or resumes) the job in {@code layout}.
+     *
+     * @param config the configuration with {@code run.overrides} applied
+     * @throws IllegalArgumentException when the run directory exists with another configuration
+     */
+    public static RunReport.Result run(RlsfConfig config, FileStore store, RunLayout layout) {
+        long t0 = System.nanoTime();
+        RunConfig run = config.run();
+        store.mkdirs(layout.dir());
+        if (store.exists(layout.config()) && !store.readText(layout.config()).equals(config.render())) {
+            throw new IllegalArgumentException("run " + layout.runId() + " exists with another configuration ("
+                    + layout.config() + "); use a new --run-id, or the same configuration to resume it");
+        }
+        store.writeText(layout.config(), config.render());
+        SparkSession spark = SparkSessions.getOrCreate(config.spark());
+        LOG.info("run {} in {} (Spark master {})", layout.runId(), layout.dir(), spark.sparkContext().master());
+        StageTimings timings = new StageTimings(store, layout);
+
+        // 1) corpora: unlabelled prompts for self-feedback, labelled held-out problems for evaluation
+        LOG.info("[1/7] corpus: {}", run.tasks());
+        timings.begin("corpus");
+        writeCorpus(spark, store, layout.prompts(), run.tasks(), run.prompts(), run.seed(), TaskCorpus.TRAIN);
+        writeCorpus(spark, store, layout.heldout(), run.tasks(), run.evalProblems(), run.evalSeed(), TaskCorpus.HELDOUT);
+
+        // 2) the frozen base
+        LOG.info("[2/7] base model: {}", run.baseModel());
+        timings.begin("base");
+        Path base = layout.base();
+        if (run.baseModel().startsWith(Checkpoint.BUILTIN_PREFIX)) {
+            Checkpoint.materializeBuiltin(store, run.baseModel(), base);
+        } else if (run.baseModel().equals("pretrain")) {
+            pretrainBase(spark, store, config, layout);
+        } else {
+            base = FileStore.path(run.baseModel());
+        }
+        Checkpoint baseCkpt = Checkpoint.load(store, base);
+        LOG.info("  base {} (weights sha256 {})", base, baseCkpt.weightsSha256().substring(0, 12));
+
+        // 3) self-feedback traces (resumes by shard)
+        timings.begin("generate");
+        LOG.info("[3/7] generate: CoT-decoding K={} (first-token floor {}), span {}", config.generate().k(),
+                config.generate().firstTokenFloor(), config.generate().spanMethod().configName());
+        GenerateStage.run(config, store, base, layout.prompts(), layout.traces(), layout.runId());
+
+        // 4) preference pairs
+        timings.begin("pairs");
+        if (RunLayout.isComplete(store, RunLayout.runPartition(layout.pairs(), layout.runId()))) {
+            LOG.info("[4/7] pairs: done ({})", layout.pairs());
+        } else {
+            LOG.info("[4/7] pairs: {} at threshold {}", config.pairs().policy().configName(), config.pairs().threshold());
+            PairsStage.run(config, store, layout.traces(), layout.pairs(), layout.runId());
+        }
+
+        // 5) DPO
+        Path tuned = layout.tuned();
+        timings.begin("train");
+        if (RunLayout.isCheckpoint(store, RunLayout.policy(tuned))) {
+            LOG.info("[5/7] train: done ({})", tuned);
+        } else {
+            boolean resume = store.exists(new Path(tuned, "epochs"));
+            LOG.info("[5/7] train: DPO beta {} lr {} {} epochs{}", config.train().beta(), config.train().learningRate(),
+                    config.train().epochs(), resume ? " (resuming)" : "");
+            TrainStage.run(config, store, layout.pairs(), layout.runId(), base, tuned, resume ? tuned : null);
+        }
+
+        // 6) evaluation: base CoT-decoding (the configuration that built the pairs) with base greedy read off its
+        //    branch 0 (the greedy path) in the same pass, then tuned greedy
+        EvaluateStage.Target baseCot = new EvaluateStage.Target(layout.eval("base-cot-decoding"), "base-cot-decoding",
+                Decoding.COT_DECODING);
+        EvaluateStage.Target baseGreedy = new EvaluateStage.Target(layout.eval("base-greedy"), "base-greedy", Decoding.GREEDY);
+        LOG.info("[6/7] evaluate base-cot-decoding + base-greedy (its branch 0): cot-decoding on {}", layout.heldout());
+        timings.begin("evaluate base (cot-decoding + greedy)");
+        if (RunLayout.isEvaluated(store, baseGreedy.out()) && RunLayout.isEvaluated(store, baseCot.out())) {
+            LOG.info("  done ({}, {})", baseCot.out(), baseGreedy.out());
+        } else {
+            EvaluateStage.run(config, store, base, layout.heldout(), baseCot, baseGreedy);
+        }
+        EvaluateStage.Target tunedGreedy = new EvaluateStage.Target(layout.eval("rlsf-greedy"), "rlsf-greedy", Decoding.GREEDY);
+        LOG.info("[6/7] evaluate rlsf-greedy: greedy on {}", layout.heldout());
+        timings.begin("evaluate rlsf-greedy");
+        if (RunLayout.isEvaluated(store, tunedGreedy.out())) {
+            LOG.info("  done ({})", tunedGreedy.out());
+        } else {
+            EvaluateStage.run(config, store, RunLayout.policy(tuned), layout.heldout(), tunedGreedy);
+        }
+
+        // 7) report
+        LOG.info("[7/7] report");
+        timings.begin("report");
+        RunReport.Result report = RunReport.write(store, layout);
+        report.table().forEach(LOG::info);
+        report.checks().forEach(c -> LOG.info("  " + c));
+        timings.end();
+        timings.table().forEach(LOG::info);
+        LOG.info(String.format("run %s finished in %s: report %s", layout.runId(),
+                Durations.format((System.nanoTime() - t0) / 1e9), new Path(report.dir(), "report.md")));
+        return report;
+    }
+
+    private static void writeCorpus(SparkSession spark, FileStore store, Path dir, List<String> tasks, int perTask, long seed,
+                                    String split) {
+        if (CorpusTable.isCorpusTable(store, dir)) {
+            LOG.info("  reusing {}", dir);
+            return;
+        }
+        List<Problem> problems = TaskCorpus.generate(tasks, perTask, seed, split);
+        CorpusTable.write(spark, store, dir, problems, split, "generated:" + String.join("+", tasks),
+                Map.of("seed", seed, "n_per_task", perTask));
+        LOG.info("  wrote {} {} problems to {}", problems.size(), split, dir);
+    }
+
+    private static void pretrainBase(SparkSession spark, FileStore store, RlsfConfig config, RunLayout layout) {
+        if (RunLayout.isCheckpoint(store, layout.base())) {
+            return;
+        }
+        RunConfig run = config.run();
+        List<String> corpora = new ArrayList<>();
+        for (String task : run.tasks()) {
+            Path train = layout.pretrainCorpus(task);
+            if (!CorpusTable.isCorpusTable(store, train)) {
+                CorpusTable.write(spark, store, train, TaskCorpus.generate(TaskFamily.of(task), run.trainProblems(), run.seed(),
+                        TaskCorpus.TRAIN), TaskCorpus.TRAIN, "generated:" + task, Map.of("seed", run.seed(), "n", run.trainProblems()));
+            }
+            corpora.add(train.toString());
+        }
+        PretrainStage.Result r = PretrainStage.run(() -> spark, store, config, corpora, layout.pretrain());
+        Checkpoint c = Checkpoint.load(store, r.checkpoint());
+        Checkpoint.save(store, layout.base(), c.graph(), c.tokenizer(), c.model(), c.lineage());
+    }
+}

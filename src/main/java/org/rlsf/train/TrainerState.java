@@ -1,0 +1,221 @@
+package org.rlsf.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.rlsf.config.TrainConfig;
+import org.rlsf.io.FileStore;
+import org.rlsf.model.Checkpoint;
+import org.rlsf.model.TransformerLm;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayInputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a DPO run leaves after each epoch, and how it is read back: {@code epochs/epoch-N/} holds the trainer state
+ * (parameters and optimiser state as raw arrays, {@code trainer.json} with the step and held-out metrics) and the
+ * policy as an ordinary LM checkpoint, committed last, so a complete checkpoint means a resumable epoch.
+ */
+public final class TrainerState {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainerState.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String STATE = "trainer-state.bin";
+    static final String TRAINER = "trainer.json";
+
+    private TrainerState() {
+    }
+
+    public static Path epochDir(Path out, int epoch) {
+        return new Path(new Path(out, "epochs"), "epoch-" + epoch);
+    }
+
+    /** Trainer state first, the checkpoint (committed atomically) last. */
+    static void saveEpoch(FileStore store, Path out, int epoch, ComputationGraph graph, Checkpoint base,
+                          Map<String, Object> lineage, PreferenceMetrics m) {
+        Path dir = epochDir(out, epoch);
+        try {
+            // raw arrays, not ModelSerializer: in M2.1 a graph restored with its updater trains to NaN
+            // (TrainJobTest's resume check pins this), while a rebuilt graph given the same arrays is exact
+            try (var o = new DataOutputStream(store.create(new Path(dir, STATE)))) {
+                Nd4j.write(graph.params(), o);
+                Nd4j.write(graph.getUpdater(true).getStateViewArray(), o);
+            }
+            Map<String, Object> state = new LinkedHashMap<>();
+            state.put("epoch", epoch);
+            state.put("step", graph.getConfiguration().getIterationCount());
+            state.put("heldout", metricsMap(m));
+            store.writeText(new Path(dir, TRAINER), JSON.writeValueAsString(state));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the trainer state of epoch " + epoch + ": " + e.getMessage(), e);
+        }
+        ComputationGraph lm = TransformerLm.create(base.model(), SparkPretrainer.graphSeqLen(base.graph()),
+                TransformerLm.Optimiser.inferenceOnly(), DataType.FLOAT);
+        TransformerLm.copyParams(graph, lm);
+        Map<String, Object> l = new LinkedHashMap<>(lineage);
+        l.put("epochs_completed", epoch);
+        l.put("steps", graph.getConfiguration().getIterationCount());
+        l.put("heldout", metricsMap(m));
+        l.put("created_at", Instant.now().toString());
+        String hash = Checkpoint.save(store, new Path(dir, "checkpoint"), lm, base.tokenizer(), base.model(), l);
+        LOG.info("epoch {} saved to {} (weights sha256 {})", epoch, dir, hash.substring(0, 12));
+    }
+
+    /** The epoch that becomes the final checkpoint: the last, or the lowest held-out loss (ties: the earlier). */
+    public static int select(FileStore store, Path out, TrainConfig cfg) {
+        int best = -1;
+        double bestLoss = Double.POSITIVE_INFINITY;
+        for (int e = 1; e <= cfg.epochs(); e++) {
+            if (cfg.select() == TrainConfig.Selection.LAST) {
+                best = e;
+                continue;
+            }
+            PreferenceMetrics m = readEpochMetrics(store, out, e);
+            double loss = m == null || !Double.isFinite(m.loss()) ? Double.POSITIVE_INFINITY : m.loss();
+            if (best < 0 || loss < bestLoss) {
+                best = e;
+                bestLoss = loss;
+            }
+        }
+        return best;
+    }
+
+    /** The held-out metrics recorded at the end of {@code epoch}, or null when there were none. */
+    public static PreferenceMetrics readEpochMetrics(FileStore store, Path out, int epoch) {
+        try {
+            Map<?, ?> state = JSON.readValue(store.readText(new Path(epochDir(out, epoch), TRAINER)), Map.class);
+            Map<?, ?> h = (Map<?, ?>) state.get("heldout");
+            if (h == null || h.get("loss") == null) {
+                return null;
+            }
+            return new PreferenceMetrics(((Number) h.get("pairs")).intValue(), num(h.get("loss")), num(h.get("rewards/chosen")),
+                    num(h.get("rewards/rejected")), num(h.get("rewards/margins")), num(h.get("rewards/accuracies")),
+                    num(h.get("logps/chosen")), num(h.get("logps/rejected")));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static double num(Object o) {
+        return o == null ? Double.NaN : ((Number) o).doubleValue();
+    }
+
+    /** A resumable point: the latest epoch with a complete checkpoint and its trainer state. */
+    record Resume(int epoch, long step, INDArray params, INDArray updater) {
+        static Resume find(FileStore store, Path dir) {
+            Path epochs = new Path(dir, "epochs");
+            List<Integer> done = new ArrayList<>();
+            if (store.exists(epochs)) {
+                for (Path p : store.list(epochs)) {
+                    if (p.getName().matches("epoch-\\d+")) {
+                        done.add(Integer.parseInt(p.getName().substring("epoch-".length())));
+                    }
+                }
+            }
+            done.sort(Collections.reverseOrder());
+            for (int e : done) {
+                Path ed = epochDir(dir, e);
+                if (store.exists(new Path(new Path(ed, "checkpoint"), Checkpoint.MANIFEST))
+                        && store.exists(new Path(ed, STATE)) && store.exists(new Path(ed, TRAINER))) {
+                    try (var in = new DataInputStream(new ByteArrayInputStream(store.readBytes(new Path(ed, STATE))))) {
+                        Map<?, ?> state = JSON.readValue(store.readText(new Path(ed, TRAINER)), Map.class);
+                        return new Resume(e, ((Number) state.get("step")).longValue(), Nd4j.read(in), Nd4j.read(in));
+                    } catch (IOException ex) {
+                        throw new IllegalArgumentException("cannot read the trainer state in " + ed + ": " + ex.getMessage(), ex);
+                    }
+                }
+            }
+            throw new IllegalArgumentException("nothing to resume in " + dir + ": no epochs/epoch-N with a complete checkpoint "
+                    + "and " + STATE);
+        }
+
+        /** Restores into a freshly built training graph of the same configuration. */
+        void restoreInto(ComputationGraph graph) {
+            if (graph.params().length() != params.length()) {
+                throw new IllegalArgumentException("the trainer state has " + params.length() + " parameters; this configuration "
+                        + "builds " + graph.params().length() + ": resume with the configuration of the interrupted run");
+            }
+            graph.setParams(params.castTo(graph.params().dataType()));
+            graph.getUpdater(true).getStateViewArray().assign(updater);
+            graph.getConfiguration().setIterationCount((int) step);
+            graph.getConfiguration().setEpochCount(epoch);
+        }
+    }
+
+    /** Copies epochs 1..{@code upTo} (state, checkpoint) and the metrics log of a previous output into {@code to}. */
+    static void copyEpochs(FileStore store, Path from, Path to, int upTo) {
+        for (int e = 1; e <= upTo; e++) {
+            Path src = epochDir(from, e);
+            for (Path f : List.of(new Path(src, STATE), new Path(src, TRAINER))) {
+                try (var o = store.create(new Path(epochDir(to, e), f.getName()))) {
+                    o.write(store.readBytes(f));
+                } catch (IOException ex) {
+                    throw new UncheckedIOException(ex);
+                }
+            }
+            Checkpoint c = Checkpoint.load(store, new Path(src, "checkpoint"));
+            Checkpoint.save(store, new Path(epochDir(to, e), "checkpoint"), c.graph(), c.tokenizer(), c.model(), c.lineage());
+        }
+        Path metrics = new Path(from, "metrics.jsonl");
+        if (store.exists(metrics)) {
+            store.writeText(new Path(to, "metrics.jsonl"), store.readText(metrics));
+        }
+    }
+
+    /** Held-out metrics under TRL's names; non-finite values as null. */
+    static Map<String, Object> metricsMap(PreferenceMetrics m) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        if (m == null) {
+            return row;
+        }
+        row.put("pairs", m.pairs());
+        row.put("loss", fin(m.loss()));
+        row.put("rewards/chosen", fin(m.rewardsChosen()));
+        row.put("rewards/rejected", fin(m.rewardsRejected()));
+        row.put("rewards/margins", fin(m.margins()));
+        row.put("rewards/accuracies", fin(m.accuracy()));
+        row.put("logps/chosen", fin(m.logpsChosen()));
+        row.put("logps/rejected", fin(m.logpsRejected()));
+        return row;
+    }
+
+    private static Double fin(double x) {
+        return Double.isFinite(x) ? x : null;
+    }
+
+    /** One line of {@code metrics.jsonl}: a round (held-out metrics when measured) or the start. */
+    static String metricsLine(int epoch, int round, long step, PreferenceMetrics m, double trainLoss, double lr,
+                              double tokensPerS, double elapsed, String kind) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("kind", kind);
+        row.put("epoch", epoch);
+        row.put("round", round);
+        row.put("step", step);
+        if (m != null) {
+            row.put("split", "heldout");
+            row.putAll(metricsMap(m));
+        }
+        row.put("train/loss", fin(trainLoss));
+        row.put("learning_rate", fin(lr));
+        row.put("tokens_per_s", fin(tokensPerS));
+        row.put("elapsed_s", elapsed);
+        try {
+            return JSON.writeValueAsString(row);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
