@@ -1,144 +1,146 @@
 package org.rlsf.report;
 
-import javax.imageio.ImageIO;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.CategorySeries;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.internal.chartpart.Chart;
+import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
 import java.awt.BasicStroke;
 import java.awt.Color;
-import java.awt.Font;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
-/** Small PNG charts drawn with java.awt (headless): reliability diagrams and metric curves. */
+/**
+ * The report's PNG charts, drawn with XChart (headless): reliability diagrams with bin counts and the diagonal, and
+ * metric curves with labelled axes, ticks and a legend outside the plot.
+ */
 final class Charts {
-    private static final int W = 420, H = 360, L = 56, R = 16, T = 36, B = 48;
+    private static final int W = 640, H = 440;
+    private static final Color[] COLORS = {new Color(0x4C72B0), new Color(0xDD8452), new Color(0x55A868),
+            new Color(0xC44E52), new Color(0x8172B3)};
 
     private Charts() {
     }
 
-    /** One reliability bar: bin [lower, upper], its count, mean confidence and accuracy (NaN when empty). */
+    /** One reliability bar: bin (lower, upper], its count, mean confidence and accuracy (NaN when empty). */
     record Bar(double lower, double upper, long count, double confidence, double accuracy) {
     }
 
+    /** A named curve. */
+    record Series(String name, double[] values) {
+    }
+
+    /**
+     * A reliability diagram: per confidence bin, the accuracy (bars) against the bin's mean confidence (points) and
+     * perfect calibration (the dashed diagonal through the bin centres); each bin's label carries its problem count.
+     */
     static byte[] reliability(String title, List<Bar> bars) {
-        BufferedImage img = canvas();
-        Graphics2D g = graphics(img);
-        axes(g, title, "confidence", "accuracy", 0, 1);
-        g.setColor(new Color(0xBBBBBB));
-        g.setStroke(new BasicStroke(1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[]{4f, 4f}, 0f));
-        g.drawLine(x(0), y(0, 0, 1), x(1), y(1, 0, 1));
-        g.setStroke(new BasicStroke(1f));
-        long total = bars.stream().mapToLong(Bar::count).sum();
+        List<String> bins = new ArrayList<>();
+        List<Double> accuracy = new ArrayList<>(), confidence = new ArrayList<>(), diagonal = new ArrayList<>();
         for (Bar b : bars) {
-            if (b.count() == 0) {
-                continue;
-            }
-            int x0 = x(b.lower()) + 1, x1 = x(b.upper()) - 1;
-            int top = y(b.accuracy(), 0, 1);
-            g.setColor(new Color(0x4C72B0));
-            g.fillRect(x0, top, x1 - x0, y(0, 0, 1) - top);
-            g.setColor(new Color(0xDD8452));
-            int gapTop = y(Math.max(b.accuracy(), b.confidence()), 0, 1), gapBottom = y(Math.min(b.accuracy(), b.confidence()), 0, 1);
-            g.drawRect(x0, gapTop, x1 - x0, Math.max(1, gapBottom - gapTop));
-            g.setColor(Color.DARK_GRAY);
-            g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 9));
-            g.drawString(String.valueOf(b.count()), x0 + 2, Math.min(top, y(0, 0, 1) - 2) - 2);
+            bins.add(String.format("%.1f-%.1f (n=%d)", b.lower(), b.upper(), b.count()));
+            accuracy.add(b.count() == 0 || Double.isNaN(b.accuracy()) ? null : b.accuracy());
+            confidence.add(b.count() == 0 || Double.isNaN(b.confidence()) ? null : b.confidence());
+            diagonal.add((b.lower() + b.upper()) / 2);
         }
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
-        g.drawString("bars: accuracy per bin (n above); outline: gap to mean confidence; n=" + total, L, H - 8);
-        return png(img);
+        CategoryChart chart = new CategoryChartBuilder().width(W).height(H).title(title)
+                .xAxisTitle("confidence bin (problems)").yAxisTitle("accuracy").build();
+        var s = style(chart.getStyler());
+        chart.getStyler().setXAxisLabelRotation(45);
+        chart.getStyler().setYAxisMin(0.0);
+        chart.getStyler().setYAxisMax(1.0);
+        chart.getStyler().setOverlapped(true);
+        chart.getStyler().setAvailableSpaceFill(0.9);
+        s.setSeriesColors(new Color[]{COLORS[0], COLORS[1], Color.GRAY});
+        chart.addSeries("accuracy", bins, accuracy);
+        CategorySeries conf = chart.addSeries("mean confidence", bins, confidence);
+        conf.setChartCategorySeriesRenderStyle(CategorySeries.CategorySeriesRenderStyle.Scatter);
+        conf.setMarker(SeriesMarkers.DIAMOND);
+        CategorySeries perfect = chart.addSeries("perfect calibration", bins, diagonal);
+        perfect.setChartCategorySeriesRenderStyle(CategorySeries.CategorySeriesRenderStyle.Line);
+        perfect.setMarker(SeriesMarkers.NONE);
+        perfect.setLineStyle(new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[]{6f, 4f}, 0f));
+        return png(chart);
     }
 
-    /** Lines over x (one series per name), each scaled to the common y range. */
-    static byte[] lines(String title, String xLabel, double[] xs, List<String> names, List<double[]> series) {
-        double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
-        for (double[] s : series) {
-            for (double v : s) {
-                if (Double.isFinite(v)) {
-                    lo = Math.min(lo, v);
-                    hi = Math.max(hi, v);
-                }
-            }
-        }
-        if (!Double.isFinite(lo)) {
-            lo = 0;
-            hi = 1;
-        }
-        if (hi - lo < 1e-9) {
-            hi = lo + 1;
-        }
-        double xMax = xs.length == 0 ? 1 : Math.max(xs[xs.length - 1], 1e-9);
-        BufferedImage img = canvas();
-        Graphics2D g = graphics(img);
-        axes(g, title, xLabel, "", lo, hi);
-        Color[] colors = {new Color(0x4C72B0), new Color(0xDD8452), new Color(0x55A868), new Color(0xC44E52)};
+    /** Curves over a shared x axis; NaN values are gaps. */
+    static byte[] lines(String title, String xLabel, String yLabel, double[] xs, List<Series> series) {
+        XYChart chart = xy(title, xLabel, yLabel);
         for (int k = 0; k < series.size(); k++) {
-            double[] s = series.get(k);
-            g.setColor(colors[k % colors.length]);
-            g.setStroke(new BasicStroke(2f));
-            for (int i = 1; i < s.length; i++) {
-                if (Double.isFinite(s[i - 1]) && Double.isFinite(s[i])) {
-                    g.drawLine(x(xs[i - 1] / xMax), y(s[i - 1], lo, hi), x(xs[i] / xMax), y(s[i], lo, hi));
-                }
-            }
-            g.drawString(names.get(k), L + 8 + 110 * k, T - 6 + 14);
+            add(chart, series.get(k), xs, k, 0);
         }
-        g.setColor(Color.DARK_GRAY);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
-        g.drawString(String.format("x: 0 .. %.0f", xMax), W - R - 80, H - 8);
-        return png(img);
+        return png(chart);
     }
 
-    private static BufferedImage canvas() {
-        System.setProperty("java.awt.headless", "true");
-        return new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
-    }
-
-    private static Graphics2D graphics(BufferedImage img) {
-        Graphics2D g = img.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, W, H);
-        return g;
-    }
-
-    private static void axes(Graphics2D g, String title, String xLabel, String yLabel, double lo, double hi) {
-        g.setColor(Color.BLACK);
-        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 12));
-        g.drawString(title, L, 18);
-        g.drawLine(L, H - B, W - R, H - B);
-        g.drawLine(L, T, L, H - B);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
-        for (int i = 0; i <= 4; i++) {
-            double v = lo + (hi - lo) * i / 4;
-            int yy = y(v, lo, hi);
-            g.drawLine(L - 3, yy, L, yy);
-            g.drawString(String.format(Math.abs(hi - lo) < 10 ? "%.2f" : "%.0f", v), 4, yy + 4);
-            int xx = x(i / 4.0);
-            g.drawLine(xx, H - B, xx, H - B + 3);
+    /**
+     * Curves on two y axes over a shared x axis: {@code left} against the left axis, {@code right} (shares, drawn on
+     * [0, 1]) against the right one, so quantities of different scales stay readable.
+     */
+    static byte[] lines(String title, String xLabel, double[] xs, String leftLabel, List<Series> left, String rightLabel,
+                        List<Series> right) {
+        XYChart chart = xy(title, xLabel, leftLabel);
+        chart.setYAxisGroupTitle(0, leftLabel);
+        chart.setYAxisGroupTitle(1, rightLabel);
+        chart.getStyler().setYAxisGroupPosition(1, Styler.YAxisPosition.Right);
+        chart.getStyler().setYAxisMin(1, 0.0);
+        chart.getStyler().setYAxisMax(1, 1.0);
+        int k = 0;
+        for (Series s : left) {
+            add(chart, s, xs, k++, 0);
         }
-        g.drawString(xLabel, (W - L) / 2, H - B + 18);
-        g.drawString(yLabel, 4, T - 8);
+        for (Series s : right) {
+            add(chart, s, xs, k++, 1);
+        }
+        return png(chart);
     }
 
-    private static int x(double frac) {
-        return L + (int) Math.round(frac * (W - L - R));
+    private static XYChart xy(String title, String xLabel, String yLabel) {
+        XYChart chart = new XYChartBuilder().width(W).height(H).title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
+        style(chart.getStyler());
+        chart.getStyler().setDefaultSeriesRenderStyle(org.knowm.xchart.XYSeries.XYSeriesRenderStyle.Line);
+        chart.getStyler().setSeriesColors(COLORS);
+        return chart;
     }
 
-    private static int y(double v, double lo, double hi) {
-        return H - B - (int) Math.round((v - lo) / (hi - lo) * (H - B - T));
+    private static void add(XYChart chart, Series s, double[] xs, int index, int axis) {
+        if (xs.length == 0) {   // XChart needs at least one point; an empty curve is drawn as a gap
+            xs = new double[]{0};
+        }
+        double[] ys = s.values().length == 0 ? new double[]{Double.NaN} : s.values();
+        XYSeries series = chart.addSeries(s.name(), Arrays.copyOf(xs, ys.length), ys);
+        series.setYAxisGroup(axis);
+        series.setMarker(xs.length <= 40 ? SeriesMarkers.CIRCLE : SeriesMarkers.NONE);
+        series.setLineColor(COLORS[index % COLORS.length]);
+        series.setMarkerColor(COLORS[index % COLORS.length]);
     }
 
-    private static byte[] png(BufferedImage img) {
+    private static <S extends org.knowm.xchart.style.AxesChartStyler> S style(S s) {
+        s.setChartBackgroundColor(Color.WHITE);
+        s.setPlotBackgroundColor(Color.WHITE);
+        s.setPlotGridLinesColor(new Color(0xE5E5E5));
+        s.setPlotBorderVisible(false);
+        s.setLegendPosition(Styler.LegendPosition.OutsideS);
+        s.setLegendLayout(Styler.LegendLayout.Horizontal);
+        s.setLegendBorderColor(Color.WHITE);
+        s.setAntiAlias(true);
+        s.setDecimalPattern("#0.###");
+        return s;
+    }
+
+    private static byte[] png(Chart<?, ?> chart) {
         try {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ImageIO.write(img, "png", out);
-            return out.toByteArray();
+            return BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new UncheckedIOException("cannot draw the chart '" + chart.getTitle() + "'", e);
         }
     }
 }

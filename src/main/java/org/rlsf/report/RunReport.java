@@ -107,17 +107,18 @@ public final class RunReport {
             // held-out lines (the start, each epoch's end, every train.heldout-every-rounds) and each round's training loss
             List<JsonNode> heldoutCurve = curve.stream().filter(n -> n.has("loss")).toList();
             double[] steps = heldoutCurve.stream().mapToDouble(n -> n.get("step").asDouble()).toArray();
-            writeBytes(store, new Path(out, "dpo-loss.png"), Charts.lines("DPO held-out loss", "step", steps,
-                    List.of("loss"), List.of(series(heldoutCurve, "loss"))));
-            writeBytes(store, new Path(out, "dpo-rewards.png"), Charts.lines("DPO held-out rewards", "step", steps,
-                    List.of("chosen", "rejected", "margin", "accuracy"), List.of(series(heldoutCurve, "rewards/chosen"),
-                            series(heldoutCurve, "rewards/rejected"), series(heldoutCurve, "rewards/margins"),
-                            series(heldoutCurve, "rewards/accuracies"))));
+            writeBytes(store, new Path(out, "dpo-loss.png"), Charts.lines("DPO held-out loss", "optimiser step", "loss", steps,
+                    List.of(new Charts.Series("held-out DPO loss", series(heldoutCurve, "loss")))));
+            writeBytes(store, new Path(out, "dpo-rewards.png"), Charts.lines("DPO held-out rewards", "optimiser step", steps,
+                    "implicit reward β(log π − log π_ref)", List.of(new Charts.Series("chosen", series(heldoutCurve, "rewards/chosen")),
+                            new Charts.Series("rejected", series(heldoutCurve, "rewards/rejected")),
+                            new Charts.Series("margin", series(heldoutCurve, "rewards/margins"))),
+                    "reward accuracy", List.of(new Charts.Series("accuracy", series(heldoutCurve, "rewards/accuracies")))));
             List<JsonNode> trainCurve = curve.stream().filter(n -> n.hasNonNull("train/loss")).toList();
             if (!trainCurve.isEmpty()) {
                 writeBytes(store, new Path(out, "dpo-train-loss.png"), Charts.lines("DPO training loss (workers' last minibatch)",
-                        "step", trainCurve.stream().mapToDouble(n -> n.get("step").asDouble()).toArray(),
-                        List.of("train loss"), List.of(series(trainCurve, "train/loss"))));
+                        "optimiser step", "loss", trainCurve.stream().mapToDouble(n -> n.get("step").asDouble()).toArray(),
+                        List.of(new Charts.Series("training loss", series(trainCurve, "train/loss")))));
             }
         }
 
