@@ -19,13 +19,13 @@ import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.lossfunctions.impl.LossSparseMCXENT;
 import org.rlsf.config.ModelConfig;
-
-import java.util.Map;
 import org.rlsf.model.graph.DpoOutputLayer;
 import org.rlsf.model.graph.FinalLayerNorm;
 import org.rlsf.model.graph.PositionEmbedding;
 import org.rlsf.model.graph.TransformerBlock;
 import org.rlsf.model.graph.WarmupLinearDecay;
+
+import java.util.Map;
 
 /**
  * Builds the decoder-only transformer as a DL4J {@link ComputationGraph} (so that

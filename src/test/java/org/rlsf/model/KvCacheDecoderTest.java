@@ -148,7 +148,7 @@ class KvCacheDecoderTest {
     @Test
     void aBatchTooWideForTheJavaGeluStillMatchesTheGraph() {
         Random rng = new Random(23);
-        int n = KvCacheDecoder.HEAP_GELU_MAX_VALUES / model.dFf() + 2;   // the heap path's ND4J GELU
+        int n = HeapSteps.HEAP_GELU_MAX_VALUES / model.dFf() + 2;   // the heap path's ND4J GELU
         int extra = 3;
         int[][] rows = new int[n][];
         int[][] continuation = new int[n][extra];

@@ -1,0 +1,20 @@
+package org.rlsf.model;
+
+/**
+ * One decoding session's key/value cache and how a chunk of tokens runs through the layers over it. Two
+ * implementations: {@link Nd4jSteps} (ND4J caches and ops, any backend) and {@link HeapSteps} (Java caches and loops
+ * with direct OpenBLAS projections, CPU backend in float32). The decode loop ({@link KvCacheDecoder}) sees only this.
+ */
+interface DecodeSteps {
+    /**
+     * Runs {@code chunk} (s tokens per row; s > 1 only for the prompt, on an empty cache) at positions
+     * {@code length}.. of each row (a row's positions count from its first real token, after {@code padLeft[b]} pads),
+     * writing the chunk's keys and values into the cache.
+     *
+     * @return the next-token log-probabilities after every position, rows ordered (row, position)
+     */
+    float[][] forward(int[][] chunk, int length, int[] padLeft);
+
+    /** Steps over a copy of these rows' caches (rows may repeat, in any order). */
+    DecodeSteps fork(int[] rows, int[] padLeft);
+}

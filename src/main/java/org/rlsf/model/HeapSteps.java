@@ -1,0 +1,221 @@
+package org.rlsf.model;
+
+import org.bytedeco.javacpp.FloatPointer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.rlsf.config.ModelConfig;
+import org.rlsf.model.graph.TransformerBlock;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Decoding steps on ND4J's CPU backend in float32 with the cache in Java arrays ({@link HeapKvCache}): the prompt
+ * chunk goes through {@link Nd4jForward} (its keys and values copied into the heap cache), and each one-token step
+ * runs outside ND4J's op layer: the residual stream, LayerNorms, biases, residual adds and attention in Java loops
+ * ({@link HostKernels}, {@link HeapKvCache}), the projections as direct OpenBLAS calls ({@link HostMatrix}).
+ */
+final class HeapSteps extends Nd4jForward {
+    private final HeapKvCache heap;
+    private final float[][] vectors;  // gains and biases read at start, VECTORS per layer, then lnf g/b, head b
+
+    HeapSteps(DecoderWeights dw, int batch, int capacity, int[] padLeft) {
+        super(dw, batch);
+        ModelConfig model = dw.model;
+        heap = new HeapKvCache(model.nLayers(), batch, model.nHeads(), model.headDim(), capacity, padLeft,
+                (float) TransformerBlock.MASKED);
+        int nl = model.nLayers();
+        vectors = new float[VECTORS * nl + 3][];
+        for (int l = 0; l < nl; l++) {
+            DecoderWeights.Block blk = dw.blocks.get(l);
+            INDArray[] v = {blk.ln1g(), blk.ln1b(), blk.ln2g(), blk.ln2b(), blk.bQkv(), blk.bO(), blk.b1(), blk.b2()};
+            for (int i = 0; i < VECTORS; i++) {
+                vectors[VECTORS * l + i] = v[i].toFloatVector();
+            }
+        }
+        vectors[VECTORS * nl] = dw.lnfGain.toFloatVector();
+        vectors[VECTORS * nl + 1] = dw.lnfBias.toFloatVector();
+        vectors[VECTORS * nl + 2] = dw.bHead.toFloatVector();
+    }
+
+    private HeapSteps(HeapSteps parent, int[] rows) {
+        super(parent.dw, rows.length);
+        heap = new HeapKvCache(parent.heap, rows);
+        vectors = parent.vectors;
+    }
+
+    @Override
+    public float[][] forward(int[][] chunk, int length, int[] padLeft) {
+        return chunk[0].length == 1 ? heapStep(chunk, length, padLeft) : forwardNd4j(chunk, length, padLeft);
+    }
+
+    @Override
+    public DecodeSteps fork(int[] rows, int[] padLeft) {
+        return new HeapSteps(this, rows);
+    }
+
+    /** The prompt chunk (the cache is empty): attend over the chunk itself, keep its keys and values for the steps. */
+    @Override
+    INDArray[] cacheChunk(int l, INDArray k, INDArray v, INDArray split, int n, int s, int length, int total) {
+        if (split == null || length != 0) {
+            throw new IllegalStateException("heap attention takes one multi-token chunk, first");
+        }
+        int d = dw.model.dModel();
+        float[] kvs = HostKernels.heapCopy(split);
+        heap.putChunk(l, kvs, n * d, kvs, 2 * n * d, 0, s);
+        return new INDArray[]{k, v};
+    }
+
+    @Override
+    INDArray stepBias(int total) {
+        throw new IllegalStateException("heap steps decode one token in Java, not through ND4J attention");
+    }
+
+    /** Per layer, the gains and biases a heap step reads from Java: ln1 g/b, ln2 g/b, qkv, o, ff1 and ff2 biases. */
+    static final int VECTORS = 8;
+
+    /**
+     * Up to this many hidden values, a step computes GELU in a Java loop (~8.7 ns a value, exp-bound) instead of six
+     * ND4J ops (~5-10 µs each whatever the size): batch 1-8 at d-ff 512.
+     */
+    static final int HEAP_GELU_MAX_VALUES = 4096;
+
+    /**
+     * One decoding step with the cache in Java ({@link HeapKvCache}). The residual stream, LayerNorms, biases,
+     * residual adds and attention run on Java arrays and the projections call OpenBLAS directly
+     * ({@link HostMatrix}) on arrays allocated once per batch size and thread ({@link StepBuffers}); GELU is
+     * a Java loop for a few rows and ND4J ops above {@link #HEAP_GELU_MAX_VALUES} hidden values. A step thus
+     * creates no native buffers: ND4J frees each op's buffers (workspace ones included) only after a garbage
+     * collection, and ~100 per step left tens of thousands pending between collections. At these sizes an ND4J
+     * op costs 5–40 µs whatever its arithmetic (libnd4j's layer_norm ~30 µs for one row, xw_plus_b ~35 µs).
+     */
+    private float[][] heapStep(int[][] chunk, int length, int[] padLeft) {
+        ModelConfig model = dw.model;
+        StepBuffers buf = stepBuffers(model, batch);
+        int d = model.dModel(), nl = model.nLayers();
+        int[] ids = new int[batch];
+        int[] pos = new int[batch];
+        for (int b = 0; b < batch; b++) {
+            ids[b] = chunk[b][0];
+            pos[b] = Math.max(0, length - padLeft[b]);
+        }
+        embeddings(ids, pos, buf);
+        float scale = (float) (1.0 / Math.sqrt(model.headDim()));
+        double eps = model.layerNormEps();
+        for (int l = 0; l < nl; l++) {
+            DecoderWeights.HostBlock blk = dw.hostBlocks.get(l);
+            int v = VECTORS * l;
+            HostKernels.layerNormRows(buf.x, vectors[v], vectors[v + 1], eps, d, buf.aHeap);
+            buf.aPtr.put(buf.aHeap);
+            blk.wQkv().multiply(buf.aPtr, batch, buf.qkvPtr);
+            buf.qkvPtr.get(buf.qkvHeap);
+            HostKernels.addRowVector(buf.qkvHeap, vectors[v + 4]);
+            heap.step(l, buf.qkvHeap, length, scale, buf.aHeap);
+            buf.aPtr.put(buf.aHeap);
+            blk.wO().multiply(buf.aPtr, batch, buf.outPtr);
+            buf.outPtr.get(buf.outHeap);
+            HostKernels.addResidual(buf.x, buf.outHeap, vectors[v + 5]);
+            HostKernels.layerNormRows(buf.x, vectors[v + 2], vectors[v + 3], eps, d, buf.aHeap);
+            buf.aPtr.put(buf.aHeap);
+            blk.w1().multiply(buf.aPtr, batch, buf.hiddenPtr);
+            if (buf.hiddenHeap != null) {   // a few rows: one loop beats GELU's six ND4J ops
+                buf.hiddenPtr.get(buf.hiddenHeap);
+                HostKernels.addRowVector(buf.hiddenHeap, vectors[v + 6]);
+                HostKernels.geluInPlace(buf.hiddenHeap);
+                buf.hiddenPtr.put(buf.hiddenHeap);
+            } else {
+                buf.hidden.addiRowVector(dw.blocks.get(l).b1());
+                DecoderWeights.gelu(buf.hidden, buf.scratch);
+            }
+            blk.w2().multiply(buf.hiddenPtr, batch, buf.outPtr);
+            buf.outPtr.get(buf.outHeap);
+            HostKernels.addResidual(buf.x, buf.outHeap, vectors[v + 7]);
+        }
+        HostKernels.layerNormRows(buf.x, vectors[VECTORS * nl], vectors[VECTORS * nl + 1], eps, d, buf.aHeap);
+        buf.aPtr.put(buf.aHeap);
+        dw.hostHead.multiply(buf.aPtr, batch, buf.logitsPtr);
+        buf.logitsPtr.get(buf.logitsHeap);
+        int vocab = model.vocabSize();
+        float[] headBias = vectors[VECTORS * nl + 2];
+        float[][] out = new float[batch][];
+        for (int b = 0; b < batch; b++) {
+            out[b] = Arrays.copyOfRange(buf.logitsHeap, b * vocab, (b + 1) * vocab);
+            for (int i = 0; i < vocab; i++) {
+                out[b][i] += headBias[i];
+            }
+        }
+        return HostKernels.logSoftmaxRows(out);
+    }
+
+    /** Token + position embedding rows into {@code buf.x}: straight from a table's memory when it is row-major. */
+    private void embeddings(int[] ids, int[] pos, StepBuffers buf) {
+        tableRows(dw.hostWte, dw.w.wte(), ids, buf, buf.x);
+        tableRows(dw.hostWpe, dw.w.wpe(), pos, buf, buf.outHeap);
+        HostKernels.addInPlace(buf.x, buf.outHeap);
+    }
+
+    private void tableRows(HostMatrix host, INDArray table, int[] ids, StepBuffers buf, float[] out) {
+        if (host.rowMajor()) {
+            host.gatherRows(ids, out);
+        } else {   // DL4J keeps the token embedding column-major
+            Nd4j.pullRows(table, buf.a, 1, ids);
+            buf.aPtr.get(out);
+        }
+    }
+
+    /**
+     * The buffers of a heap-attention decoding step at one batch size, allocated once per thread outside workspaces:
+     * native memory for OpenBLAS's inputs and outputs (ND4J arrays where ND4J ops touch them), Java arrays for the
+     * residual stream and everything computed in Java.
+     */
+    private static final class StepBuffers {
+        final INDArray a, hidden, scratch;                     // ND4J arrays where ND4J ops read or write them
+        final FloatPointer aPtr, qkvPtr, outPtr, hiddenPtr, logitsPtr;
+        final float[] x, aHeap, qkvHeap, outHeap, logitsHeap;
+        final float[] hiddenHeap;   // only for at most HEAP_GELU_MAX_VALUES hidden values: GELU in Java
+
+        StepBuffers(ModelConfig m, int batch) {
+            int d = m.dModel();
+            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                a = Nd4j.create(DataType.FLOAT, batch, d);
+                hidden = Nd4j.create(DataType.FLOAT, batch, m.dFf());
+                scratch = Nd4j.create(DataType.FLOAT, batch, m.dFf());
+            }
+            aPtr = new FloatPointer(a.data().addressPointer());
+            hiddenPtr = new FloatPointer(hidden.data().addressPointer());
+            qkvPtr = new FloatPointer(3L * batch * d);
+            outPtr = new FloatPointer((long) batch * d);
+            logitsPtr = new FloatPointer((long) batch * m.vocabSize());
+            hiddenHeap = hidden.length() <= HEAP_GELU_MAX_VALUES ? new float[(int) hidden.length()] : null;
+            x = new float[batch * d];
+            aHeap = new float[batch * d];
+            qkvHeap = new float[3 * batch * d];
+            outHeap = new float[batch * d];
+            logitsHeap = new float[batch * m.vocabSize()];
+        }
+    }
+
+    /** Step-buffer shapes a thread keeps (compaction visits many batch sizes; the rest are reallocated). */
+    private static final int STEP_BUFFER_SHAPES = 16;
+
+    /** The shape of a step's buffers: model widths and batch size. */
+    private record StepShape(int dModel, int dFf, int vocab, int batch) {
+    }
+
+    /** Per thread and shared by every decoder on it (Spark runs a new decoder per task on long-lived threads). */
+    private static final ThreadLocal<Map<StepShape, StepBuffers>> STEP_BUFFERS = ThreadLocal.withInitial(() ->
+            new LinkedHashMap<>(STEP_BUFFER_SHAPES, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<StepShape, StepBuffers> eldest) {
+                    return size() > STEP_BUFFER_SHAPES;
+                }
+            });
+
+    private static StepBuffers stepBuffers(ModelConfig model, int batch) {
+        return STEP_BUFFERS.get().computeIfAbsent(new StepShape(model.dModel(), model.dFf(), model.vocabSize(), batch),
+                k -> new StepBuffers(model, batch));
+    }
+}
