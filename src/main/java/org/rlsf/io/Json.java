@@ -16,12 +16,24 @@ public final class Json {
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .enable(SerializationFeature.INDENT_OUTPUT);
 
+    private static final com.fasterxml.jackson.databind.ObjectWriter LINE = MAPPER.writer()
+            .without(SerializationFeature.INDENT_OUTPUT);
+
     private Json() {
     }
 
     public static String write(Object value) {
         try {
             return MAPPER.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException("cannot write " + value.getClass().getSimpleName() + " as JSON", e);
+        }
+    }
+
+    /** One line of a JSONL file: the value without line breaks. */
+    public static String line(Object value) {
+        try {
+            return LINE.writeValueAsString(value);
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException("cannot write " + value.getClass().getSimpleName() + " as JSON", e);
         }

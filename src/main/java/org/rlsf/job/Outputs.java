@@ -2,22 +2,18 @@ package org.rlsf.job;
 
 import org.apache.hadoop.fs.Path;
 import org.rlsf.io.FileStore;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
+import org.rlsf.io.Json;
 import org.rlsf.model.TextSampler;
 
 import java.io.File;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 
 /** Output conventions shared by the commands: where logs go, how completions are written. */
 final class Outputs {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private Outputs() {
     }
@@ -49,11 +45,7 @@ final class Outputs {
             row.put("tokens", c.tokens());
             row.put("finish_reason", c.finish().name().toLowerCase());
             row.put("mean_log_prob", c.meanLogProb());
-            try {
-                jsonl.append(JSON.writeValueAsString(row)).append('\n');
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            jsonl.append(Json.line(row)).append('\n');
         }
         return jsonl.toString();
     }

@@ -1,10 +1,9 @@
 package org.rlsf.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import org.apache.hadoop.fs.Path;
 import org.rlsf.io.FileStore;
+import org.rlsf.io.Json;
 import org.rlsf.io.RunLayout;
 
 import java.io.IOException;
@@ -22,7 +21,6 @@ import java.util.TreeSet;
  */
 public final class RunReport {
     public static final List<String> EVALS = List.of("base-greedy", "base-cot-decoding", "rlsf-greedy");
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private RunReport() {
     }
@@ -163,15 +161,11 @@ public final class RunReport {
         store.writeText(new Path(out, "report.md"), md.toString());
         store.writeText(new Path(out, "report.html"), Html.of("RLSF run report: " + runDir.getName(), md.toString()));
         store.writeText(new Path(out, "results.csv"), csv.toString());
-        try {
-            Map<String, Object> json = new LinkedHashMap<>();
-            json.put("run", runDir.getName());
-            json.put("results", rows);
-            json.put("targets", checks);
-            store.writeText(new Path(out, "results.json"), JSON.writeValueAsString(json));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("run", runDir.getName());
+        json.put("results", rows);
+        json.put("targets", checks);
+        store.writeText(new Path(out, "results.json"), Json.write(json));
         return new Result(out, table, checks);
     }
 
@@ -211,7 +205,7 @@ public final class RunReport {
 
     private static JsonNode readString(String s) {
         try {
-            return JSON.readTree(s);
+            return Json.MAPPER.readTree(s);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

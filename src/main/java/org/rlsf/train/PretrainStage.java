@@ -1,6 +1,5 @@
 package org.rlsf.train;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -14,6 +13,7 @@ import org.rlsf.corpus.Document;
 import org.rlsf.corpus.TextCorpus;
 import org.rlsf.io.CorpusTable;
 import org.rlsf.io.FileStore;
+import org.rlsf.io.Json;
 import org.rlsf.io.TextSources;
 import org.rlsf.model.Checkpoint;
 import org.rlsf.model.TransformerLm;
@@ -48,7 +48,6 @@ import java.util.function.Supplier;
  */
 public final class PretrainStage {
     private static final Logger LOG = LoggerFactory.getLogger(PretrainStage.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private PretrainStage() {
     }
@@ -182,10 +181,6 @@ public final class PretrainStage {
         row.put("tokens_per_s", m.tokensPerSecond());
         row.put("tokens_trained", m.tokensTrained());
         row.put("elapsed_s", m.elapsedSeconds());
-        try {
-            return JSON.writeValueAsString(row);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return Json.line(row);
     }
 }

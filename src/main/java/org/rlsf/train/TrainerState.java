@@ -1,6 +1,5 @@
 package org.rlsf.train;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -8,6 +7,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.rlsf.config.TrainConfig;
 import org.rlsf.io.FileStore;
+import org.rlsf.io.Json;
 import org.rlsf.model.Checkpoint;
 import org.rlsf.model.TransformerLm;
 import org.slf4j.Logger;
@@ -32,7 +32,6 @@ import java.util.Map;
  */
 public final class TrainerState {
     private static final Logger LOG = LoggerFactory.getLogger(TrainerState.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
     static final String STATE = "trainer-state.bin";
     static final String TRAINER = "trainer.json";
 
@@ -58,7 +57,7 @@ public final class TrainerState {
             state.put("epoch", epoch);
             state.put("step", graph.getConfiguration().getIterationCount());
             state.put("heldout", metricsMap(m));
-            store.writeText(new Path(dir, TRAINER), JSON.writeValueAsString(state));
+            store.writeText(new Path(dir, TRAINER), Json.line(state));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the trainer state of epoch " + epoch + ": " + e.getMessage(), e);
         }
@@ -96,7 +95,7 @@ public final class TrainerState {
     /** The held-out metrics recorded at the end of {@code epoch}, or null when there were none. */
     public static PreferenceMetrics readEpochMetrics(FileStore store, Path out, int epoch) {
         try {
-            Map<?, ?> state = JSON.readValue(store.readText(new Path(epochDir(out, epoch), TRAINER)), Map.class);
+            Map<?, ?> state = Json.MAPPER.readValue(store.readText(new Path(epochDir(out, epoch), TRAINER)), Map.class);
             Map<?, ?> h = (Map<?, ?>) state.get("heldout");
             if (h == null || h.get("loss") == null) {
                 return null;
@@ -131,7 +130,7 @@ public final class TrainerState {
                 if (store.exists(new Path(new Path(ed, "checkpoint"), Checkpoint.MANIFEST))
                         && store.exists(new Path(ed, STATE)) && store.exists(new Path(ed, TRAINER))) {
                     try (var in = new DataInputStream(new ByteArrayInputStream(store.readBytes(new Path(ed, STATE))))) {
-                        Map<?, ?> state = JSON.readValue(store.readText(new Path(ed, TRAINER)), Map.class);
+                        Map<?, ?> state = Json.MAPPER.readValue(store.readText(new Path(ed, TRAINER)), Map.class);
                         return new Resume(e, ((Number) state.get("step")).longValue(), Nd4j.read(in), Nd4j.read(in));
                     } catch (IOException ex) {
                         throw new IllegalArgumentException("cannot read the trainer state in " + ed + ": " + ex.getMessage(), ex);
@@ -212,10 +211,6 @@ public final class TrainerState {
         row.put("learning_rate", fin(lr));
         row.put("tokens_per_s", fin(tokensPerS));
         row.put("elapsed_s", elapsed);
-        try {
-            return JSON.writeValueAsString(row);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return Json.line(row);
     }
 }
