@@ -105,7 +105,7 @@ class ClusterIT {
     @Test
     @Order(2)
     void losingAWorkerDuringGenerateLosesAndDuplicatesNothing() throws Exception {
-        faultRun("fault-generate", "GenerateCommand: generate run", "GenerateCommand: wrote ");
+        faultRun("fault-generate", "GenerateStage: generate run", "GenerateStage: wrote ");
         sameTraces(run("cluster"), run("fault-generate"));
         samePairs(run("cluster"), run("fault-generate"));
         assertEquals(weights(run("cluster")), weights(run("fault-generate")));
@@ -114,7 +114,7 @@ class ClusterIT {
     @Test
     @Order(3)
     void losingAWorkerDuringTrainFinishesOrResumes() throws Exception {
-        faultRun("fault-train", "DpoStage: held-out at start", "DpoStage: final checkpoint");
+        faultRun("fault-train", "DpoTrainer: held-out at start", "TrainStage: final checkpoint");
         sameTraces(run("cluster"), run("fault-train"));
         samePairs(run("cluster"), run("fault-train"));
         // a lost averaging round is recomputed from the same broadcast parameters and minibatches
