@@ -7,6 +7,7 @@ import org.rlsf.config.NativeVariant;
 import org.rlsf.config.RlsfConfig;
 import org.rlsf.config.TrainConfig;
 import org.rlsf.io.FileStore;
+import org.rlsf.io.Lineage;
 import org.rlsf.io.PairsTable;
 import org.rlsf.io.RunLayout;
 import org.rlsf.io.SparkSessions;
@@ -97,23 +98,8 @@ public final class TrainStage {
     private static Map<String, Object> lineage(RlsfConfig config, FileStore store, Path pairs, String runId, Path basePath,
                                                Checkpoint base, int pairsTotal, DpoPlan plan) {
         TrainConfig cfg = config.train();
-        Map<String, Object> l = new LinkedHashMap<>();
-        l.put("stage", "train");
-        l.put("method", cfg.loss().configName());
-        l.put("pairs", store.qualify(pairs));
-        l.put("run_id", runId);
-        l.put("pairs_total", pairsTotal);
-        l.put("train_pairs", plan.train().size());
-        l.put("heldout_pairs", plan.heldout().size());
-        l.put("base", store.qualify(basePath));
-        l.put("base_weights_sha256", base.weightsSha256());
-        l.put("beta", cfg.beta());
-        l.put("label_smoothing", cfg.labelSmoothing());
-        l.put("learning_rate", cfg.learningRate());
-        l.put("epochs", cfg.epochs());
-        l.put("seed", cfg.seed());
-        l.put("config_hash", config.hash());
-        l.put("code_version", CodeVersion.get());
-        return l;
+        return Lineage.asMap(Lineage.Train.of(cfg.loss().configName(), store.qualify(pairs), runId, pairsTotal,
+                plan.train().size(), plan.heldout().size(), store.qualify(basePath), base.weightsSha256(), cfg.beta(),
+                cfg.labelSmoothing(), cfg.learningRate(), cfg.epochs(), cfg.seed(), config.hash(), CodeVersion.get()));
     }
 }

@@ -14,6 +14,7 @@ import org.rlsf.corpus.TextCorpus;
 import org.rlsf.io.CorpusTable;
 import org.rlsf.io.FileStore;
 import org.rlsf.io.Json;
+import org.rlsf.io.Lineage;
 import org.rlsf.io.TextSources;
 import org.rlsf.model.Checkpoint;
 import org.rlsf.model.TransformerLm;
@@ -113,19 +114,10 @@ public final class PretrainStage {
         Path ckpt = new Path(out, "checkpoint");
         String[] hash = new String[1];
         double[] lastLoss = {Double.NaN};
-        Map<String, Object> lineage = new LinkedHashMap<>();
-        lineage.put("stage", "pretrain");
-        lineage.put("corpus", corpusSpecs.stream()
-                .map(c -> c.startsWith(TextSources.BUILTIN) ? c : store.qualify(new Path(c))).toList());
-        lineage.put("cot_fraction", cfg.cotFraction());
-        lineage.put("cot_opener_loss_fraction", cfg.cotOpenerLossFraction());
-        lineage.put("documents", docs.size());
-        lineage.put("seed", cfg.seed());
-        lineage.put("model_seed", model.seed());
-        lineage.put("seq_len", cfg.seqLen());
-        lineage.put("workers", workers);
-        lineage.put("config_hash", config.hash());
-        lineage.put("code_version", CodeVersion.get());
+        Map<String, Object> lineage = Lineage.asMap(Lineage.Pretrain.of(corpusSpecs.stream()
+                        .map(c -> c.startsWith(TextSources.BUILTIN) ? c : store.qualify(new Path(c))).toList(),
+                cfg.cotFraction(), cfg.cotOpenerLossFraction(), docs.size(), cfg.seed(), model.seed(), cfg.seqLen(), workers,
+                config.hash(), CodeVersion.get()));
         SparkPretrainer.train(jsc, graph, train, heldout, cfg, tokenizer.padId(), workers,
                 m -> {
                     LOG.info(String.format("epoch %d/%d  round %d/%d  step %d/%d  heldout_loss %s  lr %.2e  tokens/s %,.0f  eta %s",
