@@ -115,10 +115,6 @@ public final class RlsfConfig {
         return load(null, List.of(), Map.of());
     }
 
-    public static RlsfConfig of(Config root) {
-        return new RlsfConfig(root.resolve());
-    }
-
     /** A typo in an override or overlay should fail loudly, not be ignored. */
     private static void validateKnownKeys(Config resolved, Config reference) {
         for (Map.Entry<String, ?> e : resolved.getConfig("rlsf").entrySet()) {
