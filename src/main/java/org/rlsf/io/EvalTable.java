@@ -64,7 +64,7 @@ public final class EvalTable {
         }
         return RowFactory.create(SCHEMA_VERSION, info.name(), info.decoding(), r.problemId(), r.task(), r.gold(),
                 r.prediction(), r.correct(), r.confidence(), r.cotStyle(), r.generatedTokens(), r.chosenBranch(),
-                seq(java.util.Arrays.asList(r.branchAnswers())), seq(conf), seq(ok), seq(cot), info.modelId(), info.weightsSha256(),
+                Columns.seq(java.util.Arrays.asList(r.branchAnswers())), Columns.seq(conf), Columns.seq(ok), Columns.seq(cot), info.modelId(), info.weightsSha256(),
                 info.configHash(), r.error());
     }
 
@@ -89,9 +89,5 @@ public final class EvalTable {
                 row.isNullAt(cs) ? null : row.getBoolean(cs), row.getInt(row.fieldIndex("generated_tokens")),
                 row.getInt(row.fieldIndex("chosen_branch")), answers.toArray(new String[0]), c, k, s,
                 row.getString(row.fieldIndex("error")));
-    }
-
-    private static <T> scala.collection.Seq<T> seq(List<T> list) {
-        return scala.collection.JavaConverters.asScalaBuffer(new ArrayList<>(list)).toSeq();
     }
 }

@@ -22,7 +22,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.stream.Collectors;
 
 /**
  * The preference-pairs table (Parquet, schema version 1, zstd, partitioned by {@code run_id}, a
@@ -134,9 +133,9 @@ public final class PairsTable {
         var c = pair.chosen();
         var r = pair.rejected();
         return RowFactory.create(SCHEMA_VERSION, pairId(p.runId(), p.promptId(), c.branch(), r.branch(), policy),
-                p.runId(), p.promptId(), p.task(), p.prompt(), ints(p.promptTokens()),
+                p.runId(), p.promptId(), p.task(), p.prompt(), Columns.seq(p.promptTokens()),
                 traceId(p.runId(), p.promptId(), c.branch()), traceId(p.runId(), p.promptId(), r.branch()),
-                c.branch(), r.branch(), c.text(), r.text(), ints(c.tokens()), ints(r.tokens()), c.answer(), r.answer(),
+                c.branch(), r.branch(), c.text(), r.text(), Columns.seq(c.tokens()), Columns.seq(r.tokens()), c.answer(), r.answer(),
                 c.confidence(), r.confidence(), pair.margin(), c.refLogProb(), r.refLogProb(), policy, threshold,
                 p.modelId(), p.weightsSha256());
     }
@@ -218,9 +217,5 @@ public final class PairsTable {
     /** Written by the driver after the run's partition committed. */
     public static void writeManifest(FileStore store, Path table, Manifests.PairsRun manifest) {
         Manifests.write(store, RunLayout.manifest(RunLayout.runPartition(table, manifest.runId())), manifest);
-    }
-
-    private static scala.collection.Seq<Integer> ints(int[] a) {
-        return scala.collection.JavaConverters.asScalaBuffer(Arrays.stream(a).boxed().collect(Collectors.toList())).toSeq();
     }
 }

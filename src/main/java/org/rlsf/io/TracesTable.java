@@ -9,10 +9,6 @@ import org.apache.spark.sql.types.StructType;
 import org.rlsf.score.TraceRecord;
 
 import java.sql.Timestamp;
-import java.util.Arrays;
-import java.util.List;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 
 /**
  * The traces table (schema v1): one row per CoT-decoded branch, partitioned by {@code run_id} and
@@ -69,9 +65,9 @@ public final class TracesTable {
         Timestamp ts = new Timestamp(run.generatedAtMicros() / 1000);
         ts.setNanos((int) (run.generatedAtMicros() % 1_000_000) * 1000);
         return RowFactory.create(SCHEMA_VERSION, run.runId(), shard, t.promptId(), t.task(), t.branch(), t.prompt(),
-                ints(t.promptTokens()), t.traceText(), ints(t.traceTokens()), floats(t.tokenLogProbs()), t.answer(),
+                Columns.seq(t.promptTokens()), t.traceText(), Columns.seq(t.traceTokens()), Columns.seq(t.tokenLogProbs()), t.answer(),
                 t.spanStart(), t.spanEnd(), t.confidence(), t.confidenceMeanProb(), t.confidenceNegEntropy(),
-                ints(t.elicitedTokens()), t.firstTokenProb(), t.promptTokens().length, t.traceTokens().length,
+                Columns.seq(t.elicitedTokens()), t.firstTokenProb(), t.promptTokens().length, t.traceTokens().length,
                 t.finishReason(), run.modelId(), run.weightsSha256(), run.seed(), run.configHash(), ts, t.error());
     }
 
@@ -85,16 +81,6 @@ public final class TracesTable {
                 r.getDouble(r.fieldIndex("confidence_neg_entropy")), Columns.ints(r, "elicited_tokens"),
                 r.getDouble(r.fieldIndex("first_token_prob")), r.getString(r.fieldIndex("finish_reason")),
                 r.getString(r.fieldIndex("error")));
-    }
-
-    /** Array columns as Scala sequences (what Spark's row encoder takes from an RDD of rows). */
-    private static scala.collection.Seq<Integer> ints(int[] a) {
-        return scala.collection.JavaConverters.asScalaBuffer(Arrays.stream(a).boxed().collect(Collectors.toList())).toSeq();
-    }
-
-    private static scala.collection.Seq<Float> floats(float[] a) {
-        return scala.collection.JavaConverters.asScalaBuffer(
-                IntStream.range(0, a.length).mapToObj(i -> a[i]).collect(Collectors.toList())).toSeq();
     }
 
     public static boolean isCommitted(FileStore store, Path table, String runId, int shard) {
