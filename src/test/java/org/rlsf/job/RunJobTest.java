@@ -31,8 +31,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RunJobTest {
+    /** Static: one directory for the class, so the second test finds the first test's run (an instance field is a new
+     * directory per test method, even with a per-class lifecycle). */
     @TempDir
-    File runs;
+    static File runs;
     /** The smoke run's directory once the first test wrote it completely. */
     private File smokeRun;
 
