@@ -7,7 +7,8 @@ import java.util.Arrays;
  * the CPU path of {@link KvCacheDecoder}'s decoding steps. A step's attention touches a few hundred thousand numbers
  * in 64 tiny per-(row, head) products; libnd4j's batched matmul and softmax spent 300–450 µs per layer on that at
  * batch 16, these loops about a fifth of it. Keys and values are stored transposed per (row, head), [dh][capacity],
- * so that both products run over contiguous positions.
+ * so that both products run over contiguous positions. With grouped-query attention the cache holds the key/value
+ * heads only, and query head h reads key/value head h / (heads / kvHeads).
  *
  * <p>Plain Java, no ND4J: {@code HeapKvCacheTest} checks it against a direct computation and
  * {@code KvCacheDecoderTest} checks the decoder on it against the training graph.
@@ -15,20 +16,29 @@ import java.util.Arrays;
 final class HeapKvCache {
     private final int batch;
     private final int heads;
+    private final int kvHeads;
     private final int headDim;
     private final int capacity;
-    private final float[][] keysT;     // [layer][((b·H + h)·dh + i)·capacity + t]
-    private final float[][] valuesT;   // [layer][((b·H + h)·dh + i)·capacity + t]
+    private final float[][] keysT;     // [layer][((b·KV + h)·dh + i)·capacity + t]
+    private final float[][] valuesT;   // [layer][((b·KV + h)·dh + i)·capacity + t]
     private final float[] bias;        // [b·capacity + t]: additive, −1e9 on each row's left padding
     private final float[] scores;      // scratch, one (row, head) at a time
 
     HeapKvCache(int layers, int batch, int heads, int headDim, int capacity, int[] padLeft, float masked) {
+        this(layers, batch, heads, heads, headDim, capacity, padLeft, masked);
+    }
+
+    HeapKvCache(int layers, int batch, int heads, int kvHeads, int headDim, int capacity, int[] padLeft, float masked) {
+        if (kvHeads <= 0 || heads % kvHeads != 0) {
+            throw new IllegalArgumentException("kv heads " + kvHeads + " must divide heads " + heads);
+        }
         this.batch = batch;
         this.heads = heads;
+        this.kvHeads = kvHeads;
         this.headDim = headDim;
         this.capacity = capacity;
-        this.keysT = new float[layers][batch * heads * headDim * capacity];
-        this.valuesT = new float[layers][batch * heads * headDim * capacity];
+        this.keysT = new float[layers][batch * kvHeads * headDim * capacity];
+        this.valuesT = new float[layers][batch * kvHeads * headDim * capacity];
         this.bias = new float[batch * capacity];
         for (int b = 0; b < batch; b++) {
             Arrays.fill(bias, b * capacity, b * capacity + padLeft[b], masked);
@@ -40,9 +50,10 @@ final class HeapKvCache {
     HeapKvCache(HeapKvCache parent, int[] rows) {
         this.batch = rows.length;
         this.heads = parent.heads;
+        this.kvHeads = parent.kvHeads;
         this.headDim = parent.headDim;
         this.capacity = parent.capacity;
-        int layers = parent.keysT.length, rowSize = heads * headDim * capacity;
+        int layers = parent.keysT.length, rowSize = kvHeads * headDim * capacity;
         this.keysT = new float[layers][batch * rowSize];
         this.valuesT = new float[layers][batch * rowSize];
         this.bias = new float[batch * capacity];
@@ -58,13 +69,13 @@ final class HeapKvCache {
 
     /**
      * Stores positions [at, at + s) of layer {@code layer} from {@code k} and {@code v}, both laid out
-     * [b][h][s][dh] (row-major) as a multi-token chunk's split projections are.
+     * [b][kv head][s][dh] (row-major) as a multi-token chunk's split projections are.
      */
     void putChunk(int layer, float[] k, int kOffset, float[] v, int vOffset, int at, int s) {
         float[] kT = keysT[layer], vT = valuesT[layer];
         for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                int bh = b * heads + h, src = bh * s * headDim;
+            for (int h = 0; h < kvHeads; h++) {
+                int bh = b * kvHeads + h, src = bh * s * headDim;
                 for (int t = 0; t < s; t++) {
                     for (int i = 0; i < headDim; i++) {
                         int to = (bh * headDim + i) * capacity + at + t, from = src + t * headDim + i;
@@ -78,21 +89,25 @@ final class HeapKvCache {
 
     /**
      * One decoding step of layer {@code layer}: stores position {@code at} from the fused projections {@code qkv}
-     * ([b][3][h][dh]: query, key, value of each row's new token), then writes each row's attention output over
+     * (per row [H·dh query | KV·dh key | KV·dh value] of its new token), then writes each row's attention output over
      * positions [0, at] to {@code out} ([b][h][dh]). {@code scale} multiplies the query·key products.
      */
     void step(int layer, float[] qkv, int at, float scale, float[] out) {
         float[] kT = keysT[layer], vT = valuesT[layer];
-        int d = heads * headDim, total = at + 1;
+        int d = heads * headDim, kvd = kvHeads * headDim, width = d + 2 * kvd, group = heads / kvHeads, total = at + 1;
         for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                int bh = b * heads + h, q = b * 3 * d + h * headDim;
+            int row = b * width;
+            for (int h = 0; h < kvHeads; h++) {
+                int bh = b * kvHeads + h, k = row + d + h * headDim, v = row + d + kvd + h * headDim;
                 for (int i = 0; i < headDim; i++) {
                     int to = (bh * headDim + i) * capacity + at;
-                    kT[to] = qkv[q + d + i];
-                    vT[to] = qkv[q + 2 * d + i];
+                    kT[to] = qkv[k + i];
+                    vT[to] = qkv[v + i];
                 }
-                attend(kT, vT, bh, qkv, q, scale, b * capacity, total, out, b * d + h * headDim);
+            }
+            for (int h = 0; h < heads; h++) {
+                attend(kT, vT, b * kvHeads + h / group, qkv, row + h * headDim, scale, b * capacity, total, out,
+                        b * d + h * headDim);
             }
         }
     }

@@ -5,6 +5,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.rlsf.config.Architecture;
 import org.rlsf.config.ModelConfig;
 import org.rlsf.model.graph.TransformerBlock;
 
@@ -25,20 +26,20 @@ final class HeapSteps extends Nd4jForward {
     HeapSteps(DecoderWeights dw, int batch, int capacity, int[] padLeft) {
         super(dw, batch);
         ModelConfig model = dw.model;
-        heap = new HeapKvCache(model.nLayers(), batch, model.nHeads(), model.headDim(), capacity, padLeft,
-                (float) TransformerBlock.MASKED);
+        heap = new HeapKvCache(model.nLayers(), batch, model.nHeads(), model.kvHeads(), model.headDim(), capacity,
+                padLeft, (float) TransformerBlock.MASKED);
         int nl = model.nLayers();
         vectors = new float[VECTORS * nl + 3][];
         for (int l = 0; l < nl; l++) {
             DecoderWeights.Block blk = dw.blocks.get(l);
             INDArray[] v = {blk.ln1g(), blk.ln1b(), blk.ln2g(), blk.ln2b(), blk.bQkv(), blk.bO(), blk.b1(), blk.b2()};
             for (int i = 0; i < VECTORS; i++) {
-                vectors[VECTORS * l + i] = v[i].toFloatVector();
+                vectors[VECTORS * l + i] = v[i] == null ? null : v[i].toFloatVector();   // null: not in this design
             }
         }
         vectors[VECTORS * nl] = dw.lnfGain.toFloatVector();
-        vectors[VECTORS * nl + 1] = dw.lnfBias.toFloatVector();
-        vectors[VECTORS * nl + 2] = dw.bHead.toFloatVector();
+        vectors[VECTORS * nl + 1] = dw.lnfBias == null ? null : dw.lnfBias.toFloatVector();
+        vectors[VECTORS * nl + 2] = dw.bHead == null ? null : dw.bHead.toFloatVector();
     }
 
     private HeapSteps(HeapSteps parent, int[] rows) {
@@ -59,13 +60,11 @@ final class HeapSteps extends Nd4jForward {
 
     /** The prompt chunk (the cache is empty): attend over the chunk itself, keep its keys and values for the steps. */
     @Override
-    INDArray[] cacheChunk(int l, INDArray k, INDArray v, INDArray split, int n, int s, int length, int total) {
-        if (split == null || length != 0) {
+    INDArray[] cacheChunk(int l, INDArray k, INDArray v, int s, int length, int total) {
+        if (s == 1 || length != 0) {
             throw new IllegalStateException("heap attention takes one multi-token chunk, first");
         }
-        int d = dw.model.dModel();
-        float[] kvs = HostKernels.heapCopy(split);
-        heap.putChunk(l, kvs, n * d, kvs, 2 * n * d, 0, s);
+        heap.putChunk(l, HostKernels.heapCopy(k), 0, HostKernels.heapCopy(v), 0, 0, s);
         return new INDArray[]{k, v};
     }
 
@@ -104,37 +103,50 @@ final class HeapSteps extends Nd4jForward {
         }
         embeddings(ids, pos, buf);
         float scale = (float) (1.0 / Math.sqrt(model.headDim()));
-        double eps = model.layerNormEps();
         for (int l = 0; l < nl; l++) {
             DecoderWeights.HostBlock blk = dw.hostBlocks.get(l);
             int v = VECTORS * l;
-            HostKernels.layerNormRows(buf.x, vectors[v], vectors[v + 1], eps, d, buf.aHeap);
+            norm(buf.x, vectors[v], vectors[v + 1], buf.aHeap);
             buf.aPtr.put(buf.aHeap);
             blk.wQkv().multiply(buf.aPtr, batch, buf.qkvPtr);
             buf.qkvPtr.get(buf.qkvHeap);
             HostKernels.addRowVector(buf.qkvHeap, vectors[v + 4]);
+            if (dw.hostRopeCos != null) {
+                HostKernels.ropeRows(buf.qkvHeap, pos, dw.hostRopeCos, dw.hostRopeSin, model.nHeads() + model.kvHeads(),
+                        model.headDim(), model.qkvWidth());
+            }
             heap.step(l, buf.qkvHeap, length, scale, buf.aHeap);
             buf.aPtr.put(buf.aHeap);
             blk.wO().multiply(buf.aPtr, batch, buf.outPtr);
             buf.outPtr.get(buf.outHeap);
             HostKernels.addResidual(buf.x, buf.outHeap, vectors[v + 5]);
-            HostKernels.layerNormRows(buf.x, vectors[v + 2], vectors[v + 3], eps, d, buf.aHeap);
+            norm(buf.x, vectors[v + 2], vectors[v + 3], buf.aHeap);
             buf.aPtr.put(buf.aHeap);
-            blk.w1().multiply(buf.aPtr, batch, buf.hiddenPtr);
-            if (buf.hiddenHeap != null) {   // a few rows: one loop beats GELU's six ND4J ops
-                buf.hiddenPtr.get(buf.hiddenHeap);
-                HostKernels.addRowVector(buf.hiddenHeap, vectors[v + 6]);
-                HostKernels.geluInPlace(buf.hiddenHeap);
+            if (dw.swiglu()) {   // gate|up into the wide buffer, silu(gate)·up in Java into the hidden one
+                blk.w1().multiply(buf.aPtr, batch, buf.gateUpPtr);
+                buf.gateUpPtr.get(buf.gateUpHeap);
+                HostKernels.addRowVector(buf.gateUpHeap, vectors[v + 6]);
+                HostKernels.swiglu(buf.gateUpHeap, model.dFf(), buf.hiddenHeap);
                 buf.hiddenPtr.put(buf.hiddenHeap);
             } else {
-                buf.hidden.addiRowVector(dw.blocks.get(l).b1());
-                DecoderWeights.gelu(buf.hidden, buf.scratch);
+                blk.w1().multiply(buf.aPtr, batch, buf.hiddenPtr);
+                if (buf.hiddenHeap != null) {   // a few rows: one loop beats GELU's six ND4J ops
+                    buf.hiddenPtr.get(buf.hiddenHeap);
+                    HostKernels.addRowVector(buf.hiddenHeap, vectors[v + 6]);
+                    HostKernels.geluInPlace(buf.hiddenHeap);
+                    buf.hiddenPtr.put(buf.hiddenHeap);
+                } else {
+                    if (dw.blocks.get(l).b1() != null) {
+                        buf.hidden.addiRowVector(dw.blocks.get(l).b1());
+                    }
+                    DecoderWeights.gelu(buf.hidden, buf.scratch);
+                }
             }
             blk.w2().multiply(buf.hiddenPtr, batch, buf.outPtr);
             buf.outPtr.get(buf.outHeap);
             HostKernels.addResidual(buf.x, buf.outHeap, vectors[v + 7]);
         }
-        HostKernels.layerNormRows(buf.x, vectors[VECTORS * nl], vectors[VECTORS * nl + 1], eps, d, buf.aHeap);
+        norm(buf.x, vectors[VECTORS * nl], vectors[VECTORS * nl + 1], buf.aHeap);
         buf.aPtr.put(buf.aHeap);
         dw.hostHead.multiply(buf.aPtr, batch, buf.logitsPtr);
         buf.logitsPtr.get(buf.logitsHeap);
@@ -143,18 +155,31 @@ final class HeapSteps extends Nd4jForward {
         float[][] out = new float[batch][];
         for (int b = 0; b < batch; b++) {
             out[b] = Arrays.copyOfRange(buf.logitsHeap, b * vocab, (b + 1) * vocab);
-            for (int i = 0; i < vocab; i++) {
-                out[b][i] += headBias[i];
+            if (headBias != null) {
+                for (int i = 0; i < vocab; i++) {
+                    out[b][i] += headBias[i];
+                }
             }
         }
         return HostKernels.logSoftmaxRows(out);
     }
 
+    /** The design's norm of each row of {@code x} into {@code out}: LayerNorm, or RMSNorm ({@code bias} null). */
+    private void norm(float[] x, float[] gain, float[] bias, float[] out) {
+        if (dw.rms()) {
+            HostKernels.rmsNormRows(x, gain, dw.model.layerNormEps(), dw.model.dModel(), out);
+        } else {
+            HostKernels.layerNormRows(x, gain, bias, dw.model.layerNormEps(), dw.model.dModel(), out);
+        }
+    }
+
     /** Token + position embedding rows into {@code buf.x}: straight from a table's memory when it is row-major. */
     private void embeddings(int[] ids, int[] pos, StepBuffers buf) {
         tableRows(dw.hostWte, dw.w.wte(), ids, buf, buf.x);
-        tableRows(dw.hostWpe, dw.w.wpe(), pos, buf, buf.outHeap);
-        HostKernels.addInPlace(buf.x, buf.outHeap);
+        if (dw.hostWpe != null) {
+            tableRows(dw.hostWpe, dw.w.wpe(), pos, buf, buf.outHeap);
+            HostKernels.addInPlace(buf.x, buf.outHeap);
+        }
     }
 
     private void tableRows(HostMatrix host, INDArray table, int[] ids, StepBuffers buf, float[] out) {
@@ -175,7 +200,9 @@ final class HeapSteps extends Nd4jForward {
         final INDArray a, hidden, scratch;                     // ND4J arrays where ND4J ops read or write them
         final FloatPointer aPtr, qkvPtr, outPtr, hiddenPtr, logitsPtr;
         final float[] x, aHeap, qkvHeap, outHeap, logitsHeap;
-        final float[] hiddenHeap;   // only for at most HEAP_GELU_MAX_VALUES hidden values: GELU in Java
+        final float[] hiddenHeap;   // GELU: only up to HEAP_GELU_MAX_VALUES hidden values (GELU in Java); SwiGLU: always
+        final FloatPointer gateUpPtr;   // SwiGLU only: the fused gate|up projection, [batch, 2·dFf]
+        final float[] gateUpHeap;
 
         StepBuffers(ModelConfig m, int batch) {
             int d = m.dModel();
@@ -186,13 +213,16 @@ final class HeapSteps extends Nd4jForward {
             }
             aPtr = new FloatPointer(a.data().addressPointer());
             hiddenPtr = new FloatPointer(hidden.data().addressPointer());
-            qkvPtr = new FloatPointer(3L * batch * d);
+            qkvPtr = new FloatPointer((long) batch * m.qkvWidth());
             outPtr = new FloatPointer((long) batch * d);
             logitsPtr = new FloatPointer((long) batch * m.vocabSize());
-            hiddenHeap = hidden.length() <= HEAP_GELU_MAX_VALUES ? new float[(int) hidden.length()] : null;
+            boolean swiglu = m.arch().mlp() == Architecture.Mlp.SWIGLU;
+            hiddenHeap = swiglu || hidden.length() <= HEAP_GELU_MAX_VALUES ? new float[(int) hidden.length()] : null;
+            gateUpPtr = swiglu ? new FloatPointer((long) batch * m.mlpInWidth()) : null;
+            gateUpHeap = swiglu ? new float[batch * m.mlpInWidth()] : null;
             x = new float[batch * d];
             aHeap = new float[batch * d];
-            qkvHeap = new float[3 * batch * d];
+            qkvHeap = new float[batch * m.qkvWidth()];
             outHeap = new float[batch * d];
             logitsHeap = new float[batch * m.vocabSize()];
         }
@@ -202,7 +232,7 @@ final class HeapSteps extends Nd4jForward {
     private static final int STEP_BUFFER_SHAPES = 16;
 
     /** The shape of a step's buffers: model widths and batch size. */
-    private record StepShape(int dModel, int dFf, int vocab, int batch) {
+    private record StepShape(int dModel, int qkvWidth, int dFf, int mlpInWidth, int vocab, int batch) {
     }
 
     /** Per thread and shared by every decoder on it (Spark runs a new decoder per task on long-lived threads). */
@@ -215,7 +245,7 @@ final class HeapSteps extends Nd4jForward {
             });
 
     private static StepBuffers stepBuffers(ModelConfig model, int batch) {
-        return STEP_BUFFERS.get().computeIfAbsent(new StepShape(model.dModel(), model.dFf(), model.vocabSize(), batch),
+        return STEP_BUFFERS.get().computeIfAbsent(new StepShape(model.dModel(), model.qkvWidth(), model.dFf(), model.mlpInWidth(), model.vocabSize(), batch),
                 k -> new StepBuffers(model, batch));
     }
 }

@@ -24,8 +24,11 @@ final class HostKernels {
         }
     }
 
-    /** Adds {@code bias} to every row of the row-major {@code m}. */
+    /** Adds {@code bias} to every row of the row-major {@code m} (nothing when null: a design without it). */
     static void addRowVector(float[] m, float[] bias) {
+        if (bias == null) {
+            return;
+        }
         int n = bias.length;
         for (int base = 0; base < m.length; base += n) {
             for (int i = 0; i < n; i++) {
@@ -34,8 +37,12 @@ final class HostKernels {
         }
     }
 
-    /** {@code x += y + bias} on every row: a residual add of a projection whose bias is still to add. */
+    /** {@code x += y + bias} on every row: a residual add of a projection whose bias (if any) is still to add. */
     static void addResidual(float[] x, float[] y, float[] bias) {
+        if (bias == null) {
+            addInPlace(x, y);
+            return;
+        }
         int n = bias.length;
         for (int base = 0; base < x.length; base += n) {
             for (int i = 0; i < n; i++) {
@@ -70,6 +77,52 @@ final class HostKernels {
             float rstd = (float) (1.0 / Math.sqrt(sq / d + eps));
             for (int i = 0; i < d; i++) {
                 out[base + i] = (x[base + i] - mean) * rstd * gain[i] + bias[i];
+            }
+        }
+    }
+
+    /** RMSNorm of each d-long row of {@code x} into {@code out}, as the graph: x/sqrt(mean(x²) + eps)·g; sums in float64. */
+    static void rmsNormRows(float[] x, float[] gain, double eps, int d, float[] out) {
+        for (int base = 0; base < x.length; base += d) {
+            double sq = 0;
+            for (int i = 0; i < d; i++) {
+                sq += x[base + i] * x[base + i];
+            }
+            float rstd = (float) (1.0 / Math.sqrt(sq / d + eps));
+            for (int i = 0; i < d; i++) {
+                out[base + i] = x[base + i] * rstd * gain[i];
+            }
+        }
+    }
+
+    /**
+     * Rotary positions on the first {@code rotatedHeads} heads (the queries, then the keys) of each {@code width}-long
+     * row of {@code qkv}, row b at position {@code pos[b]}: x·cos + rotate_half(x)·sin, dimension i paired with i + dh/2.
+     * {@code cos}/{@code sin} are [context, dh/2] tables.
+     */
+    static void ropeRows(float[] qkv, int[] pos, float[] cos, float[] sin, int rotatedHeads, int dh, int width) {
+        int half = dh / 2;
+        for (int b = 0; b < pos.length; b++) {
+            int t = pos[b] * half;
+            for (int h = 0; h < rotatedHeads; h++) {
+                int base = b * width + h * dh;
+                for (int i = 0; i < half; i++) {
+                    float x1 = qkv[base + i], x2 = qkv[base + half + i], c = cos[t + i], s = sin[t + i];
+                    qkv[base + i] = x1 * c - x2 * s;
+                    qkv[base + half + i] = x2 * c + x1 * s;
+                }
+            }
+        }
+    }
+
+    /** SwiGLU's hidden from fused gate|up rows ([n, 2·f]): silu(gate)·up into {@code out} ([n, f]). */
+    static void swiglu(float[] gateUp, int f, float[] out) {
+        int n = out.length / f;
+        for (int r = 0; r < n; r++) {
+            int in = r * 2 * f, o = r * f;
+            for (int i = 0; i < f; i++) {
+                double g = gateUp[in + i];
+                out[o + i] = (float) (g / (1 + Math.exp(-g)) * gateUp[in + f + i]);
             }
         }
     }

@@ -25,12 +25,12 @@ abstract class Nd4jForward implements DecodeSteps {
     }
 
     /**
-     * Stores layer {@code l}'s keys and values of a chunk of s tokens per row ([B, H, S, dh] views; {@code split}, when
-     * not null, the [3, B, H, S, dh] copy they view) at positions {@code length}..{@code total}.
+     * Stores layer {@code l}'s keys and values of a chunk of s tokens per row ([B, KV, S, dh], row-major copies when
+     * s > 1) at positions {@code length}..{@code total}.
      *
      * @return the keys and values to attend over, {@code {kAll, vAll}}
      */
-    abstract INDArray[] cacheChunk(int l, INDArray k, INDArray v, INDArray split, int n, int s, int length, int total);
+    abstract INDArray[] cacheChunk(int l, INDArray k, INDArray v, int s, int length, int total);
 
     /** The additive attention bias [B, 1, 1, total] of a one-token step: each row's padded keys masked. */
     abstract INDArray stepBias(int total);
@@ -51,7 +51,9 @@ abstract class Nd4jForward implements DecodeSteps {
             }
         }
         INDArray x = Nd4j.pullRows(dw.w.wte(), 1, ids);                                        // [n, d]
-        NativeContexts.exec(new AddOp(x, Nd4j.pullRows(dw.w.wpe(), 1, pos), x));
+        if (dw.w.wpe() != null) {
+            NativeContexts.exec(new AddOp(x, Nd4j.pullRows(dw.w.wpe(), 1, pos), x));
+        }
 
         // 2) additive attention bias [B, 1, S, total]: padded keys masked, and (prefill only) causal.
         // One new token sees every cached key, so a step only needs the session's padding bias.
@@ -61,42 +63,63 @@ abstract class Nd4jForward implements DecodeSteps {
         // these sizes every op's fixed cost, not its arithmetic, is what a decoding step spends
         for (int l = 0; l < model.nLayers(); l++) {
             DecoderWeights.Block blk = dw.blocks.get(l);
-            INDArray a = dw.layerNorm(x, blk.ln1g(), blk.ln1b());
-            INDArray qkv = DecoderWeights.xwPlusB(a, blk.wQkv(), blk.bQkv());                // [n, 3d]
+            INDArray a = dw.norm(x, blk.ln1g(), blk.ln1b());
+            INDArray qkv = DecoderWeights.xwPlusB(a, blk.wQkv(), blk.bQkv());                // [n, (H + 2·KV)·dh]
+            if (dw.ropeCos != null) {
+                dw.rope(qkv, pos);
+            }
             INDArray att = attend(l, qkv, s, length, total, biasArr);
             NativeContexts.exec(new AddOp(x, DecoderWeights.xwPlusB(att, blk.wO(), blk.bO()), x));
-            INDArray m = dw.layerNorm(x, blk.ln2g(), blk.ln2b());
+            INDArray m = dw.norm(x, blk.ln2g(), blk.ln2b());
             INDArray hidden = DecoderWeights.xwPlusB(m, blk.w1(), blk.b1());
-            DecoderWeights.gelu(hidden);
+            if (dw.swiglu()) {
+                hidden = dw.swiglu(hidden);
+            } else {
+                DecoderWeights.gelu(hidden);
+            }
             NativeContexts.exec(new AddOp(x, DecoderWeights.xwPlusB(hidden, blk.w2(), blk.b2()), x));
         }
 
         // 4) final norm, head, log-softmax (in float64 on the host)
-        INDArray logits = DecoderWeights.xwPlusB(dw.layerNorm(x, dw.lnfGain, dw.lnfBias), dw.w.wHead(), dw.bHead);
+        INDArray logits = DecoderWeights.xwPlusB(dw.norm(x, dw.lnfGain, dw.lnfBias), dw.w.wHead(), dw.bHead);
         return HostKernels.logSoftmaxRows(HostKernels.rows(logits.castTo(DataType.FLOAT)));
     }
 
-    /** Attention of a chunk of s new tokens per row ([n, 3d] fused projections) over the cache and themselves. */
+    /**
+     * Attention of a chunk of s new tokens per row ([n, (H + 2·KV)·dh] projections) over the cache and themselves.
+     * With grouped-query attention a key/value head's G = H/KV query heads attend together, as G·S query rows.
+     */
     private INDArray attend(int l, INDArray qkv, int s, int length, int total, INDArray bias) {
-        int n = batch * s, d = dw.model.dModel(), h = dw.model.nHeads(), dh = dw.model.headDim();
-        INDArray q, k, v, split = null;
-        if (s == 1) {   // [B, 3d] → views [B, H, 1, dh], no copies
-            INDArray qkv4 = qkv.reshape('c', batch, 3, h, dh);
-            q = qkv4.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all()).reshape('c', batch, h, 1, dh);
-            k = qkv4.get(NDArrayIndex.all(), NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all()).reshape('c', batch, h, 1, dh);
-            v = qkv4.get(NDArrayIndex.all(), NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all()).reshape('c', batch, h, 1, dh);
-        } else {        // [B*S, 3d] → [3, B, H, S, dh] in one copy
-            split = qkv.reshape('c', batch, s, 3, h, dh).permute(2, 0, 3, 1, 4).dup('c');
-            q = split.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
-            k = split.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
-            v = split.get(NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
-        }
-        INDArray[] kv = cacheChunk(l, k, v, split, n, s, length, total);
+        ModelConfig m = dw.model;
+        int n = batch * s, d = m.dModel(), h = m.nHeads(), kvh = m.kvHeads(), dh = m.headDim(), group = h / kvh;
+        long qd = (long) h * dh, kvd = (long) kvh * dh;
+        INDArray qCols = qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, qd));
+        INDArray kCols = qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(qd, qd + kvd));
+        INDArray vCols = qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(qd + kvd, qd + 2 * kvd));
+        INDArray q = heads(qCols, s, h, dh), k = heads(kCols, s, kvh, dh), v = heads(vCols, s, kvh, dh);
+        INDArray[] kv = cacheChunk(l, k, v, s, length, total);
         INDArray kAll = kv[0], vAll = kv[1];
+        if (group > 1) {   // [B, H, S, dh] → [B, KV, G·S, dh]: head j·G + r of q reads key/value head j
+            q = q.dup('c').reshape('c', batch, kvh, (long) group * s, dh);
+            if (s > 1) {
+                bias = Nd4j.tile(bias, 1, 1, group, 1);
+            }
+        }
         INDArray scores = Nd4j.exec(new Mmul(q, kAll, 1.0 / Math.sqrt(dh), 0.0, false, true, false))[0].addi(bias);
-        INDArray probs = Nd4j.exec(new SoftMax(scores, scores, 3))[0];                   // [B, H, S, total]
-        INDArray att = Nd4j.matmul(probs, vAll);                                          // [B, H, S, dh]
+        INDArray probs = Nd4j.exec(new SoftMax(scores, scores, 3))[0];                   // [B, KV, G·S, total]
+        INDArray att = Nd4j.matmul(probs, vAll);                                          // [B, KV, G·S, dh]
+        if (group > 1) {
+            att = att.reshape('c', batch, h, s, dh);
+        }
         return s == 1 ? att.reshape('c', n, d) : att.permute(0, 2, 1, 3).dup('c').reshape(n, d);
+    }
+
+    /** [B·S, heads·dh] projection columns as [B, heads, S, dh]: views for one token, a row-major copy for a chunk. */
+    private INDArray heads(INDArray cols, int s, int heads, int dh) {
+        if (s == 1) {
+            return cols.reshape('c', batch, heads, 1, dh);
+        }
+        return cols.reshape('c', batch, s, heads, dh).permute(0, 2, 1, 3).dup('c');
     }
 
     /** The prompt chunk's bias [B, 1, S, total]: causal, and each row's left padding masked. */

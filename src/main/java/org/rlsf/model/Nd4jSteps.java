@@ -10,7 +10,7 @@ import org.rlsf.model.graph.TransformerBlock;
 import java.util.Arrays;
 
 /**
- * Decoding steps in ND4J operations over ND4J caches ([B, H, capacity, dh] keys and values per layer), on any
+ * Decoding steps in ND4J operations over ND4J caches ([B, KV, capacity, dh] keys and values per layer), on any
  * backend, CUDA included: the prompt chunk and every one-token step go through {@link Nd4jForward}.
  */
 final class Nd4jSteps extends Nd4jForward {
@@ -22,7 +22,7 @@ final class Nd4jSteps extends Nd4jForward {
     Nd4jSteps(DecoderWeights dw, int batch, int capacity, int[] padLeft) {
         super(dw, batch);
         this.capacity = capacity;
-        int layers = dw.model.nLayers(), h = dw.model.nHeads(), dh = dw.model.headDim();
+        int layers = dw.model.nLayers(), h = dw.model.kvHeads(), dh = dw.model.headDim();
         DataType type = dw.w.wte().dataType();
         keys = new INDArray[layers];
         values = new INDArray[layers];
@@ -56,7 +56,7 @@ final class Nd4jSteps extends Nd4jForward {
     }
 
     @Override
-    INDArray[] cacheChunk(int l, INDArray k, INDArray v, INDArray split, int n, int s, int length, int total) {
+    INDArray[] cacheChunk(int l, INDArray k, INDArray v, int s, int length, int total) {
         keys[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all()).assign(k);
         values[l].get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(length, total), NDArrayIndex.all()).assign(v);
         return new INDArray[]{

@@ -18,9 +18,11 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.lossfunctions.impl.LossSparseMCXENT;
+import org.rlsf.config.Architecture;
 import org.rlsf.config.ModelConfig;
 import org.rlsf.model.graph.DpoOutputLayer;
 import org.rlsf.model.graph.FinalLayerNorm;
+import org.rlsf.model.graph.LmHead;
 import org.rlsf.model.graph.PositionEmbedding;
 import org.rlsf.model.graph.TransformerBlock;
 import org.rlsf.model.graph.WarmupLinearDecay;
@@ -82,9 +84,11 @@ public final class TransformerLm {
 
     public static ComputationGraphConfiguration configuration(ModelConfig m, int seqLen, Optimiser opt,
                                                               DataType dataType) {
-        return configuration(m, seqLen, opt, dataType, new RnnOutputLayer.Builder(new LossSparseMCXENT())
-                .nIn(m.dModel()).nOut(m.vocabSize()).dataFormat(RNNFormat.NCW)
-                .activation(Activation.SOFTMAX).build());
+        Layer head = m.arch().headBias()
+                ? new RnnOutputLayer.Builder(new LossSparseMCXENT()).nIn(m.dModel()).nOut(m.vocabSize())
+                        .dataFormat(RNNFormat.NCW).activation(Activation.SOFTMAX).build()
+                : LmHead.withoutBias(m.dModel(), m.vocabSize());
+        return configuration(m, seqLen, opt, dataType, head);
     }
 
     /**
@@ -94,8 +98,8 @@ public final class TransformerLm {
     public static ComputationGraphConfiguration preferenceConfiguration(ModelConfig m, int seqLen, Optimiser opt,
                                                                         DataType dataType, double beta,
                                                                         double labelSmoothing, String lossType) {
-        return configuration(m, seqLen, opt, dataType,
-                new DpoOutputLayer(m.dModel(), m.vocabSize(), seqLen, beta, labelSmoothing, lossType));
+        DpoOutputLayer head = new DpoOutputLayer(m.dModel(), m.vocabSize(), seqLen, beta, labelSmoothing, lossType);
+        return configuration(m, seqLen, opt, dataType, m.arch().headBias() ? head : head.withoutBias());
     }
 
     /** Copies every parameter of {@code from} into the same-named parameter of {@code to} (shapes must match). */
@@ -136,16 +140,19 @@ public final class TransformerLm {
         ComputationGraphConfiguration.GraphBuilder g = base.graphBuilder()
                 .addInputs(INPUT)
                 .addLayer(EMBED, new EmbeddingSequenceLayer.Builder()
-                        .nIn(m.vocabSize()).nOut(m.dModel()).inputLength(seqLen).hasBias(false).build(), INPUT)
-                .addLayer(POS, new PositionEmbedding(m.dModel(), m.contextLength(), seqLen, m.initStd())
-                        .withSameDiffKernels(opt.sameDiffKernels()), EMBED);
-        String prev = POS;
+                        .nIn(m.vocabSize()).nOut(m.dModel()).inputLength(seqLen).hasBias(false).build(), INPUT);
+        String prev = EMBED;
+        if (m.arch().positions() == Architecture.Positions.LEARNED) {   // rotary positions live in the blocks
+            g.addLayer(POS, new PositionEmbedding(m.dModel(), m.contextLength(), seqLen, m.initStd())
+                    .withSameDiffKernels(opt.sameDiffKernels()), EMBED);
+            prev = POS;
+        }
         for (int i = 0; i < m.nLayers(); i++) {
-            g.addLayer(block(i), new TransformerBlock(m.dModel(), m.nHeads(), m.dFf(), seqLen, m.nLayers(),
-                    m.layerNormEps(), m.initStd()).withSameDiffKernels(opt.sameDiffKernels()), prev);
+            g.addLayer(block(i), new TransformerBlock(m, seqLen).withSameDiffKernels(opt.sameDiffKernels()), prev);
             prev = block(i);
         }
-        g.addLayer(FINAL_NORM, new FinalLayerNorm(m.dModel(), seqLen, m.layerNormEps()).withSameDiffKernels(opt.sameDiffKernels()), prev)
+        g.addLayer(FINAL_NORM, new FinalLayerNorm(m.dModel(), seqLen, m.layerNormEps())
+                        .withRms(m.arch().norm() == Architecture.Norm.RMS).withSameDiffKernels(opt.sameDiffKernels()), prev)
                 .addLayer(HEAD, head, FINAL_NORM)
                 .setOutputs(HEAD);
         return g.build();

@@ -13,6 +13,8 @@ import java.util.List;
 /**
  * Views of a {@link TransformerLm} graph's parameters, named for the eager inference path. They are
  * views, not copies: after the graph trains, a decoder built on these weights sees the new values.
+ * What the architecture leaves out is null: {@code wpe} with rotary positions, norm biases with RMSNorm, each
+ * absent bias group ({@link org.rlsf.config.Architecture}).
  */
 public record TransformerWeights(INDArray wte, INDArray wpe, List<Block> blocks, INDArray lnfGain,
                                  INDArray lnfBias, INDArray wHead, INDArray bHead) {
@@ -35,8 +37,9 @@ public record TransformerWeights(INDArray wte, INDArray wpe, List<Block> blocks,
         }
         var norm = graph.getLayer(TransformerLm.FINAL_NORM);
         var head = graph.getLayer(TransformerLm.HEAD);
+        var pos = graph.getConfiguration().getVertices().containsKey(TransformerLm.POS) ? graph.getLayer(TransformerLm.POS) : null;
         return new TransformerWeights(graph.getLayer(TransformerLm.EMBED).getParam("W"),
-                graph.getLayer(TransformerLm.POS).getParam(PositionEmbedding.WPE), List.copyOf(blocks),
+                pos == null ? null : pos.getParam(PositionEmbedding.WPE), List.copyOf(blocks),
                 norm.getParam(FinalLayerNorm.GAIN), norm.getParam(FinalLayerNorm.BIAS),
                 head.getParam("W"), head.getParam("b"));
     }

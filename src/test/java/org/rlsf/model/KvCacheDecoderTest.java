@@ -6,6 +6,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.rlsf.TestModels;
+import org.rlsf.config.Architecture;
 import org.rlsf.config.ModelConfig;
 
 import java.util.ArrayList;
@@ -20,12 +21,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The eager KV-cache path must reproduce the training graph's distributions exactly enough, with the cache and the
  * steps' attention in Java ({@link KvCacheDecoder.Attention#HEAP}, the CPU default, here) and in ND4J
- * ({@link Nd4jAttention}, what CUDA runs: every test again).
+ * ({@link KvCacheDecoderNd4jTest}, what CUDA runs: every test again), for rlsf's own design here and each Hugging Face
+ * family's design in the subclasses ({@code LlamaDecoderTest}, {@code Qwen2DecoderTest}, {@code Gpt2DecoderTest}, each
+ * on both paths). Subclasses are top-level classes: Surefire skips nested ones.
  */
 class KvCacheDecoderTest {
     private static final int V = 13;
     private static final int T = 20;
-    private final ModelConfig model = TestModels.small(V);
+    private final ModelConfig model = config();
     private final ComputationGraph graph = TestModels.graph(model, T, DataType.FLOAT);
     private final KvCacheDecoder decoder = new KvCacheDecoder(model, TransformerWeights.of(graph, model), attention());
 
@@ -33,11 +36,24 @@ class KvCacheDecoderTest {
         return KvCacheDecoder.Attention.HEAP;
     }
 
-    static class Nd4jAttention extends KvCacheDecoderTest {
-        @Override
-        KvCacheDecoder.Attention attention() {
-            return KvCacheDecoder.Attention.ND4J;
-        }
+    /** rlsf's own design; the nested classes run every test on the Hugging Face families' designs. */
+    ModelConfig config() {
+        return TestModels.small(V);
+    }
+
+    /** Llama / Mistral: RMSNorm, rotary positions, SwiGLU, 4 query heads on 2 key/value heads, no biases. */
+    static ModelConfig llama() {
+        return new ModelConfig(V, 16, 2, 4, 24, 24, 1e-5, 0.3, 11, Architecture.llama(2, 10000, null, false, false, false));
+    }
+
+    /** Qwen2: Llama's design with q/k/v biases, 4 query heads on one key/value head, a large rotary base. */
+    static ModelConfig qwen2() {
+        return new ModelConfig(V, 16, 2, 4, 24, 24, 1e-6, 0.3, 12, Architecture.llama(1, 1e6, null, true, false, false));
+    }
+
+    /** GPT-2: rlsf's design with a head without bias. */
+    static ModelConfig gpt2() {
+        return new ModelConfig(V, 16, 2, 2, 32, 24, 1e-5, 0.3, 13, Architecture.gpt2());
     }
 
     @Test

@@ -46,6 +46,8 @@ public class DpoOutputLayer extends SameDiffOutputLayer {
     private double beta;
     private double labelSmoothing;
     private String lossType = DPO;
+    /** The head has a bias (rlsf's own model; Hugging Face heads have none). Absent in older configurations: true. */
+    private boolean hasBias = true;
 
     public DpoOutputLayer() {
         // no-arg constructor: Spark ships layer configs as JSON
@@ -69,11 +71,17 @@ public class DpoOutputLayer extends SameDiffOutputLayer {
         this.lossType = lossType;
     }
 
+    /** This head without a bias. */
+    public DpoOutputLayer withoutBias() {
+        this.hasBias = false;
+        return this;
+    }
+
     @Override
     public SDVariable defineLayer(SameDiff sd, SDVariable x, SDVariable labels, Map<String, SDVariable> p) {
         SDVariable xt = x.permute(0, 2, 1);                                               // [mb, T, d]
-        SDVariable logits = xt.reshape(-1, dModel).mmul(p.get(WEIGHT)).add(p.get(BIAS))
-                .reshape(-1, seqLen, vocabSize);                                          // [mb, T, V]
+        SDVariable flat = xt.reshape(-1, dModel).mmul(p.get(WEIGHT));
+        SDVariable logits = (hasBias ? flat.add(p.get(BIAS)) : flat).reshape(-1, seqLen, vocabSize);   // [mb, T, V]
         SDVariable shifted = logits.sub(logits.max(true, 2));
         SDVariable logZ = sd.math.log(sd.math.exp(shifted).sum(true, 2));
         SDVariable logProbs = shifted.sub(logZ);                                          // [mb, T, V]
@@ -107,7 +115,9 @@ public class DpoOutputLayer extends SameDiffOutputLayer {
     @Override
     public void defineParameters(SDLayerParams params) {
         params.addWeightParam(WEIGHT, dModel, vocabSize);
-        params.addBiasParam(BIAS, 1, vocabSize);
+        if (hasBias) {
+            params.addBiasParam(BIAS, 1, vocabSize);
+        }
     }
 
     @Override
@@ -115,7 +125,9 @@ public class DpoOutputLayer extends SameDiffOutputLayer {
         // DPO always starts from a trained LM head (copied in by name); a plain init keeps it usable alone
         INDArray w = params.get(WEIGHT);
         w.assign(org.nd4j.linalg.factory.Nd4j.randn(w.dataType(), w.shape()).muli(0.02));
-        params.get(BIAS).assign(0);
+        if (hasBias) {
+            params.get(BIAS).assign(0);
+        }
     }
 
     @Override

@@ -22,6 +22,11 @@ final class SdOps {
         return normed.mul(gain).add(bias);
     }
 
+    /** RMSNorm over the last dimension (Llama's): x / sqrt(mean(x²) + eps) · gain. */
+    static SDVariable rmsNorm(SDVariable x, SDVariable gain, double eps, int lastDim) {
+        return x.mul(x.mul(x).mean(true, lastDim).add(eps).pow(-0.5)).mul(gain);
+    }
+
     /** GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
     static SDVariable gelu(SameDiff sd, SDVariable x) {
         SDVariable inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2.0 / Math.PI));

@@ -11,19 +11,25 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.rlsf.config.Architecture;
+import org.rlsf.config.ModelConfig;
 
 import java.util.Map;
 
 /**
- * One pre-norm transformer block: x + Attn(LN1(x)), then + MLP(LN2(x)). Causal multi-head
- * self-attention with a constant −1e9 bias above the diagonal (−inf would give NaN rows).
- * Right padding needs no key mask: a real token never attends to the padding after it.
- * Input and output: [mb, d, T].
+ * One pre-norm transformer block: x + Attn(N1(x)), then + MLP(N2(x)). Causal multi-head self-attention with a
+ * constant −1e9 bias above the diagonal (−inf would give NaN rows). Right padding needs no key mask: a real token
+ * never attends to the padding after it. Input and output: [mb, d, T].
  *
- * <p>Parameters (weights stored [in, out], biases and norm gains [1, n]; no underscores in the
- * names: DL4J's updater splits gradient keys at the last '_'):
- * ln1g, ln1b, wqkv [d, 3d], bqkv, wo [d, d], bo, ln2g, ln2b, w1 [d, dFf], b1, w2 [dFf, d], b2.
- * The q/k/v column blocks of wqkv are [q | k | v], head h using columns h·dh … (h+1)·dh−1 of each.
+ * <p>Parameters (weights stored [in, out], biases and norm gains [1, n]; no underscores in the names: DL4J's updater
+ * splits gradient keys at the last '_'): ln1g, ln1b, wqkv [d, (H + 2·KV)·dh], bqkv, wo [d, d], bo, ln2g, ln2b,
+ * w1 [d, dFf] (SwiGLU: [d, 2·dFf], gate | up), b1, w2 [dFf, d], b2. The column blocks of wqkv are [q | k | v], query
+ * head h using columns h·dh … (h+1)·dh−1 of q and key/value head h / (H/KV) the same columns of k and v (grouped-query
+ * attention; KV = H is plain multi-head). The architecture decides which exist: RMSNorm has no ln1b/ln2b, and each
+ * bias group can be absent ({@link Architecture}).
+ *
+ * <p>Rotary positions (when {@link #getRopeInvFreq()} is set) rotate q and k in Hugging Face's half-split convention:
+ * dimension i pairs with i + dh/2, at angle position·invFreq[i].
  */
 @Data
 @EqualsAndHashCode(callSuper = true)
@@ -40,18 +46,30 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
     private int nLayers;
     private double eps;
     private double initStd;
+    // the architecture; the initialisers are rlsf's own design, which configurations saved before these fields load as
+    private Architecture.Norm norm = Architecture.Norm.LAYER;
+    private Architecture.Mlp mlp = Architecture.Mlp.GELU_TANH;
+    private int nKvHeads;
+    private boolean qkvBias = true;
+    private boolean outBias = true;
+    private boolean mlpBias = true;
+    /** Rotary inverse frequencies (dh/2), or null for none (learned positions are added before the blocks). */
+    private double[] ropeInvFreq;
+
     public TransformerBlock() {
     }
 
     @Override
     protected org.deeplearning4j.nn.layers.samediff.SameDiffLayer eagerRuntime(NeuralNetConfiguration conf,
                                                                                DataType networkDataType) {
-        return new EagerBlockLayer(conf, networkDataType);
+        // hand-written kernels exist for rlsf's own block; the other designs train through the SameDiff graph
+        return classicDesign() ? new EagerBlockLayer(conf, networkDataType) : new HalvedEpsilonLayer(conf, networkDataType);
     }
 
     public TransformerBlock(int dModel, int nHeads, int dFf, int seqLen, int nLayers, double eps, double initStd) {
         this.dModel = dModel;
         this.nHeads = nHeads;
+        this.nKvHeads = nHeads;
         this.dFf = dFf;
         this.seqLen = seqLen;
         this.nLayers = nLayers;
@@ -59,20 +77,65 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
         this.initStd = initStd;
     }
 
+    /** A block of {@code m}'s design at sequence length {@code seqLen}. */
+    public TransformerBlock(ModelConfig m, int seqLen) {
+        this(m.dModel(), m.nHeads(), m.dFf(), seqLen, m.nLayers(), m.layerNormEps(), m.initStd());
+        Architecture a = m.arch();
+        this.norm = a.norm();
+        this.mlp = a.mlp();
+        this.nKvHeads = m.kvHeads();
+        this.qkvBias = a.qkvBias();
+        this.outBias = a.outBias();
+        this.mlpBias = a.mlpBias();
+        this.ropeInvFreq = a.positions() == Architecture.Positions.ROPE ? a.inverseFrequencies(m.headDim()) : null;
+    }
+
+    /** rlsf's own block design, the one {@link EagerBlockLayer} computes (not a getter: configurations are JSON). */
+    public boolean classicDesign() {
+        return norm == Architecture.Norm.LAYER && mlp == Architecture.Mlp.GELU_TANH && kvHeads() == nHeads
+                && qkvBias && outBias && mlpBias && ropeInvFreq == null;
+    }
+
+    /** Key/value heads (0 in configurations saved before grouped-query attention: as many as query heads). */
+    public int kvHeads() {
+        return nKvHeads == 0 ? nHeads : nKvHeads;
+    }
+
+    private int qkvWidth() {
+        return (nHeads + 2 * kvHeads()) * (dModel / nHeads);
+    }
+
+    private int mlpInWidth() {
+        return mlp == Architecture.Mlp.SWIGLU ? 2 * dFf : dFf;
+    }
+
     @Override
     public void defineParameters(SDLayerParams params) {
+        boolean layerNorm = norm == Architecture.Norm.LAYER;
         params.addBiasParam(LN1_G, 1, dModel);
-        params.addBiasParam(LN1_B, 1, dModel);
-        params.addWeightParam(W_QKV, dModel, 3L * dModel);
-        params.addBiasParam(B_QKV, 1, 3L * dModel);
+        if (layerNorm) {
+            params.addBiasParam(LN1_B, 1, dModel);
+        }
+        params.addWeightParam(W_QKV, dModel, qkvWidth());
+        if (qkvBias) {
+            params.addBiasParam(B_QKV, 1, qkvWidth());
+        }
         params.addWeightParam(W_O, dModel, dModel);
-        params.addBiasParam(B_O, 1, dModel);
+        if (outBias) {
+            params.addBiasParam(B_O, 1, dModel);
+        }
         params.addBiasParam(LN2_G, 1, dModel);
-        params.addBiasParam(LN2_B, 1, dModel);
-        params.addWeightParam(W_1, dModel, dFf);
-        params.addBiasParam(B_1, 1, dFf);
+        if (layerNorm) {
+            params.addBiasParam(LN2_B, 1, dModel);
+        }
+        params.addWeightParam(W_1, dModel, mlpInWidth());
+        if (mlpBias) {
+            params.addBiasParam(B_1, 1, mlpInWidth());
+        }
         params.addWeightParam(W_2, dFf, dModel);
-        params.addBiasParam(B_2, 1, dModel);
+        if (mlpBias) {
+            params.addBiasParam(B_2, 1, dModel);
+        }
     }
 
     @Override
@@ -92,32 +155,125 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
 
     @Override
     public SDVariable defineLayer(SameDiff sd, SDVariable input, Map<String, SDVariable> p, SDVariable mask) {
-        int d = dModel, h = nHeads, dh = dModel / nHeads, t = seqLen;
+        int d = dModel, h = nHeads, dh = dModel / nHeads, t = seqLen, kv = kvHeads(), qd = h * dh, kvd = kv * dh;
         SDVariable x = input.permute(0, 2, 1);                                              // [mb, T, d]
 
         // 1) attention on the normed input
-        SDVariable a = SdOps.layerNorm(x, p.get(LN1_G), p.get(LN1_B), eps, 2).reshape(-1, d);   // [mb·T, d]
-        SDVariable qkv = a.mmul(p.get(W_QKV)).add(p.get(B_QKV));                            // [mb·T, 3d]
-        SDVariable q = heads(qkv.get(SDIndex.all(), SDIndex.interval(0, d)), t, h, dh);        // [mb, H, T, dh]
-        SDVariable k = heads(qkv.get(SDIndex.all(), SDIndex.interval(d, 2 * d)), t, h, dh);
-        SDVariable v = heads(qkv.get(SDIndex.all(), SDIndex.interval(2 * d, 3 * d)), t, h, dh);
+        SDVariable a = norm(x, p, LN1_G, LN1_B).reshape(-1, d);                              // [mb·T, d]
+        SDVariable w = p.get(W_QKV);
+        SDVariable wq = w.get(SDIndex.all(), SDIndex.interval(0, qd));
+        SDVariable wk = w.get(SDIndex.all(), SDIndex.interval(qd, qd + kvd));
+        SDVariable wv = w.get(SDIndex.all(), SDIndex.interval(qd + kvd, qd + 2 * kvd));
+        SDVariable bq = null, bk = null, bv = null;
+        if (qkvBias) {
+            SDVariable b = p.get(B_QKV).reshape(-1);   // rank 1: M2.1's strided_slice_bp fails on a [1, n] slice
+            bq = b.get(SDIndex.interval(0, qd));
+            bk = b.get(SDIndex.interval(qd, qd + kvd));
+            bv = b.get(SDIndex.interval(qd + kvd, qd + 2 * kvd));
+        }
+        if (kv != h) {   // grouped-query attention: each key/value head's columns repeated for its query heads (exact)
+            SDVariable expand = sd.constant(kvExpansion(kv, h / kv, dh, input.dataType()));   // [KV·dh, H·dh]
+            wk = wk.mmul(expand);
+            wv = wv.mmul(expand);
+            if (qkvBias) {
+                bk = bk.reshape(1, -1).mmul(expand);
+                bv = bv.reshape(1, -1).mmul(expand);
+            }
+        }
+        SDVariable q = heads(affine(a, wq, bq), t, h, dh);                                   // [mb, H, T, dh]
+        SDVariable k = heads(affine(a, wk, bk), t, h, dh);
+        SDVariable v = heads(affine(a, wv, bv), t, h, dh);
+        if (ropeInvFreq != null) {
+            double[][] cs = rotaryTables(ropeInvFreq, t);
+            SDVariable cos = sd.constant(Nd4j.create(cs[0]).reshape(t, dh).castTo(input.dataType()));
+            SDVariable sin = sd.constant(Nd4j.create(cs[1]).reshape(t, dh).castTo(input.dataType()));
+            SDVariable rot = sd.constant(rotateHalf(dh, input.dataType()));
+            q = rotate(q, cos, sin, rot, t, h, dh);
+            k = rotate(k, cos, sin, rot, t, h, dh);
+        }
         SDVariable scores = sd.mmul(q, k, false, true, false).mul(1.0 / Math.sqrt(dh));      // [mb, H, T, T]
         SDVariable causal = sd.constant(causalBias(t, input.dataType()));                    // [T, T]
         SDVariable probs = sd.nn.softmax(scores.add(causal), 3);
         SDVariable att = sd.mmul(probs, v)                                                  // [mb, H, T, dh]
                 .permute(0, 2, 1, 3).reshape(-1, d);                                        // [mb·T, d]
-        SDVariable attOut = att.mmul(p.get(W_O)).add(p.get(B_O)).reshape(-1, t, d);
+        SDVariable attOut = affine(att, p.get(W_O), outBias ? p.get(B_O) : null).reshape(-1, t, d);
         SDVariable x1 = x.add(attOut);                                                       // residual
 
         // 2) MLP on the normed residual stream
-        SDVariable m = SdOps.layerNorm(x1, p.get(LN2_G), p.get(LN2_B), eps, 2).reshape(-1, d);
-        SDVariable hidden = SdOps.gelu(sd, m.mmul(p.get(W_1)).add(p.get(B_1)));              // [mb·T, dFf]
-        SDVariable mlpOut = hidden.mmul(p.get(W_2)).add(p.get(B_2)).reshape(-1, t, d);
+        SDVariable m = norm(x1, p, LN2_G, LN2_B).reshape(-1, d);
+        SDVariable u = affine(m, p.get(W_1), mlpBias ? p.get(B_1) : null);                  // [mb·T, dFf or 2·dFf]
+        SDVariable hidden;
+        if (mlp == Architecture.Mlp.SWIGLU) {
+            SDVariable gate = u.get(SDIndex.all(), SDIndex.interval(0, dFf));
+            SDVariable up = u.get(SDIndex.all(), SDIndex.interval(dFf, 2 * dFf));
+            hidden = gate.mul(sd.nn.sigmoid(gate)).mul(up);                                  // silu(gate) ⊙ up
+        } else {
+            hidden = SdOps.gelu(sd, u);
+        }
+        SDVariable mlpOut = affine(hidden, p.get(W_2), mlpBias ? p.get(B_2) : null).reshape(-1, t, d);
         return x1.add(mlpOut).permute(0, 2, 1);                                             // [mb, d, T]
+    }
+
+    private SDVariable norm(SDVariable x, Map<String, SDVariable> p, String gain, String bias) {
+        return norm == Architecture.Norm.RMS ? SdOps.rmsNorm(x, p.get(gain), eps, 2)
+                : SdOps.layerNorm(x, p.get(gain), p.get(bias), eps, 2);
+    }
+
+    private static SDVariable affine(SDVariable x, SDVariable w, SDVariable b) {
+        SDVariable y = x.mmul(w);
+        return b == null ? y : y.add(b);
     }
 
     private static SDVariable heads(SDVariable flat, int t, int h, int dh) {
         return flat.reshape(-1, t, h, dh).permute(0, 2, 1, 3);
+    }
+
+    /** x·cos + rotate_half(x)·sin on [mb, H, T, dh]; rotate_half as a product with a signed permutation. */
+    private static SDVariable rotate(SDVariable x, SDVariable cos, SDVariable sin, SDVariable rot, int t, int h, int dh) {
+        SDVariable rotated = x.reshape(-1, dh).mmul(rot).reshape(-1, h, t, dh);
+        return x.mul(cos).add(rotated.mul(sin));
+    }
+
+    /**
+     * cos and sin of position·invFreq for positions 0..T−1, each row [dh] with the half-frequencies repeated
+     * (Hugging Face's {@code cat(freqs, freqs)}): {cos, sin} as row-major [T·dh]. Angles in float32 as Hugging Face
+     * computes them, cos and sin in double.
+     */
+    public static double[][] rotaryTables(double[] invFreq, int t) {
+        int half = invFreq.length, dh = 2 * half;
+        double[] cos = new double[t * dh], sin = new double[t * dh];
+        for (int pos = 0; pos < t; pos++) {
+            for (int i = 0; i < half; i++) {
+                double angle = (float) ((float) pos * (float) invFreq[i]);
+                cos[pos * dh + i] = cos[pos * dh + i + half] = Math.cos(angle);
+                sin[pos * dh + i] = sin[pos * dh + i + half] = Math.sin(angle);
+            }
+        }
+        return new double[][]{cos, sin};
+    }
+
+    /** R with x·R = rotate_half(x) = [−x2, x1] (x = [x1, x2], halves of dh). */
+    static INDArray rotateHalf(int dh, DataType type) {
+        int half = dh / 2;
+        INDArray r = Nd4j.zeros(type, dh, dh);
+        for (int i = 0; i < half; i++) {
+            r.putScalar(i + half, i, -1.0);   // out[i] = −x[i + half]
+            r.putScalar(i, i + half, 1.0);    // out[i + half] = x[i]
+        }
+        return r;
+    }
+
+    /** E [KV·dh, H·dh] with (w·E) repeating each key/value head's dh columns for the group of query heads it serves. */
+    static INDArray kvExpansion(int kv, int group, int dh, DataType type) {
+        INDArray e = Nd4j.zeros(type, (long) kv * dh, (long) kv * group * dh);
+        for (int j = 0; j < kv; j++) {
+            for (int r = 0; r < group; r++) {
+                for (int i = 0; i < dh; i++) {
+                    e.putScalar((long) j * dh + i, ((long) j * group + r) * dh + i, 1.0);
+                }
+            }
+        }
+        return e;
     }
 
     /** [T, T] additive mask: 0 on and below the diagonal, −1e9 above it. */

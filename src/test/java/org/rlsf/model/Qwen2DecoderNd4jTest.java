@@ -1,0 +1,16 @@
+package org.rlsf.model;
+
+import org.rlsf.config.ModelConfig;
+
+/** The Qwen2 design on the ND4J decoding steps. Every test of {@link KvCacheDecoderTest}. */
+class Qwen2DecoderNd4jTest extends KvCacheDecoderTest {
+    @Override
+    KvCacheDecoder.Attention attention() {
+        return KvCacheDecoder.Attention.ND4J;
+    }
+
+    @Override
+    ModelConfig config() {
+        return qwen2();
+    }
+}
