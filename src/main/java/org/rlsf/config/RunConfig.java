@@ -9,7 +9,7 @@ import java.util.List;
  *
  * @param runsDir       where run directories are created
  * @param tasks         built-in task families, in order
- * @param baseModel     "builtin:NAME", a checkpoint path, or "pretrain"
+ * @param baseModel     "builtin:NAME", a checkpoint path, "hf:DIR" (a Hugging Face model directory), or "pretrain"
  * @param trainProblems problems per task for pretraining (base-model = pretrain only)
  * @param prompts       unlabelled self-feedback prompts per task (train split)
  * @param evalProblems  labelled held-out problems per task
@@ -22,7 +22,7 @@ public record RunConfig(String runsDir, List<String> tasks, String baseModel, in
         Require.that(!runsDir.isBlank(), "run.runs-dir", "a directory", "\"\"");
         Require.that(!tasks.isEmpty(), "run.tasks", "a non-empty list of task families", tasks);
         Require.that(tasks.stream().distinct().count() == tasks.size(), "run.tasks", "a list without repeats", tasks);
-        Require.that(!baseModel.isBlank(), "run.base-model", "builtin:NAME, a checkpoint path or pretrain", "\"\"");
+        Require.that(!baseModel.isBlank(), "run.base-model", "builtin:NAME, a checkpoint path, hf:DIR or pretrain", "\"\"");
         Require.that(trainProblems >= 1, "run.train-problems", ">= 1", trainProblems);
         Require.that(prompts >= 1, "run.prompts", ">= 1", prompts);
         Require.that(evalProblems >= 1, "run.eval-problems", ">= 1", evalProblems);

@@ -3,6 +3,7 @@ package org.rlsf.job;
 import org.apache.hadoop.fs.Path;
 import org.rlsf.io.FileStore;
 import org.rlsf.model.Checkpoint;
+import org.rlsf.model.hf.HfImport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -12,21 +13,24 @@ import java.util.concurrent.Callable;
 
 /**
  * Puts a base model where the stage jobs read it: {@code builtin:NAME} is copied out of the jar to
- * {@code --out} (local or any Hadoop file system the executors share); an existing checkpoint directory
- * is verified (weights hash) and its hash printed. Stage-by-stage pipelines (deploy/airflow) start with it.
+ * {@code --out} (local or any Hadoop file system the executors share), {@code hf:DIR} (a Hugging Face model
+ * directory) is converted into a checkpoint there; an existing checkpoint directory is verified (weights hash)
+ * and its hash printed. Stage-by-stage pipelines (deploy/airflow) start with it.
  * {@code --weights-only-out} writes a verified copy without the optimiser state (a third of the size, same
  * weights hash): how a pretrained base is shipped as {@code builtin:base}.
  */
 @Command(name = "checkpoint", mixinStandardHelpOptions = true,
-        description = "Copy a built-in model (builtin:base) to a directory the cluster reads, or verify a checkpoint.")
+        description = "Copy a built-in model (builtin:base) or convert a Hugging Face model (hf:DIR) to a directory the "
+                + "cluster reads, or verify a checkpoint.")
 final class CheckpointCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointCommand.class);
 
     @Option(names = "--from", paramLabel = "SPEC", defaultValue = "builtin:base",
-            description = "builtin:NAME or a checkpoint directory (default ${DEFAULT-VALUE}).")
+            description = "builtin:NAME, hf:DIR or a checkpoint directory (default ${DEFAULT-VALUE}).")
     String from;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Where to put a built-in model (kept if already there).")
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "Where to put a built-in or converted model (kept if the same model is already there).")
     String out;
 
     @Option(names = "--weights-only-out", paramLabel = "DIR",
@@ -37,15 +41,19 @@ final class CheckpointCommand implements Callable<Integer> {
     public Integer call() {
         FileStore store = FileStore.local();
         Path dir;
-        if (from.startsWith(Checkpoint.BUILTIN_PREFIX)) {
+        if (from.startsWith(Checkpoint.BUILTIN_PREFIX) || HfImport.isSpec(from)) {
             if (out == null) {
-                throw new IllegalArgumentException("--out DIR is required to copy " + from);
+                throw new IllegalArgumentException("--out DIR is required to copy or convert " + from);
             }
             dir = FileStore.path(out);
-            Checkpoint.materializeBuiltin(store, from, dir);
+            if (HfImport.isSpec(from)) {
+                Checkpoint.convert(store, from, dir);
+            } else {
+                Checkpoint.materializeBuiltin(store, from, dir);
+            }
         } else {
             if (out != null) {
-                throw new IllegalArgumentException("--out is for builtin models; copy checkpoint directories with "
+                throw new IllegalArgumentException("--out is for builtin and hf: models; copy checkpoint directories with "
                         + "`hadoop fs -cp` (this command only verifies " + from + ")");
             }
             dir = FileStore.path(from);

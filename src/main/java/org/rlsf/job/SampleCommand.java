@@ -28,7 +28,7 @@ final class SampleCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
-    @Option(names = "--model", required = true, paramLabel = "CKPT", description = "Checkpoint directory (or a pretrain output directory).")
+    @Option(names = "--model", required = true, paramLabel = "CKPT", description = "Checkpoint directory (or a pretrain output directory, or hf:DIR).")
     String model;
 
     @Option(names = "--prompt", paramLabel = "TEXT", description = "Prompt text; \\n stands for a newline. Repeatable.")
@@ -81,7 +81,7 @@ final class SampleCommand implements Callable<Integer> {
         if (all.isEmpty()) {
             throw new IllegalArgumentException("no prompts: give --prompt TEXT or --prompts-file FILE");
         }
-        Checkpoint ckpt = Checkpoint.load(store, FileStore.path(model));
+        Checkpoint ckpt = Checkpoint.open(store, model);
         List<TextSampler.Completion> completions = TextSampler.complete(ckpt, all, cfg,
                 KvCacheDecoder.Attention.of(config.compute().decoding()));
         for (TextSampler.Completion c : completions) {

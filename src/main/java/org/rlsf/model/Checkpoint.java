@@ -10,6 +10,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.rlsf.config.ModelConfig;
 import org.rlsf.io.FileStore;
+import org.rlsf.model.hf.HfImport;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -165,6 +166,38 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
         } catch (IOException e) {
             throw new IllegalArgumentException("checkpoint " + dir + " is unreadable: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A checkpoint by spec: {@code hf:DIR} imports a Hugging Face model directory (in memory; {@code rlsf checkpoint
+     * --from hf:DIR --out CKPT} converts it once), anything else is a checkpoint directory ({@link #load}).
+     */
+    public static Checkpoint open(FileStore store, String spec) {
+        if (HfImport.isSpec(spec)) {
+            HfImport imported = HfImport.load(store, spec);
+            ComputationGraph g = imported.model().graph();
+            return new Checkpoint(g, imported.tokenizer(), imported.model().config().model(), imported.lineage(),
+                    weightsSha256(g.params()));
+        }
+        return load(store, FileStore.path(spec));
+    }
+
+    /**
+     * Converts {@code hf:DIR} into a checkpoint at {@code dir}, unless one converted from the same source files is
+     * already there; returns the checkpoint (verified).
+     */
+    public static Checkpoint convert(FileStore store, String spec, Path dir) {
+        Checkpoint imported = open(store, spec);
+        if (store.exists(new Path(dir, MANIFEST))) {
+            Checkpoint existing = load(store, dir);
+            if (existing.weightsSha256().equals(imported.weightsSha256())) {
+                return existing;
+            }
+            throw new IllegalArgumentException(dir + " holds another model (weights sha256 " + existing.weightsSha256()
+                    + ", " + spec + " imports as " + imported.weightsSha256() + "); choose another directory");
+        }
+        save(store, dir, imported.graph(), imported.tokenizer(), imported.model(), imported.lineage(), false);
+        return load(store, dir);
     }
 
     /** Built-in models ship in the jar under this resource folder, one checkpoint directory each. */

@@ -6,7 +6,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * One loaded checkpoint per path per JVM: Spark executors ship the path, never the model, and
- * every task of the executor reuses the same weights (loaded and hash-verified once).
+ * every task of the executor reuses the same weights (loaded and hash-verified once). A {@code hf:DIR} spec is
+ * imported once per JVM the same way.
  */
 public final class ModelCache {
     private static final ConcurrentHashMap<String, Checkpoint> CACHE = new ConcurrentHashMap<>();
@@ -15,6 +16,6 @@ public final class ModelCache {
     }
 
     public static Checkpoint get(String path) {
-        return CACHE.computeIfAbsent(path, p -> Checkpoint.load(FileStore.local(), FileStore.path(p)));
+        return CACHE.computeIfAbsent(path, p -> Checkpoint.open(FileStore.local(), p));
     }
 }

@@ -43,6 +43,9 @@ public interface Tokenizer {
             if (WordTokenizer.KIND.equals(kind)) {
                 return WordTokenizer.fromJson(node);
             }
+            if (org.rlsf.model.hf.HfTokenizer.KIND.equals(kind)) {
+                return org.rlsf.model.hf.HfTokenizer.fromJson(node);
+            }
             throw new IllegalArgumentException("unknown tokenizer kind '" + kind + "'");
         } catch (IOException e) {
             throw new UncheckedIOException("tokenizer JSON is unreadable: " + e.getMessage(), e);

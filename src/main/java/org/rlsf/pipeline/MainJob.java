@@ -11,6 +11,7 @@ import org.rlsf.io.FileStore;
 import org.rlsf.io.RunLayout;
 import org.rlsf.io.SparkSessions;
 import org.rlsf.model.Checkpoint;
+import org.rlsf.model.hf.HfImport;
 import org.rlsf.report.Durations;
 import org.rlsf.report.RunReport;
 import org.rlsf.tasks.Problem;
@@ -66,6 +67,8 @@ public final class MainJob {
         Path base = layout.base();
         if (run.baseModel().startsWith(Checkpoint.BUILTIN_PREFIX)) {
             Checkpoint.materializeBuiltin(store, run.baseModel(), base);
+        } else if (HfImport.isSpec(run.baseModel())) {
+            Checkpoint.convert(store, run.baseModel(), base);   // once: a rerun finds it converted
         } else if (run.baseModel().equals("pretrain")) {
             pretrainBase(spark, store, config, layout);
         } else {

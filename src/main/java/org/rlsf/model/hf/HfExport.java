@@ -20,7 +20,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,9 +35,6 @@ import java.util.function.Supplier;
  * written tied (no {@code lm_head.weight}); a tuned one untied.
  */
 public final class HfExport {
-    /** Tokenizer and generation files copied from the source model when present. */
-    public static final List<String> COPIED = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-            "vocab.json", "merges.txt", "tokenizer.model", "added_tokens.json", "generation_config.json");
     /** Hugging Face's default shard size for save_pretrained (5 GB). */
     public static final long DEFAULT_SHARD_BYTES = 5_000_000_000L;
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -49,13 +45,22 @@ public final class HfExport {
     /**
      * Writes the model to {@code out} (created; must not hold a model already).
      *
-     * @param sourceConfig the imported model's config.json (the family and every field rlsf does not model)
-     * @param sourceDir    where the source's tokenizer and generation files are, or null
-     * @param dtype        F32, F16 or BF16
+     * @param sourceFiles the imported model's small files by name ({@link HfTokenizer#sourceFiles()}): config.json
+     *                    (the family and every field rlsf does not model), tokenizer and generation files (copied)
+     * @param dtype       F32, F16 or BF16
      * @return the files written, with their sizes
      */
-    public static Map<String, Long> write(ComputationGraph graph, ModelConfig m, JsonNode sourceConfig, Path sourceDir,
+    public static Map<String, Long> write(ComputationGraph graph, ModelConfig m, Map<String, String> sourceFiles,
                                           Path out, String dtype, long shardBytes) {
+        if (!sourceFiles.containsKey(HfModel.CONFIG)) {
+            throw new IllegalArgumentException("no source config.json: only models imported from Hugging Face can be exported");
+        }
+        JsonNode sourceConfig;
+        try {
+            sourceConfig = JSON.readTree(sourceFiles.get(HfModel.CONFIG));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("the source config.json is unreadable: " + e.getMessage(), e);
+        }
         HfConfig source = HfConfig.parse(sourceConfig, "config.json");
         if (!source.model().arch().equals(m.arch()) || source.model().dModel() != m.dModel()
                 || source.model().nLayers() != m.nLayers() || source.model().vocabSize() != m.vocabSize()) {
@@ -80,13 +85,11 @@ public final class HfExport {
             config.put("tie_word_embeddings", tied);
             config.put("vocab_size", m.vocabSize());
             writeJson(out.resolve(HfModel.CONFIG), config, written);
-            if (sourceDir != null) {
-                for (String f : COPIED) {
-                    Path src = sourceDir.resolve(f);
-                    if (Files.isRegularFile(src)) {
-                        Files.copy(src, out.resolve(f), StandardCopyOption.REPLACE_EXISTING);
-                        written.put(f, Files.size(src));
-                    }
+            for (Map.Entry<String, String> f : sourceFiles.entrySet()) {
+                if (!HfModel.CONFIG.equals(f.getKey())) {   // tokenizer and generation files, verbatim
+                    byte[] bytes = f.getValue().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    Files.write(out.resolve(f.getKey()), bytes);
+                    written.put(f.getKey(), (long) bytes.length);
                 }
             }
             if (!written.containsKey("generation_config.json")) {

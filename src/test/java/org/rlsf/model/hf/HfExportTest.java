@@ -29,7 +29,13 @@ class HfExportTest {
     }
 
     private static Path export(HfModel m, Path source, Path out, String dtype, long shardBytes) throws Exception {
-        HfExport.write(m.graph(), m.config().model(), json(source.resolve("config.json")), source, out, dtype, shardBytes);
+        java.util.Map<String, String> files = new java.util.LinkedHashMap<>();
+        for (String f : HfTokenizer.SOURCE_FILES) {
+            if (Files.isRegularFile(source.resolve(f))) {
+                files.put(f, Files.readString(source.resolve(f)));
+            }
+        }
+        HfExport.write(m.graph(), m.config().model(), files, out, dtype, shardBytes);
         return out;
     }
 

@@ -113,6 +113,7 @@ class HfImportTest {
                 max = Math.max(max, Math.abs(expected.get(i).get(k).asDouble() - actual[i][k]));
             }
         }
+        System.out.printf("%s: max |log p - log p_ref| = %.2e over %d positions%n", what, max, rows);
         assertTrue(rows > 0 && max <= TOLERANCE, what + ": max |log p - log p_ref| = " + max + " over " + rows + " positions");
     }
 
