@@ -165,7 +165,7 @@ def llama_weights(cfg, gen, std, tied, biases):
     return w
 
 
-def gpt2_weights(cfg, gen, std, prefix):
+def gpt2_weights(cfg, gen, std, prefix, buffers=True):
     d, v, n = cfg["n_embd"], cfg["vocab_size"], cfg["n_positions"]
     w = {prefix + "wte.weight": torch.randn(v, d, generator=gen) * std,
          prefix + "wpe.weight": torch.randn(n, d, generator=gen) * std}
@@ -173,7 +173,8 @@ def gpt2_weights(cfg, gen, std, prefix):
         p = f"{prefix}h.{i}."
         w[p + "ln_1.weight"] = 1 + 0.1 * torch.randn(d, generator=gen)
         w[p + "ln_1.bias"] = 0.1 * torch.randn(d, generator=gen)
-        w[p + "attn.bias"] = torch.tril(torch.ones(n, n)).view(1, 1, n, n)       # the causal-mask buffer old files carry
+        if buffers:
+            w[p + "attn.bias"] = torch.tril(torch.ones(n, n)).view(1, 1, n, n)   # the causal-mask buffer old files carry
         w[p + "attn.c_attn.weight"] = torch.randn(d, 3 * d, generator=gen) * std
         w[p + "attn.c_attn.bias"] = torch.randn(3 * d, generator=gen) * std
         w[p + "attn.c_proj.weight"] = torch.randn(d, d, generator=gen) * std
@@ -204,7 +205,7 @@ def golden(forward):
     return out
 
 
-def save(root, name, cfg, weights, dtype, forward, shards=1):
+def save(root, name, cfg, weights, dtype, forward, shards=1, tokenizer=None):
     d = os.path.join(root, name)
     os.makedirs(d, exist_ok=True)
     stored = {k: (t.to(dtype) if t.is_floating_point() and not k.endswith("attn.bias") else t) for k, t in weights.items()}
@@ -229,8 +230,13 @@ def save(root, name, cfg, weights, dtype, forward, shards=1):
                 total += t.numel() * t.element_size()
         with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
             json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
-    with open(os.path.join(d, "golden.json"), "w") as f:
-        json.dump(golden(lambda ids: forward(cfg, reference, ids)), f)
+    if tokenizer:   # a real tokenizer's files copied in: a model directory the whole pipeline runs on
+        for f in ("tokenizer.json", "tokenizer_config.json"):
+            with open(os.path.join(tokenizer, f), "rb") as src, open(os.path.join(d, f), "wb") as dst:
+                dst.write(src.read())
+    if forward is not None:
+        with open(os.path.join(d, "golden.json"), "w") as f:
+            json.dump(golden(lambda ids: forward(cfg, reference, ids)), f)
 
 
 def main(root):
@@ -261,6 +267,11 @@ def main(root):
          lambda c, w, ids: gpt2_forward(c, w, ids, ""))
     save(root, "gpt2-prefixed", gpt2, gpt2_weights(gpt2, gen, std, "transformer."), torch.float32,
          lambda c, w, ids: gpt2_forward(c, w, ids, "transformer."))
+    # conf/experiments/hf-smoke.conf's base: GPT-2's real 50,257-token BPE on a tiny random model (bf16, tied head)
+    smoke = dict(gpt2, vocab_size=50257, n_embd=8, n_layer=2, n_head=2, n_inner=32, n_positions=256, n_ctx=256,
+                 bos_token_id=50256, eos_token_id=50256)
+    tokenizer = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "resources", "tokenizers", "gpt2")
+    save(root, "gpt2-bpe-smoke", smoke, gpt2_weights(smoke, gen, std, "", buffers=False), torch.bfloat16, None, tokenizer=tokenizer)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,14 @@ import java.util.List;
  * @param evalProblems  labelled held-out problems per task
  * @param seed          seed of the prompt corpus (and of pretraining corpora)
  * @param evalSeed      seed of the held-out corpus
+ * @param promptsFile   "FORMAT:PATH" of an imported prompt corpus replacing the generated tasks' prompts, or ""
+ * @param heldoutFile   "FORMAT:PATH" of an imported labelled held-out corpus, or ""
  */
 public record RunConfig(String runsDir, List<String> tasks, String baseModel, int trainProblems, int prompts,
-                        int evalProblems, long seed, long evalSeed) {
+                        int evalProblems, long seed, long evalSeed, String promptsFile, String heldoutFile) {
+    /** The formats an imported corpus of the main job may have. */
+    public static final List<String> FILE_FORMATS = List.of("gsm8k", "mc-jsonl");
+
     public RunConfig {
         Require.that(!runsDir.isBlank(), "run.runs-dir", "a directory", "\"\"");
         Require.that(!tasks.isEmpty(), "run.tasks", "a non-empty list of task families", tasks);
@@ -26,12 +31,21 @@ public record RunConfig(String runsDir, List<String> tasks, String baseModel, in
         Require.that(trainProblems >= 1, "run.train-problems", ">= 1", trainProblems);
         Require.that(prompts >= 1, "run.prompts", ">= 1", prompts);
         Require.that(evalProblems >= 1, "run.eval-problems", ">= 1", evalProblems);
+        Require.that(promptsFile.isEmpty() || hasFormat(promptsFile), "run.prompts-file", "\"\" or FORMAT:PATH with FORMAT in "
+                + FILE_FORMATS, promptsFile);
+        Require.that(heldoutFile.isEmpty() || hasFormat(heldoutFile), "run.heldout-file", "\"\" or FORMAT:PATH with FORMAT in "
+                + FILE_FORMATS, heldoutFile);
         tasks = List.copyOf(tasks);
+    }
+
+    private static boolean hasFormat(String spec) {
+        int colon = spec.indexOf(':');
+        return colon > 0 && colon < spec.length() - 1 && FILE_FORMATS.contains(spec.substring(0, colon));
     }
 
     static RunConfig fromConfig(Config c) {
         return new RunConfig(c.getString("runs-dir"), c.getStringList("tasks"), c.getString("base-model"),
                 c.getInt("train-problems"), c.getInt("prompts"), c.getInt("eval-problems"), c.getLong("seed"),
-                c.getLong("eval-seed"));
+                c.getLong("eval-seed"), c.getString("prompts-file"), c.getString("heldout-file"));
     }
 }

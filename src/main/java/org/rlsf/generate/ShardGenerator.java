@@ -44,7 +44,7 @@ public final class ShardGenerator {
     public static List<TraceRecord> run(Checkpoint ckpt, List<Problem> problems, Settings s) {
         Tokenizer tok = ckpt.tokenizer();
         KvCacheDecoder decoder = ckpt.decoder(s.decoding());
-        CotDecoder cot = new CotDecoder(decoder, tok.bosId(), tok.eosId(), Set.of(tok.padId(), tok.bosId(), tok.eosId()));
+        CotDecoder cot = new CotDecoder(decoder, tok.bosId(), tok.eosId(), new java.util.HashSet<>(java.util.List.of(tok.padId(), tok.bosId(), tok.eosId())));   // may coincide (GPT-2: one id)
         TraceScorer scorer = new TraceScorer(decoder, tok);
         int context = ckpt.model().contextLength();
         List<TraceRecord> out = new ArrayList<>();

@@ -10,6 +10,7 @@ import org.apache.hadoop.fs.Path;
  *                   corpus/prompts     unlabelled self-feedback prompts;  corpus/heldout  labelled evaluation problems
  *                   corpus/TASK-train  pretraining corpora (base-model = pretrain)
  *                   checkpoints/base   the frozen base;  checkpoints/rlsf  the DPO output (checkpoint/ = the policy)
+ *                   checkpoints/rlsf-hf  the policy as a Hugging Face directory (imported base models only)
  *                   traces/  pairs/    tables partitioned by run_id
  *                   eval/NAME/         one evaluation each
  *                   report/            report.md, report.html, charts, results
@@ -70,6 +71,11 @@ public record RunLayout(Path dir, String runId) {
     /** The DPO output directory (config.conf, metrics.jsonl, epochs/, checkpoint/). */
     public Path tuned() {
         return new Path(checkpoints(), "rlsf");
+    }
+
+    /** An imported model's tuned policy as a Hugging Face model directory. */
+    public Path export() {
+        return new Path(checkpoints(), "rlsf-hf");
     }
 
     private Path checkpoints() {

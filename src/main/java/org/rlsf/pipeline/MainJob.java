@@ -5,13 +5,17 @@ import org.apache.spark.sql.SparkSession;
 import org.rlsf.config.EvaluateConfig.Decoding;
 import org.rlsf.config.RlsfConfig;
 import org.rlsf.config.RunConfig;
+import org.rlsf.corpus.ProblemImport;
 import org.rlsf.corpus.TaskCorpus;
 import org.rlsf.io.CorpusTable;
 import org.rlsf.io.FileStore;
 import org.rlsf.io.RunLayout;
 import org.rlsf.io.SparkSessions;
 import org.rlsf.model.Checkpoint;
+import org.rlsf.model.hf.HfExport;
 import org.rlsf.model.hf.HfImport;
+import org.rlsf.model.hf.HfModel;
+import org.rlsf.model.hf.HfTokenizer;
 import org.rlsf.report.Durations;
 import org.rlsf.report.RunReport;
 import org.rlsf.tasks.Problem;
@@ -58,8 +62,9 @@ public final class MainJob {
         // 1) corpora: unlabelled prompts for self-feedback, labelled held-out problems for evaluation
         LOG.info("[1/7] corpus: {}", run.tasks());
         timings.begin("corpus");
-        writeCorpus(spark, store, layout.prompts(), run.tasks(), run.prompts(), run.seed(), TaskCorpus.TRAIN);
-        writeCorpus(spark, store, layout.heldout(), run.tasks(), run.evalProblems(), run.evalSeed(), TaskCorpus.HELDOUT);
+        writeCorpus(spark, store, layout.prompts(), run.tasks(), run.promptsFile(), run.prompts(), run.seed(), TaskCorpus.TRAIN);
+        writeCorpus(spark, store, layout.heldout(), run.tasks(), run.heldoutFile(), run.evalProblems(), run.evalSeed(),
+                TaskCorpus.HELDOUT);
 
         // 2) the frozen base
         LOG.info("[2/7] base model: {}", run.baseModel());
@@ -104,6 +109,11 @@ public final class MainJob {
             TrainStage.run(config, store, layout.pairs(), layout.runId(), base, tuned, resume ? tuned : null);
         }
 
+        // 5b) an imported model's policy, back in the format it came in
+        if (baseCkpt.tokenizer() instanceof HfTokenizer) {
+            exportPolicy(store, RunLayout.policy(tuned), layout.export());
+        }
+
         // 6) evaluation: base CoT-decoding (the configuration that built the pairs) with base greedy read off its
         //    branch 0 (the greedy path) in the same pass, then tuned greedy
         EvaluateStage.Target baseCot = new EvaluateStage.Target(layout.eval("base-cot-decoding"), "base-cot-decoding",
@@ -138,10 +148,48 @@ public final class MainJob {
         return report;
     }
 
-    private static void writeCorpus(SparkSession spark, FileStore store, Path dir, List<String> tasks, int perTask, long seed,
-                                    String split) {
+    /** Writes the policy as a Hugging Face directory (bf16) unless it is there; staged, then renamed into place. */
+    private static void exportPolicy(FileStore store, Path policy, Path out) {
+        java.io.File local = store.localFile(out);
+        if (local == null) {
+            LOG.info("  export: {} is not on the local file system; run `rlsf export --model {}`", out, policy);
+            return;
+        }
+        java.nio.file.Path dir = local.toPath();
+        if (java.nio.file.Files.isRegularFile(dir.resolve(HfModel.CONFIG))) {
+            LOG.info("  export: done ({})", out);
+            return;
+        }
+        java.nio.file.Path staging = dir.resolveSibling(dir.getFileName() + ".staging");
+        store.delete(new Path(staging.toUri()));
+        Checkpoint c = Checkpoint.load(store, policy);
+        HfExport.write(c.graph(), c.model(), ((HfTokenizer) c.tokenizer()).sourceFiles(), staging, "BF16",
+                HfExport.DEFAULT_SHARD_BYTES);
+        try {
+            java.nio.file.Files.move(staging, dir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot move " + staging + " to " + dir + ": " + e.getMessage(), e);
+        }
+        LOG.info("  export: the policy as a Hugging Face model (bf16) in {}", out);
+    }
+
+    private static void writeCorpus(SparkSession spark, FileStore store, Path dir, List<String> tasks, String file, int perTask,
+                                    long seed, String split) {
         if (CorpusTable.isCorpusTable(store, dir)) {
             LOG.info("  reusing {}", dir);
+            return;
+        }
+        if (!file.isEmpty()) {   // an imported corpus: its first perTask rows
+            String format = file.substring(0, file.indexOf(':')), path = file.substring(file.indexOf(':') + 1);
+            List<Problem> all;
+            try (java.io.BufferedReader in = store.openText(FileStore.path(path))) {
+                all = ProblemImport.read(format, in, path, false).problems();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
+            }
+            List<Problem> problems = all.subList(0, Math.min(perTask, all.size()));
+            CorpusTable.write(spark, store, dir, problems, split, "imported:" + file, Map.of("n", problems.size()));
+            LOG.info("  wrote {} {} problems from {} to {}", problems.size(), split, file, dir);
             return;
         }
         List<Problem> problems = TaskCorpus.generate(tasks, perTask, seed, split);
