@@ -98,7 +98,8 @@ public final class TransformerLm {
     public static ComputationGraphConfiguration preferenceConfiguration(ModelConfig m, int seqLen, Optimiser opt,
                                                                         DataType dataType, double beta,
                                                                         double labelSmoothing, String lossType) {
-        DpoOutputLayer head = new DpoOutputLayer(m.dModel(), m.vocabSize(), seqLen, beta, labelSmoothing, lossType);
+        DpoOutputLayer head = new DpoOutputLayer(m.dModel(), m.vocabSize(), seqLen, beta, labelSmoothing, lossType)
+                .withSameDiffKernels(opt.sameDiffKernels());
         return configuration(m, seqLen, opt, dataType, m.arch().headBias() ? head : head.withoutBias());
     }
 

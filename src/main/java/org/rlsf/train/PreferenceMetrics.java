@@ -5,12 +5,16 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.rlsf.config.TrainConfig;
+import org.rlsf.model.TransformerLm;
+import org.rlsf.model.graph.DpoOutputLayer;
+import org.rlsf.model.graph.EagerDpoHead;
 import org.rlsf.pairs.PreferenceExample;
 
 import java.util.List;
 
 /**
- * The metrics TRL users read, computed in plain Java from the policy's softmax on held-out pairs:
+ * The metrics TRL users read, computed from the policy's log-probabilities of the held-out pairs' response tokens
+ * (projected to the vocabulary in chunks, {@link EagerDpoHead#responseLogProbs}: never the whole softmax):
  * loss, rewards/chosen, rewards/rejected, rewards/margins, rewards/accuracies, logps/chosen,
  * logps/rejected (means over pairs; rewards are β(log π − log π_ref) summed over response tokens).
  */
@@ -22,11 +26,10 @@ public record PreferenceMetrics(int pairs, double loss, double rewardsChosen, do
         double loss = 0, rc = 0, rr = 0, acc = 0, lc = 0, lr = 0;
         for (PreferenceBatch b : batches) {
             DataSet ds = b.toDataSet();
-            INDArray probs = graph.outputSingle(false, ds.getFeatures()).castTo(DataType.DOUBLE);   // [mb, V, T]
-            INDArray labels = ds.getLabels();
+            double[] logps = responseLogProbs(graph, ds);
             for (int p = 0; p < b.pairs().size(); p++) {
-                double policyChosen = logp(probs, labels, 2 * p, b.seqLen());
-                double policyRejected = logp(probs, labels, 2 * p + 1, b.seqLen());
+                double policyChosen = logps[2 * p];
+                double policyRejected = logps[2 * p + 1];
                 PreferenceExample e = b.pairs().get(p);
                 double h = DpoLoss.h(policyChosen, policyRejected, e.refChosen(), e.refRejected());
                 loss += cfg.loss() == TrainConfig.Loss.IPO ? DpoLoss.ipo(h, cfg.beta()) : DpoLoss.dpo(h, cfg.beta(), cfg.labelSmoothing());
@@ -46,14 +49,13 @@ public record PreferenceMetrics(int pairs, double loss, double rewardsChosen, do
         return new PreferenceMetrics(n, loss / n, rc / n, rr / n, (rc - rr) / n, acc / n, lc / n, lr / n);
     }
 
-    private static double logp(INDArray probs, INDArray labels, int row, int t) {
-        double s = 0;
-        for (int i = 0; i < t; i++) {
-            if (labels.getDouble(row, 1, i) != 0) {
-                s += Math.log(Math.max(probs.getDouble(row, labels.getInt(row, 0, i), i), 1e-300));
-            }
-        }
-        return s;
+    /** Each row's summed response log-probability under the graph (the DPO graph: its head's input and parameters). */
+    static double[] responseLogProbs(ComputationGraph graph, DataSet ds) {
+        int normIndex = graph.getVertex(TransformerLm.FINAL_NORM).getVertexIndex();
+        INDArray x = graph.feedForward(new INDArray[]{ds.getFeatures()}, normIndex, false).get(TransformerLm.FINAL_NORM);
+        var head = graph.getLayer(TransformerLm.HEAD);
+        return EagerDpoHead.responseLogProbs(x, ds.getLabels(), head.getParam(DpoOutputLayer.WEIGHT),
+                head.getParam(DpoOutputLayer.BIAS));   // in the graph's precision, summed in double
     }
 
     public boolean finite() {

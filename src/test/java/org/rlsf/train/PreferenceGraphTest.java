@@ -117,4 +117,50 @@ class PreferenceGraphTest {
                 .print(GradientCheckUtil.PrintMode.FAILURES_ONLY));
         assertTrue(ok, "gradient check failed (see log for the failing parameters)");
     }
+
+    /**
+     * The eager head ({@code EagerDpoHead}: response positions only, logits in chunks) and the SameDiff head compute the
+     * same score and the same gradient for every parameter, for DPO with label smoothing and for IPO, with and without
+     * a head bias, with logits in chunks of 3 rows (the 11 response positions take 4 chunks).
+     */
+    @Test
+    void theChunkedHeadMatchesTheSameDiffHeadInScoreAndEveryGradient() {
+        for (boolean bias : new boolean[]{true, false}) {
+            ModelConfig m = bias ? M : new ModelConfig(11, 8, 2, 2, 16, 12, 1e-5, 0.5, 3, org.rlsf.config.Architecture.gpt2());
+            ComputationGraph lm = TransformerLm.create(m, T, TransformerLm.Optimiser.inferenceOnly(), DataType.DOUBLE);
+            for (String loss : new String[]{DpoOutputLayer.DPO, DpoOutputLayer.IPO}) {
+                DataSet ds = new PreferenceBatch(examples(new double[]{-9, -8, -7, -12}), T, 1, 0).toDataSet();
+                double[] score = new double[2];
+                INDArray[] grads = new INDArray[2];
+                for (int k = 0; k < 2; k++) {
+                    TransformerLm.Optimiser opt = TransformerLm.Optimiser.inferenceOnly().withSameDiffKernels(k == 1);
+                    var conf = TransformerLm.preferenceConfiguration(m, T, opt, DataType.DOUBLE, 0.5,
+                            DpoOutputLayer.DPO.equals(loss) ? 0.01 : 0, loss);
+                    var head = (DpoOutputLayer) ((org.deeplearning4j.nn.conf.graph.LayerVertex)
+                            conf.getVertices().get(TransformerLm.HEAD)).getLayerConf().getLayer();
+                    head.withChunkElements(3 * m.vocabSize());
+                    ComputationGraph g = TransformerLm.create(conf, m);
+                    TransformerLm.copyParams(lm, g);
+                    g.setInputs(ds.getFeatures().castTo(DataType.DOUBLE));
+                    g.setLabels(ds.getLabels().castTo(DataType.DOUBLE));
+                    g.computeGradientAndScore();
+                    score[k] = g.score();
+                    grads[k] = g.gradient().gradient().dup();
+                }
+                assertEquals(score[1], score[0], 1e-10, loss + " score, bias " + bias);
+                double maxDiff = grads[0].sub(grads[1]).amaxNumber().doubleValue();
+                assertTrue(maxDiff < 1e-9, loss + " gradients differ by " + maxDiff + ", bias " + bias);
+                assertTrue(grads[0].amaxNumber().doubleValue() > 1e-4, "gradients are not trivially zero");
+            }
+        }
+    }
+
+    @Test
+    void theChunkBoundIsWhatTheLogitsMayHold() {
+        // a row per 2^22 / V values: 27 rows for Qwen2's 151,936, 83 for GPT-2's 50,257, at least one
+        int elements = org.rlsf.model.graph.EagerDpoHead.CHUNK_ELEMENTS;
+        assertEquals(27, org.rlsf.model.graph.EagerDpoHead.chunkRows(151_936, elements));
+        assertEquals(83, org.rlsf.model.graph.EagerDpoHead.chunkRows(50_257, elements));
+        assertEquals(1, org.rlsf.model.graph.EagerDpoHead.chunkRows(10_000_000, elements));
+    }
 }

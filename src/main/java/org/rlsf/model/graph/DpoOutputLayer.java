@@ -48,6 +48,10 @@ public class DpoOutputLayer extends SameDiffOutputLayer {
     private String lossType = DPO;
     /** The head has a bias (rlsf's own model; Hugging Face heads have none). Absent in older configurations: true. */
     private boolean hasBias = true;
+    /** Run the SameDiff graph (the reference) instead of {@link EagerDpoHead}; absent in older configurations: eager. */
+    private boolean sameDiffKernels;
+    /** Logit values the eager head computes at once (rows × vocabulary). */
+    private int chunkElements = EagerDpoHead.CHUNK_ELEMENTS;
 
     public DpoOutputLayer() {
         // no-arg constructor: Spark ships layer configs as JSON
@@ -69,6 +73,34 @@ public class DpoOutputLayer extends SameDiffOutputLayer {
         this.beta = beta;
         this.labelSmoothing = labelSmoothing;
         this.lossType = lossType;
+    }
+
+    /** This head with {@link #isSameDiffKernels()} set. */
+    public DpoOutputLayer withSameDiffKernels(boolean sameDiff) {
+        this.sameDiffKernels = sameDiff;
+        return this;
+    }
+
+    @Override
+    public org.deeplearning4j.nn.api.Layer instantiate(org.deeplearning4j.nn.conf.NeuralNetConfiguration conf,
+                                                       java.util.Collection<org.deeplearning4j.optimize.api.TrainingListener> listeners,
+                                                       int layerIndex, INDArray view, boolean initializeParams,
+                                                       DataType networkDataType) {
+        if (sameDiffKernels) {
+            return super.instantiate(conf, listeners, layerIndex, view, initializeParams, networkDataType);
+        }
+        EagerDpoHead ret = new EagerDpoHead(conf, networkDataType);
+        ret.setIndex(layerIndex);
+        ret.setParamsViewArray(view);
+        ret.setParamTable(initializer().init(conf, view, initializeParams));
+        ret.setConf(conf);
+        return ret;
+    }
+
+    /** This head computing at most {@code elements} logits at once. */
+    public DpoOutputLayer withChunkElements(int elements) {
+        this.chunkElements = elements;
+        return this;
     }
 
     /** This head without a bias. */

@@ -1,0 +1,285 @@
+package org.rlsf.model.graph;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.blas.params.MMulTranspose;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The runtime of a {@link DpoOutputLayer} with the log-probabilities computed only where the loss reads them and in
+ * chunks: the same function as the layer's SameDiff graph (kept as the reference, {@code compute.kernels = samediff}),
+ * the same parameters and gradients.
+ *
+ * <p>The SameDiff graph materialises several [minibatch, length, vocabulary] arrays (logits, their exponentials, the
+ * log-softmax, a one-hot of the labels, the softmax activations) and their gradients, and runs its forward twice
+ * per step (score, then gradients): with a real vocabulary (50,257 for GPT-2, 151,936 for Qwen2) that is gigabytes.
+ * Here only the response positions (sign ≠ 0; the prompt and padding contribute nothing to the loss) are projected to
+ * the vocabulary, a chunk of rows at a time, so the head's working memory is bounded by
+ * {@link DpoOutputLayer#getChunkElements()} ({@value #CHUNK_ELEMENTS} by default) values per array (three arrays in the backward: logits, softmax, their gradient), whatever
+ * the batch, length and vocabulary. The backward recomputes each chunk's logits instead of keeping them.
+ */
+public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.SameDiffOutputLayer {
+    /** Values per logits chunk (rows × vocabulary): 4 Mi values = 16 MB in float32. */
+    public static final int CHUNK_ELEMENTS = 1 << 22;
+
+    /** The forward's per-row sums, kept for the backward of the same input. */
+    private INDArray scoredInput;
+    private double[] perRow;
+
+    public EagerDpoHead(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    private DpoOutputLayer head() {
+        return (DpoOutputLayer) layerConf();
+    }
+
+    /** Rows of a logits chunk of at most {@code elements} values for a vocabulary of {@code vocab}. */
+    public static int chunkRows(long vocab, long elements) {
+        return (int) Math.max(1, elements / vocab);
+    }
+
+    private int chunkRows() {
+        return chunkRows(head().getVocabSize(), head().getChunkElements());
+    }
+
+    /** The positions a loss reads: (row, t) with a non-zero sign, their label ids and signs. */
+    private record Positions(int[] rows, int[] ts, int[] ids, double[] signs) {
+        static Positions of(INDArray labels) {
+            long mb = labels.size(0), t = labels.size(2);
+            List<int[]> at = new ArrayList<>();
+            List<Double> signs = new ArrayList<>();
+            for (int r = 0; r < mb; r++) {
+                for (int i = 0; i < t; i++) {
+                    double s = labels.getDouble(r, 1, i);
+                    if (s != 0) {
+                        at.add(new int[]{r, i, labels.getInt(r, 0, i)});
+                        signs.add(s);
+                    }
+                }
+            }
+            int n = at.size();
+            int[] rows = new int[n], ts = new int[n], ids = new int[n];
+            double[] sg = new double[n];
+            for (int k = 0; k < n; k++) {
+                rows[k] = at.get(k)[0];
+                ts[k] = at.get(k)[1];
+                ids[k] = at.get(k)[2];
+                sg[k] = signs.get(k);
+            }
+            return new Positions(rows, ts, ids, sg);
+        }
+
+        /** Flat indices r·T + t into the [mb·T, d] rows of the input, for positions [from, to). */
+        int[] flat(int from, int to, long t) {
+            int[] out = new int[to - from];
+            for (int k = from; k < to; k++) {
+                out[k - from] = (int) (rows[k] * t + ts[k]);
+            }
+            return out;
+        }
+    }
+
+    /** The input [mb, d, T] as [mb·T, d] rows (b, t). */
+    private static INDArray asRows(INDArray x) {
+        return x.permute(0, 2, 1).dup('c').reshape('c', x.size(0) * x.size(2), x.size(1));
+    }
+
+    private INDArray logits(INDArray xRows) {
+        INDArray logits = xRows.mmul(getParam(DpoOutputLayer.WEIGHT));
+        return head().isHasBias() ? logits.addiRowVector(getParam(DpoOutputLayer.BIAS)) : logits;
+    }
+
+    /** log p(id_i) for each row of a logits chunk: logit − logsumexp. Leaves {@code logits} shifted by the row max. */
+    private static double[] tokenLogProbs(INDArray logits, int[] ids, int from) {
+        INDArray max = logits.max(true, 1);
+        logits.subiColumnVector(max);
+        INDArray lse = Transforms.log(Transforms.exp(logits, true).sum(true, 1), false);
+        double[] out = new double[(int) logits.size(0)];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = logits.getDouble(i, ids[from + i]) - lse.getDouble(i, 0);
+        }
+        return out;
+    }
+
+    /**
+     * Σ over each row's response positions (sign ≠ 0) of log p(label), from the head's input activations
+     * ([mb, d, T]) and labels ([mb, 3, T]) in chunks: what the preference metrics read, without the full softmax.
+     */
+    public static double[] responseLogProbs(INDArray x, INDArray labels, INDArray weight, INDArray bias) {
+        Positions pos = Positions.of(labels);
+        INDArray rows = asRows(x);
+        double[] out = new double[(int) x.size(0)];
+        int chunk = chunkRows(weight.size(1), CHUNK_ELEMENTS);
+        for (int from = 0; from < pos.ids.length; from += chunk) {
+            int to = Math.min(pos.ids.length, from + chunk);
+            INDArray logits = Nd4j.pullRows(rows, 1, pos.flat(from, to, x.size(2))).mmul(weight);
+            if (bias != null) {
+                logits.addiRowVector(bias);
+            }
+            double[] lp = tokenLogProbs(logits, pos.ids, from);
+            for (int k = from; k < to; k++) {
+                out[pos.rows[k]] += lp[k - from];
+            }
+        }
+        return out;
+    }
+
+    /** Per row: Σ sign·log p(label) − Σ ref (the quantity the layer's graph calls perRow). */
+    private double[] perRow(INDArray x, INDArray labels) {
+        Positions pos = Positions.of(labels);
+        INDArray rows = asRows(x);
+        long mb = x.size(0), t = x.size(2);
+        double[] out = new double[(int) mb];
+        int chunk = chunkRows();
+        for (int from = 0; from < pos.ids.length; from += chunk) {
+            int to = Math.min(pos.ids.length, from + chunk);
+            double[] lp = tokenLogProbs(logits(Nd4j.pullRows(rows, 1, pos.flat(from, to, t))), pos.ids, from);
+            for (int k = from; k < to; k++) {
+                out[pos.rows[k]] += pos.signs[k] * lp[k - from];
+            }
+        }
+        for (int r = 0; r < mb; r++) {
+            for (int i = 0; i < t; i++) {
+                out[r] -= labels.getDouble(r, 2, i);
+            }
+        }
+        return out;
+    }
+
+    /** The layer's loss as its graph defines it: 2·Σ over pairs (DL4J divides by the minibatch, 2 × pairs). */
+    private double loss(double[] rows) {
+        DpoOutputLayer c = head();
+        double sum = 0;
+        for (int p = 0; p < rows.length / 2; p++) {
+            double h = rows[2 * p] + rows[2 * p + 1];
+            if (DpoOutputLayer.IPO.equals(c.getLossType())) {
+                double dev = h - 1.0 / (2 * c.getBeta());
+                sum += dev * dev;
+            } else {
+                sum += (1 - c.getLabelSmoothing()) * softplus(-c.getBeta() * h) + c.getLabelSmoothing() * softplus(c.getBeta() * h);
+            }
+        }
+        return 2 * sum;
+    }
+
+    /** d(loss)/dh of one pair, times the graph's factor 2. */
+    private double lossSlope(double h) {
+        DpoOutputLayer c = head();
+        if (DpoOutputLayer.IPO.equals(c.getLossType())) {
+            return 2 * 2 * (h - 1.0 / (2 * c.getBeta()));
+        }
+        double b = c.getBeta(), e = c.getLabelSmoothing();
+        return 2 * (-(1 - e) * b * sigmoid(-b * h) + e * b * sigmoid(b * h));
+    }
+
+    private static double softplus(double z) {
+        return z > 30 ? z : Math.log1p(Math.exp(z));
+    }
+
+    private static double sigmoid(double z) {
+        return 1 / (1 + Math.exp(-z));
+    }
+
+    @Override
+    public double computeScore(double fullNetRegTerm, boolean training, LayerWorkspaceMgr workspaceMgr) {
+        perRow = perRow(input, labels);
+        scoredInput = input;
+        return loss(perRow) / input.size(0) + fullNetRegTerm;
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+        double[] rows = scoredInput == input && perRow != null ? perRow : perRow(input, labels);
+        scoredInput = null;
+        perRow = null;
+        Positions pos = Positions.of(labels);
+        long mb = input.size(0), d = input.size(1), t = input.size(2);
+        INDArray xRows = asRows(input);
+        INDArray dW = gradTable.get(DpoOutputLayer.WEIGHT).assign(0);
+        INDArray dB = head().isHasBias() ? gradTable.get(DpoOutputLayer.BIAS).assign(0) : null;
+        INDArray dxRows = Nd4j.zeros(input.dataType(), mb * t, d);
+        INDArray weight = getParam(DpoOutputLayer.WEIGHT);
+        int chunk = chunkRows();
+        for (int from = 0; from < pos.ids.length; from += chunk) {
+            int to = Math.min(pos.ids.length, from + chunk);
+            int[] flat = pos.flat(from, to, t);
+            INDArray xc = Nd4j.pullRows(xRows, 1, flat);
+            INDArray g = logits(xc);                                              // softmax, then −g·(softmax − onehot)
+            g.subiColumnVector(g.max(true, 1));
+            Transforms.exp(g, false);
+            g.diviColumnVector(g.sum(true, 1));
+            double[] coef = new double[to - from];
+            for (int k = from; k < to; k++) {
+                int r = pos.rows[k];
+                coef[k - from] = lossSlope(rows[r - r % 2] + rows[r - r % 2 + 1]) * pos.signs[k];
+            }
+            INDArray c = Nd4j.createFromArray(coef).castTo(g.dataType()).reshape(coef.length, 1);
+            g.muliColumnVector(c).negi();
+            for (int k = from; k < to; k++) {
+                g.putScalar(k - from, pos.ids[k], g.getDouble(k - from, pos.ids[k]) + coef[k - from]);
+            }
+            Nd4j.exec(new Mmul(xc, g, dW, 1.0, 1.0, MMulTranspose.builder().transposeA(true).build()));  // dW += xᵀ·g
+            if (dB != null) {
+                dB.addi(g.sum(true, 0));
+            }
+            INDArray dxc = g.mmul(weight.transpose());                               // [c, d]
+            for (int k = 0; k < flat.length; k++) {
+                dxRows.getRow(flat[k]).addi(dxc.getRow(k));
+            }
+        }
+        Gradient grad = new DefaultGradient();
+        grad.gradientForVariable().put(DpoOutputLayer.WEIGHT, dW);
+        if (dB != null) {
+            grad.gradientForVariable().put(DpoOutputLayer.BIAS, dB);
+        }
+        INDArray dx = dxRows.reshape('c', mb, t, d).permute(0, 2, 1);
+        return new Pair<>(grad, workspaceMgr.dup(ArrayType.ACTIVATION_GRAD, dx));
+    }
+
+    /** What {@code output()} returns, as the graph's activations: the softmax over the vocabulary, [mb, V, T]. */
+    @Override
+    public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
+        long mb = input.size(0), t = input.size(2);
+        INDArray xRows = asRows(input);
+        long v = head().getVocabSize();
+        INDArray out = workspaceMgr.create(ArrayType.ACTIVATIONS, input.dataType(), mb, v, t);
+        int chunk = chunkRows();
+        for (long from = 0; from < mb * t; from += chunk) {
+            long to = Math.min(mb * t, from + chunk);
+            INDArray logits = logits(xRows.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to),
+                    org.nd4j.linalg.indexing.NDArrayIndex.all()));
+            logits.subiColumnVector(logits.max(true, 1));
+            Transforms.exp(logits, false);
+            logits.diviColumnVector(logits.sum(true, 1));
+            for (long k = from; k < to; k++) {
+                out.get(org.nd4j.linalg.indexing.NDArrayIndex.point(k / t), org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                        org.nd4j.linalg.indexing.NDArrayIndex.point(k % t)).assign(logits.getRow(k - from));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public INDArray computeScoreForExamples(double fullNetRegTerm, LayerWorkspaceMgr workspaceMgr) {
+        throw new UnsupportedOperationException("per-example DPO scores: the loss is per pair of rows");
+    }
+
+    @Override
+    public void clear() {
+        super.clear();
+        scoredInput = null;
+        perRow = null;
+    }
+}
