@@ -220,7 +220,7 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
             g.subiColumnVector(g.max(true, 1));
             Transforms.exp(g, false);
             g.diviColumnVector(g.sum(true, 1));
-            double[] coef = new double[to - from];
+            double[] coef = new double[to - from];   // dL/d log p of each position: the pair's loss slope × the sign
             for (int k = from; k < to; k++) {
                 int r = pos.rows[k];
                 coef[k - from] = lossSlope(rows[r - r % 2] + rows[r - r % 2 + 1]) * pos.signs[k];
