@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch reference for `rlsf bench model`: the same decoder-only transformer (pre-norm blocks, causal multi-head
-attention, GELU MLP, learned absolute positions, untied output layer), the same shapes and the same measurements,
-printed as the same name=value lines. Run with Debian's Python and python3-torch (bench/run installs it):
+attention, GELU MLP, learned absolute positions, untied output layer; or with --arch llama, rlsf's llama design:
+RMSNorm, rotary positions, SwiGLU MLP, grouped-query attention, no biases), the same shapes and the same
+measurements, printed as the same name=value lines. Run with Debian's Python and python3-torch (bench/run installs it):
 
     /usr/bin/python3 bench/pytorch_reference.py --threads 2 [--vocab 512 --d 128 --layers 4 --heads 4 ...]
 
@@ -50,6 +51,85 @@ class Block(nn.Module):
         return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
 
 
+class RmsNorm(nn.Module):
+    def __init__(self, d, eps=1e-5):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(d))
+        self.eps = eps
+
+    def forward(self, x):
+        return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
+
+
+def rotate_half(x):
+    h = x.shape[-1] // 2
+    return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
+
+
+class LlamaBlock(nn.Module):
+    def __init__(self, d, heads, kv_heads, d_ff):
+        super().__init__()
+        self.heads, self.kv = heads, kv_heads
+        dh = d // heads
+        self.n1, self.n2 = RmsNorm(d), RmsNorm(d)
+        self.q = nn.Linear(d, heads * dh, bias=False)
+        self.k = nn.Linear(d, kv_heads * dh, bias=False)
+        self.v = nn.Linear(d, kv_heads * dh, bias=False)
+        self.o = nn.Linear(d, d, bias=False)
+        self.gate = nn.Linear(d, d_ff, bias=False)
+        self.up = nn.Linear(d, d_ff, bias=False)
+        self.down = nn.Linear(d_ff, d, bias=False)
+
+    def attend(self, x, cos, sin, cache=None):
+        b, t, d = x.shape
+        dh = d // self.heads
+        q = self.q(x).view(b, t, self.heads, dh).transpose(1, 2)
+        k = self.k(x).view(b, t, self.kv, dh).transpose(1, 2)
+        v = self.v(x).view(b, t, self.kv, dh).transpose(1, 2)
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        if cache is not None:
+            pos = cache["len"]
+            cache["k"][:, :, pos:pos + t] = k
+            cache["v"][:, :, pos:pos + t] = v
+            cache["len"] = pos + t
+            k, v = cache["k"][:, :, :pos + t], cache["v"][:, :, :pos + t]
+        k = k.repeat_interleave(self.heads // self.kv, dim=1)
+        v = v.repeat_interleave(self.heads // self.kv, dim=1)
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(dh)
+        if t > 1:
+            att = att.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
+        y = F.softmax(att, dim=-1) @ v
+        return self.o(y.transpose(1, 2).reshape(b, t, d))
+
+    def forward(self, x, cos, sin, cache=None):
+        x = x + self.attend(self.n1(x), cos, sin, cache)
+        m = self.n2(x)
+        return x + self.down(F.silu(self.gate(m)) * self.up(m))
+
+
+class Llama(nn.Module):
+    def __init__(self, vocab, d, layers, heads, kv_heads, d_ff, context, theta):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, d)
+        self.blocks = nn.ModuleList(LlamaBlock(d, heads, kv_heads, d_ff) for _ in range(layers))
+        self.norm = RmsNorm(d)
+        self.head = nn.Linear(d, vocab, bias=False)
+        dh = d // heads
+        inv = 1.0 / (theta ** (torch.arange(0, dh, 2).float() / dh))
+        freqs = torch.outer(torch.arange(context).float(), inv)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        self.register_buffer("cos", emb.cos(), persistent=False)
+        self.register_buffer("sin", emb.sin(), persistent=False)
+
+    def forward(self, ids, caches=None, start=0):
+        t = ids.shape[1]
+        cos, sin = self.cos[start:start + t], self.sin[start:start + t]
+        x = self.tok(ids)
+        for i, block in enumerate(self.blocks):
+            x = block(x, cos, sin, None if caches is None else caches[i])
+        return self.head(self.norm(x))
+
+
 class Gpt(nn.Module):
     def __init__(self, vocab, d, layers, heads, d_ff, context):
         super().__init__()
@@ -93,11 +173,16 @@ def main():
     ap.add_argument("--new-tokens", type=int, default=64)
     ap.add_argument("--gen-batches", default="1,16,64")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--arch", default="rlsf", choices=["rlsf", "llama"])
+    ap.add_argument("--kv-heads", type=int, default=0)
+    ap.add_argument("--rope-theta", type=float, default=10000.0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
 
-    model = Gpt(a.vocab, a.d, a.layers, a.heads, a.d_ff, a.context)
+    kv = a.kv_heads or a.heads
+    model = (Llama(a.vocab, a.d, a.layers, a.heads, kv, a.d_ff, a.context, a.rope_theta) if a.arch == "llama"
+             else Gpt(a.vocab, a.d, a.layers, a.heads, a.d_ff, a.context))
     params = sum(p.numel() for p in model.parameters())
     out = {"torch_version": torch.__version__, "threads": a.threads, "vocab_size": a.vocab, "d_model": a.d,
            "n_layers": a.layers, "n_heads": a.heads, "parameters": params, "seq_len": a.seq, "train_batch": a.batch}
@@ -150,8 +235,9 @@ def main():
         def generate(n):
             with torch.inference_mode():
                 hd = a.d // a.heads
-                caches = [{"len": 0, "k": torch.empty(b, a.heads, prompt.shape[1] + n, hd),
-                           "v": torch.empty(b, a.heads, prompt.shape[1] + n, hd)} for _ in model.blocks]
+                ch = kv if a.arch == "llama" else a.heads
+                caches = [{"len": 0, "k": torch.empty(b, ch, prompt.shape[1] + n, hd),
+                           "v": torch.empty(b, ch, prompt.shape[1] + n, hd)} for _ in model.blocks]
                 logits = model(prompt, caches, 0)
                 nxt = logits[:, -1].argmax(-1, keepdim=True)
                 pos = prompt.shape[1]

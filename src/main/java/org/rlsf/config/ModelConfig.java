@@ -74,9 +74,16 @@ public record ModelConfig(int vocabSize, int dModel, int nLayers, int nHeads, in
     }
 
     static ModelConfig fromConfig(Config c, int vocabSize) {
+        String name = c.getString("architecture");
+        Architecture arch = switch (name) {
+            case "rlsf" -> Architecture.CLASSIC;
+            case "gpt2" -> Architecture.gpt2();
+            case "llama" -> Architecture.llama(c.getInt("kv-heads"), c.getDouble("rope-theta"), null, false, false, false);
+            default -> throw new IllegalArgumentException("rlsf.model.architecture must be one of rlsf | gpt2 | llama, was \"" + name + "\"");
+        };
         return new ModelConfig(vocabSize, c.getInt("d-model"), c.getInt("n-layers"), c.getInt("n-heads"),
                 c.getInt("d-ff"), c.getInt("context-length"), c.getDouble("layer-norm-eps"),
-                c.getDouble("init-std"), c.getLong("seed"));
+                c.getDouble("init-std"), c.getLong("seed"), arch);
     }
 
     private static void require(boolean ok, String message) {

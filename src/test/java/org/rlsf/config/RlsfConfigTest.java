@@ -92,6 +92,14 @@ class RlsfConfigTest {
         assertEquals("rlsf.train.loss must be one of dpo | ipo, was \"kto\"", loadError("train.loss", "kto"));
         assertEquals("rlsf.train.select must be one of last | best-heldout-loss, was \"first\"", loadError("train.select", "first"));
         assertTrue(loadError("pairs.policy", "random").startsWith("rlsf.pairs.policy must be one of"));
+        assertEquals("rlsf.model.architecture must be one of rlsf | gpt2 | llama, was \"mamba\"", loadError("model.architecture", "mamba"));
+        ModelConfig llama = RlsfConfig.load(null, List.of(), Map.of("model.architecture", "llama", "model.kv-heads", "2",
+                "model.rope-theta", "500000")).model(100);
+        assertEquals(org.rlsf.config.Architecture.llama(2, 500000, null, false, false, false), llama.arch());
+        assertEquals(2, llama.kvHeads());
+        String kv = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> RlsfConfig.load(null,
+                List.of(), Map.of("model.architecture", "llama", "model.kv-heads", "3"))).getMessage();
+        assertTrue(kv.contains("kv-heads must divide n-heads"), kv);
 
         RlsfConfig c = RlsfConfig.load(null, List.of(), Map.of("compute.kernels", "samediff", "compute.decoding", "nd4j",
                 "generate.span-method", "trace", "evaluate.decoding", "cot-decoding", "train.loss", "ipo",
