@@ -12,8 +12,6 @@ import org.rlsf.config.ModelConfig;
 import org.rlsf.io.FileStore;
 import org.rlsf.model.hf.HfImport;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -72,14 +70,18 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
                               ModelConfig model, Map<String, Object> lineage, boolean withUpdater) {
         Path staging = store.stagingFor(dir);
         try {
-            ByteArrayOutputStream zip = new ByteArrayOutputStream();
-            ModelSerializer.writeModel(graph, zip, withUpdater);
+            Map<String, String> fileHashes = new LinkedHashMap<>();
+            // the model streams to its file, hashed on the way (a byte[] copy cannot exceed 2 GB, and doubles the memory)
+            MessageDigest zipDigest = sha256Digest();
+            try (var out = new java.security.DigestOutputStream(
+                    new java.io.BufferedOutputStream(store.create(new Path(staging, MODEL)), 1 << 20), zipDigest)) {
+                ModelSerializer.writeModel(graph, out, withUpdater);
+            }
+            fileHashes.put(MODEL, HexFormat.of().formatHex(zipDigest.digest()));
             Map<String, byte[]> files = new LinkedHashMap<>();
-            files.put(MODEL, zip.toByteArray());
             files.put(TOKENIZER, tokenizer.toJson().getBytes(StandardCharsets.UTF_8));
             files.put(CONFIG, JSON.writeValueAsBytes(model));
             files.put(LINEAGE, JSON.writeValueAsBytes(lineage));
-            Map<String, String> fileHashes = new LinkedHashMap<>();
             for (Map.Entry<String, byte[]> f : files.entrySet()) {
                 try (var out = store.create(new Path(staging, f.getKey()))) {
                     out.write(f.getValue());
@@ -130,23 +132,27 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
                 if (!store.exists(p)) {
                     throw new IllegalArgumentException("checkpoint " + dir + " is missing " + name);
                 }
-                byte[] bytes;
+                String actual;
                 try {
-                    bytes = store.readBytes(p);
+                    if (MODEL.equals(name)) {   // streamed: hashed here, read again below by DL4J
+                        actual = sha256(store, p);
+                    } else {
+                        byte[] bytes = store.readBytes(p);
+                        files.put(name, bytes);
+                        actual = sha256(bytes);
+                    }
                 } catch (UncheckedIOException e) {   // e.g. Hadoop's own checksum caught the damage first
                     throw new IllegalArgumentException("checkpoint " + dir + ": " + name + " is corrupted ("
                             + e.getCause().getMessage() + ")", e);
                 }
-                String actual = sha256(bytes);
                 if (!actual.equals(hashes.get(name))) {
                     throw new IllegalArgumentException("checkpoint " + dir + ": " + name + " is corrupted (sha256 "
                             + actual + ", expected " + hashes.get(name) + ")");
                 }
-                files.put(name, bytes);
             }
             ComputationGraph graph;
-            try {
-                graph = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(files.get(MODEL)), true);
+            try (var in = new java.io.BufferedInputStream(store.open(new Path(dir, MODEL)), 1 << 20)) {
+                graph = ModelSerializer.restoreComputationGraph(in, true);
             } catch (Exception e) {
                 throw new IllegalArgumentException("checkpoint " + dir + ": " + MODEL + " cannot be read as a DL4J model: " + e.getMessage(), e);
             }
@@ -231,12 +237,45 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
         load(store, dir);   // verify
     }
 
-    /** SHA-256 of the parameters as float32 little-endian, hex (independent of the storage dtype). */
+    /**
+     * SHA-256 of the parameters as float32 little-endian, hex (independent of the storage dtype), hashed in blocks of
+     * 1 Mi values: never a second copy of the weights, whatever their size.
+     */
     public static String weightsSha256(INDArray params) {
-        float[] values = params.castTo(DataType.FLOAT).ravel().toFloatVector();
-        ByteBuffer buf = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        buf.asFloatBuffer().put(values);
-        return sha256(buf.array());
+        INDArray flat = params.reshape(params.length());
+        MessageDigest digest = sha256Digest();
+        int block = 1 << 20;
+        ByteBuffer buf = ByteBuffer.allocate(block * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (long from = 0; from < flat.length(); from += block) {
+            long to = Math.min(flat.length(), from + block);
+            float[] values = flat.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to)).castTo(DataType.FLOAT).toFloatVector();
+            buf.clear();
+            buf.asFloatBuffer().put(values);
+            digest.update(buf.array(), 0, values.length * 4);
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+
+    /** SHA-256 of a file, streamed. */
+    static String sha256(FileStore store, Path p) {
+        MessageDigest digest = sha256Digest();
+        byte[] buf = new byte[1 << 20];
+        try (var in = store.open(p)) {
+            for (int n; (n = in.read(buf)) >= 0; ) {
+                digest.update(buf, 0, n);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + p + ": " + e.getMessage(), e);
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+
+    private static MessageDigest sha256Digest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     static String sha256(byte[] bytes) {

@@ -13,7 +13,6 @@ import org.rlsf.model.TransformerLm;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -49,7 +48,7 @@ public final class TrainerState {
         try {
             // raw arrays, not ModelSerializer: in M2.1 a graph restored with its updater trains to NaN
             // (TrainJobTest's resume check pins this), while a rebuilt graph given the same arrays is exact
-            try (var o = new DataOutputStream(store.create(new Path(dir, STATE)))) {
+            try (var o = new DataOutputStream(new java.io.BufferedOutputStream(store.create(new Path(dir, STATE)), 1 << 20))) {
                 Nd4j.write(graph.params(), o);
                 Nd4j.write(graph.getUpdater(true).getStateViewArray(), o);
             }
@@ -129,7 +128,8 @@ public final class TrainerState {
                 Path ed = epochDir(dir, e);
                 if (store.exists(new Path(new Path(ed, "checkpoint"), Checkpoint.MANIFEST))
                         && store.exists(new Path(ed, STATE)) && store.exists(new Path(ed, TRAINER))) {
-                    try (var in = new DataInputStream(new ByteArrayInputStream(store.readBytes(new Path(ed, STATE))))) {
+                    // streamed: parameters and optimiser state of a real model exceed what one byte[] holds (2 GB)
+                    try (var in = new DataInputStream(new java.io.BufferedInputStream(store.open(new Path(ed, STATE)), 1 << 20))) {
                         Map<?, ?> state = Json.MAPPER.readValue(store.readText(new Path(ed, TRAINER)), Map.class);
                         return new Resume(e, ((Number) state.get("step")).longValue(), Nd4j.read(in), Nd4j.read(in));
                     } catch (IOException ex) {
@@ -159,8 +159,8 @@ public final class TrainerState {
         for (int e = 1; e <= upTo; e++) {
             Path src = epochDir(from, e);
             for (Path f : List.of(new Path(src, STATE), new Path(src, TRAINER))) {
-                try (var o = store.create(new Path(epochDir(to, e), f.getName()))) {
-                    o.write(store.readBytes(f));
+                try (var o = store.create(new Path(epochDir(to, e), f.getName())); var in = store.open(f)) {
+                    in.transferTo(o);
                 } catch (IOException ex) {
                     throw new UncheckedIOException(ex);
                 }
