@@ -18,7 +18,7 @@ final class EvaluateCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
-    @Option(names = "--model", required = true, paramLabel = "CKPT", description = "The model to evaluate (checkpoint directory).")
+    @Option(names = "--model", required = true, paramLabel = "CKPT", description = "The model to evaluate: a checkpoint directory, or hf:DIR (converted once into OUT/_base).")
     String model;
 
     @Option(names = "--corpus", required = true, paramLabel = "DIR", description = "A labelled corpus table (held-out split).")
@@ -52,7 +52,7 @@ final class EvaluateCommand implements Callable<Integer> {
         EvaluateStage.Target target = new EvaluateStage.Target(outDir, name != null ? name : mode.configName(), mode);
         EvaluateStage.Target view = greedyOut == null ? null
                 : new EvaluateStage.Target(FileStore.path(greedyOut), Decoding.GREEDY.configName(), Decoding.GREEDY);
-        EvaluateStage.run(config, store, FileStore.path(model), FileStore.path(corpus), target, view);
+        EvaluateStage.run(config, store, ModelArgs.resolve(store, model, outDir), FileStore.path(corpus), target, view);
         return 0;
     }
 }

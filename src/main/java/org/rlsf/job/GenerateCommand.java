@@ -17,7 +17,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
-    @Option(names = "--model", required = true, paramLabel = "CKPT", description = "The frozen base model (checkpoint directory).")
+    @Option(names = "--model", required = true, paramLabel = "CKPT", description = "The frozen base model: a checkpoint directory, or hf:DIR (converted once into OUT/_base).")
     String model;
 
     @Option(names = "--corpus", required = true, paramLabel = "DIR", description = "A corpus table from `rlsf corpus` (answers are not read).")
@@ -36,7 +36,7 @@ final class GenerateCommand implements Callable<Integer> {
         FileStore store = FileStore.local();
         Path table = FileStore.path(out);
         Console.logTo(Outputs.logFileFor(store, table, "generate"));
-        GenerateStage.run(config, store, FileStore.path(model), FileStore.path(corpus), table, runId);
+        GenerateStage.run(config, store, ModelArgs.resolve(store, model, table), FileStore.path(corpus), table, runId);
         return 0;
     }
 }

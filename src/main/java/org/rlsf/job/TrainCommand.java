@@ -22,7 +22,7 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
-    @Option(names = "--model", required = true, paramLabel = "BASE", description = "The frozen base: starting policy and reference.")
+    @Option(names = "--model", required = true, paramLabel = "BASE", description = "The frozen base: starting policy and reference; a checkpoint directory, or hf:DIR (converted once into OUT/_base).")
     String model;
 
     @Option(names = "--pairs", required = true, paramLabel = "DIR", description = "A pairs table from `rlsf pairs` made with this base.")
@@ -45,7 +45,7 @@ final class TrainCommand implements Callable<Integer> {
         FileStore store = FileStore.local();
         Path outDir = FileStore.path(out);
         Console.logTo(Outputs.logFileFor(store, outDir, "train"));
-        TrainStage.Result r = TrainStage.run(config, store, FileStore.path(pairs), runId, FileStore.path(model), outDir,
+        TrainStage.Result r = TrainStage.run(config, store, FileStore.path(pairs), runId, ModelArgs.resolve(store, model, outDir), outDir,
                 resumeFrom == null ? null : FileStore.path(resumeFrom));
         LOG.info(String.format("done in %s: %d train / %d held-out pairs; held-out loss %.4f -> %.4f, reward accuracy %.2f, "
                         + "margin %+.3f (epoch %d); checkpoint %s", Durations.format(r.seconds()), r.trainPairs(),

@@ -81,4 +81,34 @@ class HfCommandsTest {
         assertEquals(0, Main.execute("checkpoint", "--from", "builtin:base", "--out", ckpt.toString()));
         assertEquals(1, Main.execute("export", "--model", ckpt.toString(), "--out", tmp.resolve("x").toString()));
     }
+
+    /** The Spark stage commands take hf:DIR too: converted once into OUT/_base, which a rerun keeps. */
+    @Test
+    void generateAndEvaluateTakeAHuggingFaceDirectory() throws Exception {
+        String model = "hf:src/test/resources/hf/gpt2-bpe-smoke";
+        String[] small = {"--set", "generate.k=2", "--set", "generate.max-new-tokens=8", "--set", "generate.shards=1",
+                "--set", "evaluate.k=2", "--set", "evaluate.shards=1"};
+        Path prompts = tmp.resolve("prompts"), heldout = tmp.resolve("heldout"), traces = tmp.resolve("traces");
+        assertEquals(0, Main.execute("corpus", "--task", "arith", "--n", "3", "--seed", "1", "--split", "train",
+                "--out", prompts.toString()));
+        assertEquals(0, Main.execute("corpus", "--task", "arith", "--n", "3", "--seed", "2", "--split", "heldout",
+                "--out", heldout.toString()));
+        String[] generate = concat(new String[]{"generate", "--model", model, "--corpus", prompts.toString(),
+                "--out", traces.toString(), "--run-id", "r1"}, small);
+        assertEquals(0, Main.execute(generate));
+        Path converted = traces.resolve(ModelArgs.CONVERTED);
+        assertTrue(Files.isRegularFile(converted.resolve(Checkpoint.MANIFEST)), "converted into the output's _base");
+        long convertedAt = Files.getLastModifiedTime(converted.resolve(Checkpoint.MANIFEST)).toMillis();
+        assertEquals(0, Main.execute(generate));   // a rerun resumes and keeps the conversion
+        assertEquals(convertedAt, Files.getLastModifiedTime(converted.resolve(Checkpoint.MANIFEST)).toMillis());
+        assertEquals(0, Main.execute(concat(new String[]{"evaluate", "--model", model, "--corpus", heldout.toString(),
+                "--out", tmp.resolve("eval").toString(), "--decoding", "greedy"}, small)));
+        assertTrue(Files.isRegularFile(tmp.resolve("eval/summary.json")));
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
 }
