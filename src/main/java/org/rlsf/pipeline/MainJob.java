@@ -21,6 +21,7 @@ import org.rlsf.report.RunReport;
 import org.rlsf.tasks.Problem;
 import org.rlsf.tasks.TaskFamily;
 import org.rlsf.train.PretrainStage;
+import org.rlsf.train.TrainerState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -103,7 +104,7 @@ public final class MainJob {
         if (RunLayout.isCheckpoint(store, RunLayout.policy(tuned))) {
             LOG.info("[5/7] train: done ({})", tuned);
         } else {
-            boolean resume = store.exists(new Path(tuned, "epochs"));
+            boolean resume = TrainerState.hasCompleteEpoch(store, tuned);   // a kill before epoch 1 commits: start over
             LOG.info("[5/7] train: DPO beta {} lr {} {} epochs{}", config.train().beta(), config.train().learningRate(),
                     config.train().epochs(), resume ? " (resuming)" : "");
             TrainStage.run(config, store, layout.pairs(), layout.runId(), base, tuned, resume ? tuned : null);

@@ -111,6 +111,24 @@ public final class TrainerState {
         return o == null ? Double.NaN : ((Number) o).doubleValue();
     }
 
+    /**
+     * True when {@code dir} holds an epoch to resume from: a complete checkpoint and its trainer state. An {@code epochs/}
+     * directory alone is not one: it is created before the first epoch's checkpoint commits.
+     */
+    public static boolean hasCompleteEpoch(FileStore store, Path dir) {
+        Path epochs = new Path(dir, "epochs");
+        if (!store.exists(epochs)) {
+            return false;
+        }
+        for (Path p : store.list(epochs)) {
+            if (p.getName().matches("epoch-\\d+") && store.exists(new Path(new Path(p, "checkpoint"), Checkpoint.MANIFEST))
+                    && store.exists(new Path(p, STATE)) && store.exists(new Path(p, TRAINER))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** A resumable point: the latest epoch with a complete checkpoint and its trainer state. */
     record Resume(int epoch, long step, INDArray params, INDArray updater) {
         static Resume find(FileStore store, Path dir) {

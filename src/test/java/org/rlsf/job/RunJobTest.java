@@ -111,6 +111,25 @@ class RunJobTest {
         assertTrue(Files.readString(new File(exported, "reliability.md").toPath()).contains("ECE from bins"));
     }
 
+    /**
+     * A kill after DPO created {@code epochs/} but before epoch 1's checkpoint committed: the rerun trains from the
+     * base instead of failing with "nothing to resume" (issue: the DPO resume window).
+     */
+    @Test
+    @Order(3)
+    void aKillBeforeTheFirstEpochCommitsDoesNotWedgeTheRun() throws Exception {
+        assumeTrue(smokeRun != null, "the smoke run did not complete (see the first test)");
+        File tuned = new File(smokeRun, "checkpoints/rlsf");
+        for (String gone : new String[]{"checkpoints/rlsf", "eval/rlsf-greedy", "report"}) {
+            org.apache.commons.io.FileUtils.deleteDirectory(new File(smokeRun, gone));
+        }
+        assertTrue(new File(tuned, "epochs/epoch-1").mkdirs(), "the state a kill in that window leaves");
+        assertEquals(0, Main.execute("run", "-c", "conf/experiments/smoke.conf", "--run-id", "smoke", "--out",
+                runs.getAbsolutePath()));
+        assertTrue(new File(tuned, "checkpoint/checkpoint.json").isFile());
+        assertTrue(new File(smokeRun, "report/results.csv").isFile());
+    }
+
     static boolean notebooksAvailable() throws Exception {
         if (!new File("/usr/bin/python3").canExecute()) {
             return false;
