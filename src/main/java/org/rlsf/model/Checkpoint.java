@@ -125,7 +125,11 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
                         + "; this build reads up to " + FORMAT_VERSION);
             }
             @SuppressWarnings("unchecked")
-            Map<String, String> hashes = (Map<String, String>) manifest.get("files");
+            Map<String, String> hashes = manifest.get("files") instanceof Map<?, ?> m ? (Map<String, String>) m : null;
+            if (hashes == null || manifest.get("weights_sha256") == null) {
+                throw new IllegalArgumentException("checkpoint " + dir + ": " + MANIFEST + " lacks its \"files\" hashes or "
+                        + "\"weights_sha256\" (not written by rlsf, or edited)");
+            }
             Map<String, byte[]> files = new LinkedHashMap<>();
             for (String name : new String[]{MODEL, TOKENIZER, CONFIG, LINEAGE}) {
                 Path p = new Path(dir, name);

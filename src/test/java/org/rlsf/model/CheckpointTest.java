@@ -113,6 +113,16 @@ class CheckpointTest {
     }
 
     @Test
+    void aManifestWithoutItsHashesIsAClearErrorNotANullPointer(@TempDir File dir) throws Exception {
+        Path ckpt = new Path(dir.getAbsolutePath(), "ckpt");
+        Checkpoint.materializeBuiltin(store, "builtin:base", ckpt);
+        Files.writeString(new File(dir, "ckpt/" + Checkpoint.MANIFEST).toPath(), "{\"format_version\": 1}");
+        Files.deleteIfExists(new File(dir, "ckpt/." + Checkpoint.MANIFEST + ".crc").toPath());   // as another tool writes it
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Checkpoint.load(store, ckpt));
+        assertTrue(e.getMessage().contains("lacks its \"files\" hashes"), e.getMessage());
+    }
+
+    @Test
     void savingAgainReplacesTheCheckpointAtomically(@TempDir File dir) {
         ComputationGraph g = TestModels.graph(model, 8, DataType.FLOAT);
         Path target = new Path(dir.getAbsolutePath(), "ckpt");
