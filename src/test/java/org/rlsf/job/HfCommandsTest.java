@@ -101,6 +101,18 @@ class HfCommandsTest {
         long convertedAt = Files.getLastModifiedTime(converted.resolve(Checkpoint.MANIFEST)).toMillis();
         assertEquals(0, Main.execute(generate));   // a rerun resumes and keeps the conversion
         assertEquals(convertedAt, Files.getLastModifiedTime(converted.resolve(Checkpoint.MANIFEST)).toMillis());
+        // the same input under another run id gives identical rows: BPE encoding and decoding are deterministic
+        String[] again = generate.clone();
+        again[again.length - small.length - 1] = "r2";
+        assertEquals(0, Main.execute(again));
+        var spark = org.apache.spark.sql.SparkSession.builder().sparkContext(org.rlsf.TestSpark.context().sc()).getOrCreate();
+        var rows = spark.read().parquet(traces.toString());
+        String[] cols = {"prompt_id", "branch", "prompt_tokens", "trace_text", "trace_tokens", "token_logprobs", "answer",
+                "span_start", "span_end", "confidence"};
+        var r1 = rows.filter("run_id = 'r1'").selectExpr(cols).orderBy("prompt_id", "branch").collectAsList();
+        var r2 = rows.filter("run_id = 'r2'").selectExpr(cols).orderBy("prompt_id", "branch").collectAsList();
+        assertEquals(6, r1.size(), "3 prompts x K=2");
+        assertEquals(r1.toString(), r2.toString());
         assertEquals(0, Main.execute(concat(new String[]{"evaluate", "--model", model, "--corpus", heldout.toString(),
                 "--out", tmp.resolve("eval").toString(), "--decoding", "greedy"}, small)));
         assertTrue(Files.isRegularFile(tmp.resolve("eval/summary.json")));
