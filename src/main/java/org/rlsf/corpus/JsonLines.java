@@ -42,11 +42,17 @@ public final class JsonLines {
         try {
             for (String line; (line = in.readLine()) != null; ) {
                 lineNo++;
+                if (lineNo == 1 && line.startsWith("\uFEFF")) {   // a UTF-8 byte-order mark, as Windows editors save files
+                    line = line.substring(1);
+                }
                 if (line.isBlank()) {
                     continue;
                 }
                 out.add(parse(lineNo, line));
             }
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new CorpusFormatException(source, lineNo + 1, null, "not valid UTF-8 (" + e.getMessage()
+                    + "): re-save the file as UTF-8");
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + source + " at line " + (lineNo + 1) + ": " + e.getMessage(), e);
         }

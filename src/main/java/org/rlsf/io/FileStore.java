@@ -99,8 +99,16 @@ public final class FileStore {
         }
     }
 
+    /**
+     * A UTF-8 text reader that fails on bytes that are not UTF-8 (a {@link java.nio.charset.CharacterCodingException}
+     * from {@code readLine}) instead of silently replacing them. The reader's buffer holds one character, so the
+     * error surfaces in the {@code readLine} of the line that holds the bad bytes, not in an earlier one that filled a
+     * buffer past it (the decoder below still reads the bytes in blocks).
+     */
     public BufferedReader openText(Path p) {
-        return new BufferedReader(new InputStreamReader(open(p), StandardCharsets.UTF_8));
+        return new BufferedReader(new InputStreamReader(new java.io.BufferedInputStream(open(p), 1 << 16),
+                StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)), 1);
     }
 
     public byte[] readBytes(Path p) {

@@ -10,6 +10,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ProblemImportTest {
     private static ProblemImport.Result read(String format, String text, boolean skip) {
@@ -77,5 +78,36 @@ class ProblemImportTest {
     @Test
     void emptyInputIsAnError() {
         assertThrows(CorpusFormatException.class, () -> read("prompts", "\n\n", false));
+    }
+
+    /** Files from other tools: a UTF-8 byte-order mark (Windows editors) imports; bytes that are not UTF-8 fail by line. */
+    @Test
+    void aByteOrderMarkImportsAndInvalidUtf8FailsNamingTheLine(@org.junit.jupiter.api.io.TempDir java.io.File dir)
+            throws Exception {
+        org.rlsf.io.FileStore store = org.rlsf.io.FileStore.local();
+        java.io.File bom = new java.io.File(dir, "bom.jsonl");
+        byte[] row = "{\"question\": \"1+1?\", \"answer\": \"#### 2\"}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        b.write(new byte[]{(byte) 0xEF, (byte) 0xBB, (byte) 0xBF});
+        b.write(row);
+        java.nio.file.Files.write(bom.toPath(), b.toByteArray());
+        try (var in = store.openText(org.rlsf.io.FileStore.path(bom.getAbsolutePath()))) {
+            assertEquals("2", ProblemImport.read("gsm8k", in, "bom.jsonl", false).problems().get(0).answer());
+        }
+        java.io.File bad = new java.io.File(dir, "latin1.jsonl");
+        java.io.ByteArrayOutputStream l = new java.io.ByteArrayOutputStream();
+        l.write(row);
+        l.write("{\"question\": \"caf".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        l.write(0xE9);   // 'é' in Latin-1: not UTF-8
+        l.write("?\", \"answer\": \"#### 3\"}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        java.nio.file.Files.write(bad.toPath(), l.toByteArray());
+        for (boolean skip : new boolean[]{false, true}) {
+            try (var in = store.openText(org.rlsf.io.FileStore.path(bad.getAbsolutePath()))) {
+                CorpusFormatException e = org.junit.jupiter.api.Assertions.assertThrows(CorpusFormatException.class,
+                        () -> ProblemImport.read("gsm8k", in, "latin1.jsonl", skip));
+                assertTrue(e.getMessage().startsWith("latin1.jsonl, line 2") && e.getMessage().contains("not valid UTF-8"),
+                        e.getMessage());
+            }
+        }
     }
 }
