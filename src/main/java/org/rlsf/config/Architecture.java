@@ -66,6 +66,14 @@ public record Architecture(Norm norm, Positions positions, Mlp mlp, int kvHeads,
     }
 
     /**
+     * The rotary angle of {@code position} at inverse frequency {@code invFreq}, rounded as Hugging Face computes it
+     * (float32 product); the training graph's tables and the decoder's take their cos and sin from it.
+     */
+    public static double rotaryAngle(int position, double invFreq) {
+        return (float) ((float) position * (float) invFreq);
+    }
+
+    /**
      * The rotary inverse frequencies θ^(−2i/dh) for i < dh/2, with Llama 3's scaling when configured: wavelengths
      * longer than {@code original/low} are divided by {@code factor}, shorter than {@code original/high} kept, and
      * the band between interpolated (as Hugging Face's {@code _compute_llama3_parameters}). Computed in float32 as

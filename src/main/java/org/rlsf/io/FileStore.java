@@ -111,6 +111,22 @@ public final class FileStore {
                         .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)), 1);
     }
 
+    /** SHA-256 of everything {@code in} holds, hex, streamed (and {@code in} closed). */
+    public static String sha256(InputStream in) {
+        try (InputStream stream = in) {
+            java.security.MessageDigest digest = java.security.MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 20];
+            for (int n; (n = stream.read(buf)) >= 0; ) {
+                digest.update(buf, 0, n);
+            }
+            return java.util.HexFormat.of().formatHex(digest.digest());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read for hashing: " + e.getMessage(), e);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     public byte[] readBytes(Path p) {
         try (InputStream in = open(p)) {
             return in.readAllBytes();

@@ -41,13 +41,14 @@ final class CheckpointCommand implements Callable<Integer> {
     public Integer call() {
         FileStore store = FileStore.local();
         Path dir;
+        Checkpoint ckpt = null;
         if (from.startsWith(Checkpoint.BUILTIN_PREFIX) || HfImport.isSpec(from)) {
             if (out == null) {
                 throw new IllegalArgumentException("--out DIR is required to copy or convert " + from);
             }
             dir = FileStore.path(out);
             if (HfImport.isSpec(from)) {
-                Checkpoint.convert(store, from, dir);
+                ckpt = Checkpoint.convert(store, from, dir);   // verified already
             } else {
                 Checkpoint.materializeBuiltin(store, from, dir);
             }
@@ -58,7 +59,9 @@ final class CheckpointCommand implements Callable<Integer> {
             }
             dir = FileStore.path(from);
         }
-        Checkpoint ckpt = Checkpoint.load(store, dir);
+        if (ckpt == null) {
+            ckpt = Checkpoint.load(store, dir);
+        }
         LOG.info("checkpoint {}: weights sha256 {}", store.qualify(dir), ckpt.weightsSha256());
         if (weightsOnlyOut != null) {
             Path slim = FileStore.path(weightsOnlyOut);

@@ -139,7 +139,7 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
                 String actual;
                 try {
                     if (MODEL.equals(name)) {   // streamed: hashed here, read again below by DL4J
-                        actual = sha256(store, p);
+                        actual = FileStore.sha256(store.open(p));
                     } else {
                         byte[] bytes = store.readBytes(p);
                         files.put(name, bytes);
@@ -193,19 +193,21 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
     }
 
     /**
-     * Converts {@code hf:DIR} into a checkpoint at {@code dir}, unless one converted from the same source files is
-     * already there; returns the checkpoint (verified).
+     * Converts {@code hf:DIR} into a checkpoint at {@code dir}, unless one converted from the same source files (their
+     * SHA-256, recorded in its lineage) is already there: a rerun hashes the source files but does not import the model
+     * again. Returns the checkpoint (verified).
      */
     public static Checkpoint convert(FileStore store, String spec, Path dir) {
-        Checkpoint imported = open(store, spec);
         if (store.exists(new Path(dir, MANIFEST))) {
             Checkpoint existing = load(store, dir);
-            if (existing.weightsSha256().equals(imported.weightsSha256())) {
+            Map<String, String> source = HfImport.sourceHashes(store, spec);
+            if (source.equals(existing.lineage().get(HfImport.SOURCE_HASHES))) {
                 return existing;
             }
-            throw new IllegalArgumentException(dir + " holds another model (weights sha256 " + existing.weightsSha256()
-                    + ", " + spec + " imports as " + imported.weightsSha256() + "); choose another directory");
+            throw new IllegalArgumentException(dir + " holds another model (not converted from the files of " + spec
+                    + "); choose another directory");
         }
+        Checkpoint imported = open(store, spec);
         save(store, dir, imported.graph(), imported.tokenizer(), imported.model(), imported.lineage(), false);
         return load(store, dir);
     }
@@ -256,20 +258,6 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
             buf.clear();
             buf.asFloatBuffer().put(values);
             digest.update(buf.array(), 0, values.length * 4);
-        }
-        return HexFormat.of().formatHex(digest.digest());
-    }
-
-    /** SHA-256 of a file, streamed. */
-    static String sha256(FileStore store, Path p) {
-        MessageDigest digest = sha256Digest();
-        byte[] buf = new byte[1 << 20];
-        try (var in = store.open(p)) {
-            for (int n; (n = in.read(buf)) >= 0; ) {
-                digest.update(buf, 0, n);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + p + ": " + e.getMessage(), e);
         }
         return HexFormat.of().formatHex(digest.digest());
     }

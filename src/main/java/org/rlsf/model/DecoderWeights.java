@@ -52,7 +52,7 @@ final class DecoderWeights {
             double[] cos = new double[ctx * half], sin = new double[ctx * half];
             for (int p = 0; p < ctx; p++) {
                 for (int i = 0; i < half; i++) {
-                    double angle = (float) ((float) p * (float) inv[i]);   // float32 angles, as the graph's tables
+                    double angle = Architecture.rotaryAngle(p, inv[i]);
                     cos[p * half + i] = Math.cos(angle);
                     sin[p * half + i] = Math.sin(angle);
                 }

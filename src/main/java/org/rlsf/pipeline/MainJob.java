@@ -71,16 +71,19 @@ public final class MainJob {
         LOG.info("[2/7] base model: {}", run.baseModel());
         timings.begin("base");
         Path base = layout.base();
+        Checkpoint baseCkpt = null;
         if (run.baseModel().startsWith(Checkpoint.BUILTIN_PREFIX)) {
             Checkpoint.materializeBuiltin(store, run.baseModel(), base);
         } else if (HfImport.isSpec(run.baseModel())) {
-            Checkpoint.convert(store, run.baseModel(), base);   // once: a rerun finds it converted
+            baseCkpt = Checkpoint.convert(store, run.baseModel(), base);   // once: a rerun finds it converted
         } else if (run.baseModel().equals("pretrain")) {
             pretrainBase(spark, store, config, layout);
         } else {
             base = FileStore.path(run.baseModel());
         }
-        Checkpoint baseCkpt = Checkpoint.load(store, base);
+        if (baseCkpt == null) {
+            baseCkpt = Checkpoint.load(store, base);
+        }
         LOG.info("  base {} (weights sha256 {})", base, baseCkpt.weightsSha256().substring(0, 12));
 
         // 3) self-feedback traces (resumes by shard)

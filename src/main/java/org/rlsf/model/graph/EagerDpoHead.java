@@ -97,20 +97,37 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
     }
 
     private INDArray logits(INDArray xRows) {
-        INDArray logits = xRows.mmul(getParam(DpoOutputLayer.WEIGHT));
-        return head().isHasBias() ? logits.addiRowVector(getParam(DpoOutputLayer.BIAS)) : logits;
+        return logits(xRows, getParam(DpoOutputLayer.WEIGHT), head().isHasBias() ? getParam(DpoOutputLayer.BIAS) : null);
     }
 
-    /** log p(id_i) for each row of a logits chunk: logit − logsumexp. Leaves {@code logits} shifted by the row max. */
-    private static double[] tokenLogProbs(INDArray logits, int[] ids, int from) {
-        INDArray max = logits.max(true, 1);
-        logits.subiColumnVector(max);
-        INDArray lse = Transforms.log(Transforms.exp(logits, true).sum(true, 1), false);
-        double[] out = new double[(int) logits.size(0)];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = logits.getDouble(i, ids[from + i]) - lse.getDouble(i, 0);
+    private static INDArray logits(INDArray xRows, INDArray weight, INDArray bias) {
+        INDArray logits = xRows.mmul(weight);
+        return bias == null ? logits : logits.addiRowVector(bias);
+    }
+
+    /**
+     * log p(label) at every response position of {@code pos}, in order: the input's rows ([mb·T, d]) projected to the
+     * vocabulary {@code chunk} positions at a time, logit − logsumexp.
+     */
+    private static double[] positionLogProbs(INDArray rows, long t, Positions pos, INDArray weight, INDArray bias, int chunk) {
+        double[] out = new double[pos.ids.length];
+        for (int from = 0; from < pos.ids.length; from += chunk) {
+            int to = Math.min(pos.ids.length, from + chunk);
+            INDArray logits = logits(Nd4j.pullRows(rows, 1, pos.flat(from, to, t)), weight, bias);
+            logits.subiColumnVector(logits.max(true, 1));
+            INDArray lse = Transforms.log(Transforms.exp(logits, true).sum(true, 1), false);
+            for (int k = from; k < to; k++) {
+                out[k] = logits.getDouble(k - from, pos.ids[k]) - lse.getDouble(k - from, 0);
+            }
         }
         return out;
+    }
+
+    /** Each row's softmax, in place; returns {@code logits}. */
+    private static INDArray softmaxInPlace(INDArray logits) {
+        logits.subiColumnVector(logits.max(true, 1));
+        Transforms.exp(logits, false);
+        return logits.diviColumnVector(logits.sum(true, 1));
     }
 
     /**
@@ -119,19 +136,10 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
      */
     public static double[] responseLogProbs(INDArray x, INDArray labels, INDArray weight, INDArray bias) {
         Positions pos = Positions.of(labels);
-        INDArray rows = asRows(x);
+        double[] lp = positionLogProbs(asRows(x), x.size(2), pos, weight, bias, chunkRows(weight.size(1), CHUNK_ELEMENTS));
         double[] out = new double[(int) x.size(0)];
-        int chunk = chunkRows(weight.size(1), CHUNK_ELEMENTS);
-        for (int from = 0; from < pos.ids.length; from += chunk) {
-            int to = Math.min(pos.ids.length, from + chunk);
-            INDArray logits = Nd4j.pullRows(rows, 1, pos.flat(from, to, x.size(2))).mmul(weight);
-            if (bias != null) {
-                logits.addiRowVector(bias);
-            }
-            double[] lp = tokenLogProbs(logits, pos.ids, from);
-            for (int k = from; k < to; k++) {
-                out[pos.rows[k]] += lp[k - from];
-            }
+        for (int k = 0; k < lp.length; k++) {
+            out[pos.rows[k]] += lp[k];
         }
         return out;
     }
@@ -139,16 +147,12 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
     /** Per row: Σ sign·log p(label) − Σ ref (the quantity the layer's graph calls perRow). */
     private double[] perRow(INDArray x, INDArray labels) {
         Positions pos = Positions.of(labels);
-        INDArray rows = asRows(x);
         long mb = x.size(0), t = x.size(2);
+        double[] lp = positionLogProbs(asRows(x), t, pos, getParam(DpoOutputLayer.WEIGHT),
+                head().isHasBias() ? getParam(DpoOutputLayer.BIAS) : null, chunkRows());
         double[] out = new double[(int) mb];
-        int chunk = chunkRows();
-        for (int from = 0; from < pos.ids.length; from += chunk) {
-            int to = Math.min(pos.ids.length, from + chunk);
-            double[] lp = tokenLogProbs(logits(Nd4j.pullRows(rows, 1, pos.flat(from, to, t))), pos.ids, from);
-            for (int k = from; k < to; k++) {
-                out[pos.rows[k]] += pos.signs[k] * lp[k - from];
-            }
+        for (int k = 0; k < lp.length; k++) {
+            out[pos.rows[k]] += pos.signs[k] * lp[k];
         }
         for (int r = 0; r < mb; r++) {
             for (int i = 0; i < t; i++) {
@@ -216,10 +220,7 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
             int to = Math.min(pos.ids.length, from + chunk);
             int[] flat = pos.flat(from, to, t);
             INDArray xc = Nd4j.pullRows(xRows, 1, flat);
-            INDArray g = logits(xc);                                              // softmax, then −g·(softmax − onehot)
-            g.subiColumnVector(g.max(true, 1));
-            Transforms.exp(g, false);
-            g.diviColumnVector(g.sum(true, 1));
+            INDArray g = softmaxInPlace(logits(xc));                              // then −g·(softmax − onehot)
             double[] coef = new double[to - from];   // dL/d log p of each position: the pair's loss slope × the sign
             for (int k = from; k < to; k++) {
                 int r = pos.rows[k];
@@ -260,9 +261,7 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
             long to = Math.min(mb * t, from + chunk);
             INDArray logits = logits(xRows.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to),
                     org.nd4j.linalg.indexing.NDArrayIndex.all()));
-            logits.subiColumnVector(logits.max(true, 1));
-            Transforms.exp(logits, false);
-            logits.diviColumnVector(logits.sum(true, 1));
+            softmaxInPlace(logits);
             for (long k = from; k < to; k++) {
                 out.get(org.nd4j.linalg.indexing.NDArrayIndex.point(k / t), org.nd4j.linalg.indexing.NDArrayIndex.all(),
                         org.nd4j.linalg.indexing.NDArrayIndex.point(k % t)).assign(logits.getRow(k - from));

@@ -236,15 +236,15 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
 
     /**
      * cos and sin of position·invFreq for positions 0..T−1, each row [dh] with the half-frequencies repeated
-     * (Hugging Face's {@code cat(freqs, freqs)}): {cos, sin} as row-major [T·dh]. Angles in float32 as Hugging Face
-     * computes them, cos and sin in double.
+     * (Hugging Face's {@code cat(freqs, freqs)}): {cos, sin} as row-major [T·dh], angles from
+     * {@link Architecture#rotaryAngle}, cos and sin in double.
      */
     public static double[][] rotaryTables(double[] invFreq, int t) {
         int half = invFreq.length, dh = 2 * half;
         double[] cos = new double[t * dh], sin = new double[t * dh];
         for (int pos = 0; pos < t; pos++) {
             for (int i = 0; i < half; i++) {
-                double angle = (float) ((float) pos * (float) invFreq[i]);
+                double angle = Architecture.rotaryAngle(pos, invFreq[i]);
                 cos[pos * dh + i] = cos[pos * dh + i + half] = Math.cos(angle);
                 sin[pos * dh + i] = sin[pos * dh + i + half] = Math.sin(angle);
             }

@@ -240,13 +240,16 @@ public final class HfExport {
 
     /** A matrix (any view) as a row-major float32 tensor, converted when written. */
     private static SafeTensors.Source as(INDArray a) {
-        Supplier<float[]> values = () -> a.dup('c').castTo(DataType.FLOAT).data().asFloat();
-        return new SafeTensors.Source(a.shape(), values);
+        return tensor(a, a.shape());
     }
 
     /** A [1, n] parameter row as an [n] tensor. */
     private static SafeTensors.Source vector(INDArray row) {
-        Supplier<float[]> values = () -> row.dup('c').castTo(DataType.FLOAT).data().asFloat();
-        return new SafeTensors.Source(new long[]{row.length()}, values);
+        return tensor(row, new long[]{row.length()});
+    }
+
+    private static SafeTensors.Source tensor(INDArray a, long[] shape) {
+        Supplier<float[]> values = () -> a.dup('c').castTo(DataType.FLOAT).data().asFloat();
+        return new SafeTensors.Source(shape, values);
     }
 }

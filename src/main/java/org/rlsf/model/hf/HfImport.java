@@ -10,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -23,6 +24,8 @@ import java.util.Map;
  */
 public record HfImport(HfModel model, HfTokenizer tokenizer, Map<String, Object> lineage) {
     public static final String PREFIX = "hf:";
+    /** The lineage key of the source files' SHA-256, by file name. */
+    public static final String SOURCE_HASHES = "hf_source_sha256";
     private static final Map<String, java.nio.file.Path> LOCAL = new java.util.concurrent.ConcurrentHashMap<>();
 
     public static boolean isSpec(String spec) {
@@ -31,23 +34,29 @@ public record HfImport(HfModel model, HfTokenizer tokenizer, Map<String, Object>
 
     /** Imports {@code hf:DIR}. */
     public static HfImport load(FileStore store, String spec) {
-        if (!isSpec(spec)) {
-            throw new IllegalArgumentException("not a Hugging Face model spec (hf:DIR): " + spec);
-        }
-        java.nio.file.Path dir = localDir(store, FileStore.path(spec.substring(PREFIX.length())));
+        java.nio.file.Path dir = localDir(store, spec);
         HfModel m = HfModel.load(dir);
         HfTokenizer tokenizer = HfTokenizer.load(dir, m.config());
         Map<String, Object> lineage = new LinkedHashMap<>();
         lineage.put("source", spec);
         lineage.put("hf_model_type", m.config().family().modelType);
         lineage.put("hf_architecture", m.config().architecture());
-        lineage.put("hf_source_sha256", new java.util.TreeMap<>(m.sourceSha256()));
+        lineage.put(SOURCE_HASHES, new java.util.TreeMap<>(m.sourceSha256()));
         lineage.put("parameters", m.graph().numParams());
         return new HfImport(m, tokenizer, lineage);
     }
 
-    /** The directory as a local path: itself when local, else a copy of its model files in the temporary directory. */
-    static java.nio.file.Path localDir(FileStore store, Path dir) {
+    /** SHA-256 of the source files of {@code hf:DIR} (config, index, weights), without importing the model. */
+    public static Map<String, String> sourceHashes(FileStore store, String spec) {
+        return HfModel.sourceHashes(localDir(store, spec));
+    }
+
+    /** The spec's directory as a local path: itself when local, else a copy of its model files in the temporary directory. */
+    static java.nio.file.Path localDir(FileStore store, String spec) {
+        if (!isSpec(spec)) {
+            throw new IllegalArgumentException("not a Hugging Face model spec (hf:DIR): " + spec);
+        }
+        Path dir = FileStore.path(spec.substring(PREFIX.length()));
         java.io.File local = store.localFile(dir);
         if (local != null) {
             return local.toPath();
@@ -58,13 +67,10 @@ public record HfImport(HfModel model, HfTokenizer tokenizer, Map<String, Object>
     private static java.nio.file.Path copy(FileStore store, Path dir) {
         try {
             java.nio.file.Path tmp = Files.createTempDirectory("rlsf-hf-");
-            Map<String, Boolean> wanted = new LinkedHashMap<>();
-            for (String f : HfTokenizer.SOURCE_FILES) {
-                wanted.put(f, false);
-            }
-            wanted.put(HfModel.WEIGHTS, false);
-            wanted.put(HfModel.INDEX, false);
-            for (String f : wanted.keySet()) {
+            List<String> wanted = new java.util.ArrayList<>(List.of(HfTokenizer.SOURCE_FILES));
+            wanted.add(HfModel.WEIGHTS);
+            wanted.add(HfModel.INDEX);
+            for (String f : wanted) {
                 copyIfPresent(store, new Path(dir, f), tmp.resolve(f));
             }
             java.nio.file.Path index = tmp.resolve(HfModel.INDEX);

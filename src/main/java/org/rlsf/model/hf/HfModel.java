@@ -15,15 +15,10 @@ import org.rlsf.model.graph.PositionEmbedding;
 import org.rlsf.model.graph.TransformerBlock;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -62,9 +57,8 @@ public record HfModel(HfConfig config, ComputationGraph graph, Map<String, Strin
         } catch (IOException e) {
             throw new IllegalArgumentException(configFile + " is not readable JSON: " + e.getMessage(), e);
         }
-        Map<String, String> hashes = new TreeMap<>();
-        hashes.put(CONFIG, sha256(configFile));
-        try (Tensors tensors = Tensors.open(dir, hashes)) {
+        Map<String, String> hashes = sourceHashes(dir);
+        try (Tensors tensors = Tensors.open(dir)) {
             ModelConfig m = config.model();
             ComputationGraph g = TransformerLm.create(m, Math.min(GRAPH_SEQ_LEN, m.contextLength()),
                     TransformerLm.Optimiser.inferenceOnly(), DataType.FLOAT);
@@ -170,18 +164,41 @@ public record HfModel(HfConfig config, ComputationGraph graph, Map<String, Strin
         param.assign(value.reshape(param.shape()));
     }
 
-    static String sha256(Path file) {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
-            byte[] buf = new byte[1 << 20];
-            while (in.read(buf) >= 0) {
-                // digesting
+    /** SHA-256 of config.json, the shard index (if any) and every weight file of {@code dir}, by file name. */
+    public static Map<String, String> sourceHashes(Path dir) {
+        Map<String, String> hashes = new TreeMap<>();
+        for (String name : java.util.stream.Stream.concat(java.util.stream.Stream.of(CONFIG, INDEX), weightFiles(dir).stream())
+                .distinct().toList()) {
+            Path p = dir.resolve(name);
+            if (Files.isRegularFile(p)) {
+                try {
+                    hashes.put(name, org.rlsf.io.FileStore.sha256(Files.newInputStream(p)));
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot read " + p + ": " + e.getMessage(), e);
+                }
             }
-            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
+        return hashes;
+    }
+
+    /** The weight files of {@code dir}, in order: model.safetensors, or the shards its index lists (each must exist). */
+    static List<String> weightFiles(Path dir) {
+        Path single = dir.resolve(WEIGHTS), index = dir.resolve(INDEX);
+        List<String> names;
+        if (Files.isRegularFile(index)) {
+            names = Tensors.shards(index);
+        } else if (Files.isRegularFile(single)) {
+            names = List.of(WEIGHTS);
+        } else {
+            throw new IllegalArgumentException(dir + " has neither " + WEIGHTS + " nor " + INDEX
+                    + " (rlsf reads safetensors weights only)");
+        }
+        for (String name : names) {
+            if (!Files.isRegularFile(dir.resolve(name))) {
+                throw new IllegalArgumentException(dir + ": weight shard " + name + " listed in " + INDEX + " is missing");
+            }
+        }
+        return names;
     }
 
     /** The weight files of a directory: one file or the index's shards; tracks which tensors were read. */
@@ -201,27 +218,11 @@ public record HfModel(HfConfig config, ComputationGraph graph, Map<String, Strin
             }
         }
 
-        static Tensors open(Path dir, Map<String, String> hashes) {
-            Path single = dir.resolve(WEIGHTS), index = dir.resolve(INDEX);
-            List<String> names;
-            if (Files.isRegularFile(index)) {
-                hashes.put(INDEX, sha256(index));
-                names = shards(index);
-            } else if (Files.isRegularFile(single)) {
-                names = List.of(WEIGHTS);
-            } else {
-                throw new IllegalArgumentException(dir + " has neither " + WEIGHTS + " nor " + INDEX
-                        + " (rlsf reads safetensors weights only)");
-            }
+        static Tensors open(Path dir) {
             List<SafeTensors> open = new java.util.ArrayList<>();
             try {
-                for (String name : names) {
-                    Path p = dir.resolve(name);
-                    if (!Files.isRegularFile(p)) {
-                        throw new IllegalArgumentException(dir + ": weight shard " + name + " listed in " + INDEX + " is missing");
-                    }
-                    hashes.put(name, sha256(p));
-                    open.add(SafeTensors.open(p));
+                for (String name : weightFiles(dir)) {
+                    open.add(SafeTensors.open(dir.resolve(name)));
                 }
                 return new Tensors(dir, open);
             } catch (RuntimeException e) {

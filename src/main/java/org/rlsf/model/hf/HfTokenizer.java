@@ -48,7 +48,7 @@ public final class HfTokenizer implements Tokenizer {
     private final int bosId;
     private final int eosId;
     private final int padId;
-    private final Map<Integer, String> tokens;
+    private final TreeMap<Integer, String> tokens;
     private final java.util.Set<Integer> special;
     private final HuggingFaceTokenizer native_;
 
@@ -78,9 +78,9 @@ public final class HfTokenizer implements Tokenizer {
         } catch (IOException e) {
             throw new IllegalArgumentException("tokenizer.json is not readable: " + e.getMessage(), e);
         }
-        if (tokens.isEmpty() || ((TreeMap<Integer, String>) tokens).lastKey() >= vocabSize) {
-            throw new IllegalArgumentException("tokenizer.json has ids up to " + (tokens.isEmpty() ? "none"
-                    : ((TreeMap<Integer, String>) tokens).lastKey()) + ", outside the model's vocab_size " + vocabSize);
+        if (tokens.isEmpty() || tokens.lastKey() >= vocabSize) {
+            throw new IllegalArgumentException("tokenizer.json has ids up to " + (tokens.isEmpty() ? "none" : tokens.lastKey())
+                    + ", outside the model's vocab_size " + vocabSize);
         }
     }
 
