@@ -2,6 +2,7 @@ package org.rlsf.generate;
 
 import org.rlsf.model.Generation;
 import org.rlsf.model.KvCacheDecoder;
+import org.rlsf.model.Tokenizer;
 import org.rlsf.model.TokenChooser;
 import org.rlsf.score.TokenScores;
 
@@ -71,7 +72,7 @@ public final class CotDecoder {
             decoder.withCacheScope(() -> {
                 // 1) prefill a batch of prompts once: their first-token distributions and the cache every branch starts from
                 List<int[]> part = prompts.subList(start, Math.min(prompts.size(), start + s.batchRows()));
-                int[][] rows = part.stream().map(this::withBos).toArray(int[][]::new);
+                int[][] rows = part.stream().map(p -> Tokenizer.withBos(bosId, p)).toArray(int[][]::new);
                 KvCacheDecoder.Session promptCache = decoder.start(rows, s.maxNewTokens());
                 float[][] first = promptCache.prefill();
                 // 2) branch rows: (prompt, forced first token)
@@ -169,10 +170,4 @@ public final class CotDecoder {
         return Arrays.copyOf(out, n);
     }
 
-    private int[] withBos(int[] prompt) {
-        int[] r = new int[prompt.length + 1];
-        r[0] = bosId;
-        System.arraycopy(prompt, 0, r, 1, prompt.length);
-        return r;
-    }
 }

@@ -28,16 +28,37 @@ public final class ShardGenerator {
      * run (null: the backend's default).
      */
     public record Settings(int k, int maxNewTokens, double firstTokenFloor, int batchRows, int maxAnswerTokens,
-                           GenerateConfig.SpanMethod spanMethod, KvCacheDecoder.Attention decoding) implements Serializable {
+                           GenerateConfig.SpanMethod spanMethod, KvCacheDecoder.Attention decoding,
+                           GenerateConfig.PromptTemplate promptTemplate) implements Serializable {
         public Settings(int k, int maxNewTokens, double firstTokenFloor, int batchRows, int maxAnswerTokens,
                         GenerateConfig.SpanMethod spanMethod) {
-            this(k, maxNewTokens, firstTokenFloor, batchRows, maxAnswerTokens, spanMethod, null);
+            this(k, maxNewTokens, firstTokenFloor, batchRows, maxAnswerTokens, spanMethod, null,
+                    GenerateConfig.PromptTemplate.PLAIN);
         }
 
         /** The {@code generate} section's settings with {@code k} branches (evaluation decodes 1 or evaluate.k). */
         public static Settings of(GenerateConfig g, int k, ComputeConfig compute) {
             return new Settings(k, g.maxNewTokens(), g.firstTokenFloor(), g.batchRows(), g.maxAnswerTokens(), g.spanMethod(),
-                    KvCacheDecoder.Attention.of(compute.decoding()));
+                    KvCacheDecoder.Attention.of(compute.decoding()), g.promptTemplate());
+        }
+    }
+
+    /** The prompt text of {@code p} for a model with tokenizer {@code tok} under the prompt template {@code t}. */
+    public static String prompt(Problem p, Tokenizer tok, GenerateConfig.PromptTemplate t) {
+        return t == GenerateConfig.PromptTemplate.CHAT ? tok.chatPrompt(Prompts.question(p)) : Prompts.qa(p);
+    }
+
+    /**
+     * Fails before any work is shipped when the model cannot take the prompt template (chat without a chat template, or
+     * one that does not render), with the reason.
+     */
+    public static void checkPromptTemplate(Tokenizer tok, Settings s) {
+        if (s.promptTemplate() == GenerateConfig.PromptTemplate.CHAT) {
+            try {
+                tok.chatPrompt("What is 1 + 1?");
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("generate.prompt-template = chat: " + e.getMessage(), e);
+            }
         }
     }
 
@@ -50,8 +71,9 @@ public final class ShardGenerator {
         List<TraceRecord> out = new ArrayList<>();
         List<Problem> ok = new ArrayList<>();
         List<int[]> encoded = new ArrayList<>();
+        List<String> prompts = new ArrayList<>();
         for (Problem p : problems) {
-            String prompt = Prompts.qa(p);
+            String prompt = prompt(p, tok, s.promptTemplate());
             try {
                 int[] ids = tok.encode(prompt);
                 int need = ids.length + 1 + s.maxNewTokens() + tok.encode(Prompts.elicitation(p)).length + s.maxAnswerTokens();
@@ -62,6 +84,7 @@ public final class ShardGenerator {
                 }
                 ok.add(p);
                 encoded.add(ids);
+                prompts.add(prompt);
             } catch (Tokenizer.UnknownCharacterException e) {
                 out.add(TraceRecord.error(p.problemId(), p.task(), prompt, "tokenizer: " + e.getMessage()));
             }
@@ -72,7 +95,7 @@ public final class ShardGenerator {
             Problem p = ok.get(i);
             for (TraceScorer.Scored sc : scorer.score(p, encoded.get(i), branches.get(i), s.spanMethod(), s.maxAnswerTokens())) {
                 CotDecoder.Branch b = sc.branch();
-                out.add(new TraceRecord(p.problemId(), p.task(), b.branch(), Prompts.qa(p), encoded.get(i), sc.text(), b.tokens(),
+                out.add(new TraceRecord(p.problemId(), p.task(), b.branch(), prompts.get(i), encoded.get(i), sc.text(), b.tokens(),
                         b.scores().logProb(), sc.answer(), sc.span().start(), sc.span().end(), sc.confidence(), sc.meanProb(),
                         sc.negEntropy(), sc.elicited(), b.scores().chosenProb()[0], b.finish().name().toLowerCase(), null));
             }

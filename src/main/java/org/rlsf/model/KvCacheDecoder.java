@@ -113,7 +113,7 @@ public final class KvCacheDecoder {
     static final int COMPACT_MIN_ROWS = 4;
 
     /**
-     * Generates a continuation for each prompt (token ids without BOS; BOS is prepended here).
+     * Generates a continuation for each prompt (token ids without BOS; BOS is prepended here unless {@code bosId} is -1).
      * Rows stop at EOS or after {@code maxNewTokens}; row b samples from {@code new Random(seed + b)}.
      *
      * @throws IllegalArgumentException when a prompt plus {@code maxNewTokens} exceeds the context length
@@ -123,9 +123,10 @@ public final class KvCacheDecoder {
         int batch = prompts.size();
         int[][] rows = new int[batch][];
         for (int b = 0; b < batch; b++) {
-            rows[b] = new int[prompts.get(b).length + 1];
-            rows[b][0] = bosId;
-            System.arraycopy(prompts.get(b), 0, rows[b], 1, prompts.get(b).length);
+            rows[b] = Tokenizer.withBos(bosId, prompts.get(b));
+            if (rows[b].length == 0) {
+                throw new IllegalArgumentException("prompt " + b + " is empty and the model starts sequences without BOS");
+            }
         }
         return withCacheScope(() -> {
             Session session = start(rows, maxNewTokens);

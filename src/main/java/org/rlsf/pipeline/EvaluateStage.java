@@ -95,6 +95,7 @@ public final class EvaluateStage {
         List<Problem> problems = CorpusTable.read(spark, store, corpus);
         String modelPath = store.qualify(model);
         Checkpoint ckpt = ModelCache.get(modelPath);
+        ShardGenerator.checkPromptTemplate(ckpt.tokenizer(), settings);
         EvalTable.EvalInfo info = new EvalTable.EvalInfo(target.name(), target.decoding().configName(), modelPath,
                 ckpt.weightsSha256(), config.hash());
         EvalTable.EvalInfo viewInfo = greedyView == null ? null : new EvalTable.EvalInfo(greedyView.name(),

@@ -57,6 +57,7 @@ public final class GenerateStage {
         List<Problem> problems = CorpusTable.readPrompts(spark, store, corpus);
         String modelPath = store.qualify(model);
         Checkpoint ckpt = ModelCache.get(modelPath);
+        ShardGenerator.checkPromptTemplate(ckpt.tokenizer(), settings);
         long generatedAt = resumeOrStart(store, RunLayout.generateRun(table, runId), ckpt.weightsSha256(), shards);
         TracesTable.RunInfo run = new TracesTable.RunInfo(runId, modelPath, ckpt.weightsSha256(), config.generate().seed(),
                 config.hash(), generatedAt);

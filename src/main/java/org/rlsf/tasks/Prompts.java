@@ -14,14 +14,22 @@ public final class Prompts {
     }
 
     public static String qa(Problem p) {
-        StringBuilder sb = new StringBuilder("Q: ").append(p.question());
+        return "Q: " + question(p) + "\nA:";
+    }
+
+    /**
+     * The question without the {@code Q:}/{@code A:} frame, multiple choice with its options line: the user's message
+     * when the model's chat template frames the prompt.
+     */
+    public static String question(Problem p) {
+        StringBuilder sb = new StringBuilder(p.question());
         if (!p.options().isEmpty()) {
             sb.append("\nOptions:");
             for (int i = 0; i < p.options().size(); i++) {
                 sb.append(' ').append(Problem.LETTERS.charAt(i)).append(") ").append(p.options().get(i));
             }
         }
-        return sb.append("\nA:").toString();
+        return sb.toString();
     }
 
     /**

@@ -33,6 +33,9 @@ public final class LmExamples {
      *                                  the vocabulary or a document longer than the sequence length
      */
     public static List<int[]> encode(List<Document> docs, Tokenizer tokenizer, int seqLen) {
+        if (tokenizer.bosId() < 0) {
+            throw new IllegalArgumentException("LM pretraining examples start with BOS; this tokenizer starts texts without one");
+        }
         List<int[]> out = new ArrayList<>(docs.size());
         for (Document doc : docs) {
             int[] ids;

@@ -4,6 +4,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.rlsf.model.Tokenizer;
 import org.rlsf.pairs.PreferenceExample;
 
 import java.io.Serializable;
@@ -54,11 +55,14 @@ public record PreferenceBatch(List<PreferenceExample> pairs, int seqLen, int bos
     }
 
     private void fill(float[] features, float[] labels, int row, int t, int[] prompt, int[] response, int sign, double ref) {
-        int n = 1 + prompt.length + response.length;           // [BOS] prompt response
+        int o = Tokenizer.promptOffset(bosId);                 // [BOS] prompt response, or prompt response
+        int n = o + prompt.length + response.length;
         int[] s = new int[n];
-        s[0] = bosId;
-        System.arraycopy(prompt, 0, s, 1, prompt.length);
-        System.arraycopy(response, 0, s, 1 + prompt.length, response.length);
+        if (o == 1) {
+            s[0] = bosId;
+        }
+        System.arraycopy(prompt, 0, s, o, prompt.length);
+        System.arraycopy(response, 0, s, o + prompt.length, response.length);
         int base = row * 3 * t;
         for (int i = 0; i < t; i++) {
             labels[base + i] = padId;
@@ -66,10 +70,10 @@ public record PreferenceBatch(List<PreferenceExample> pairs, int seqLen, int bos
         for (int i = 0; i < n - 1; i++) {
             features[row * t + i] = s[i];
             labels[base + i] = s[i + 1];
-            if (i >= prompt.length) {                          // predicts a response token
+            if (i >= o + prompt.length - 1) {                  // predicts a response token
                 labels[base + t + i] = sign;
             }
         }
-        labels[base + 2 * t + prompt.length] = (float) (sign * ref);
+        labels[base + 2 * t + o + prompt.length - 1] = (float) (sign * ref);
     }
 }

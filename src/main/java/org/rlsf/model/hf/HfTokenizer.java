@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -30,7 +31,7 @@ public final class HfTokenizer implements Tokenizer {
     public static final String KIND = "hf";
     /** Files read from a model directory and kept with the tokenizer (config.json and tokenizer.json required). */
     public static final String[] SOURCE_FILES = {"config.json", "generation_config.json", "tokenizer.json",
-            "tokenizer_config.json", "special_tokens_map.json"};
+            "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"};
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static {
@@ -46,16 +47,19 @@ public final class HfTokenizer implements Tokenizer {
     private final Map<String, String> sourceFiles;
     private final int vocabSize;
     private final int bosId;
+    private final boolean addBos;
     private final int eosId;
     private final int padId;
     private final TreeMap<Integer, String> tokens;
     private final java.util.Set<Integer> special;
     private final HuggingFaceTokenizer native_;
+    private transient volatile ChatTemplate chatTemplate;
 
-    private HfTokenizer(Map<String, String> sourceFiles, int vocabSize, int bosId, int eosId, int padId) {
+    private HfTokenizer(Map<String, String> sourceFiles, int vocabSize, int bosId, boolean addBos, int eosId, int padId) {
         this.sourceFiles = Map.copyOf(sourceFiles);
         this.vocabSize = vocabSize;
         this.bosId = bosId;
+        this.addBos = addBos;
         this.eosId = eosId;
         this.padId = padId;
         String json = sourceFiles.get("tokenizer.json");
@@ -110,12 +114,56 @@ public final class HfTokenizer implements Tokenizer {
             JsonNode e = gen.get("eos_token_id");
             eos = e.isArray() ? e.path(0).asInt(eos) : e.asInt(eos);
         }
+        JsonNode tc = parse(files.get("tokenizer_config.json"));
+        // an instruct model ends its turns with tokenizer_config's eos_token (Llama 3.1 Instruct: <|eot_id|>, listed after
+        // <|end_of_text|> in generation_config): generation stops there
+        Integer turnEnd = tc == null ? null : vocabId(files.get("tokenizer.json"), tokenText(tc.path("eos_token")));
+        if (turnEnd != null) {
+            eos = turnEnd;
+        }
         if (eos < 0) {
             throw new IllegalArgumentException(dir + ": neither config.json nor generation_config.json names an eos_token_id");
         }
         int bos = config.bosId() >= 0 ? config.bosId() : eos;
         int pad = gen != null && gen.path("pad_token_id").isInt() ? gen.get("pad_token_id").asInt() : eos;
-        return new HfTokenizer(files, config.model().vocabSize(), bos, eos, pad);
+        HfTokenizer probe = new HfTokenizer(files, config.model().vocabSize(), bos, true, eos, pad);
+        return new HfTokenizer(files, config.model().vocabSize(), bos, probe.startsWithBos(tc), eos, pad);
+    }
+
+    /**
+     * Whether Hugging Face's tokenizer starts every text with BOS: {@code tokenizer_config.json}'s {@code add_bos_token}
+     * when set (Llama 2, Mistral: true; Qwen2: false), otherwise whether {@code tokenizer.json}'s post-processor puts
+     * BOS first (Llama 3: yes; GPT-2, Qwen2, SmolLM2: no).
+     */
+    private boolean startsWithBos(JsonNode tokenizerConfig) {
+        if (tokenizerConfig != null && tokenizerConfig.path("add_bos_token").isBoolean()) {
+            return tokenizerConfig.get("add_bos_token").asBoolean();
+        }
+        long[] ids = native_.encode("a", true, false).getIds();
+        return ids.length > 0 && ids[0] == bosId;
+    }
+
+    /** A special token's text: tokenizer_config writes a string or an AddedToken object; null when absent. */
+    private static String tokenText(JsonNode n) {
+        if (n == null || n.isNull() || n.isMissingNode()) {
+            return null;
+        }
+        return n.isTextual() ? n.asText() : n.path("content").isTextual() ? n.get("content").asText() : null;
+    }
+
+    /** The id of a token's text in tokenizer.json (added tokens and the model's vocabulary), or null. */
+    private static Integer vocabId(String tokenizerJson, String text) {
+        if (text == null || tokenizerJson == null) {
+            return null;
+        }
+        JsonNode t = parse(tokenizerJson);
+        for (JsonNode a : t.path("added_tokens")) {
+            if (text.equals(a.path("content").asText(null))) {
+                return a.path("id").asInt();
+            }
+        }
+        JsonNode v = t.path("model").path("vocab").path(text);
+        return v.isInt() ? v.asInt() : null;
     }
 
     private static JsonNode parse(String json) {
@@ -136,9 +184,60 @@ public final class HfTokenizer implements Tokenizer {
         return padId;
     }
 
+    /** The model's BOS when its tokenizer starts texts with it; -1 when texts start with their own first token. */
     @Override
     public int bosId() {
-        return bosId;
+        return addBos ? bosId : -1;
+    }
+
+    /**
+     * The user message as the prompt the model's chat template makes of it, the assistant's turn opened. A BOS the
+     * template writes is left out when the pipeline prepends BOS anyway (Llama 3's {@code {{ bos_token }}}), so that
+     * every sequence starts with exactly one.
+     *
+     * @throws IllegalArgumentException when the model has no chat template or the template does not render
+     */
+    @Override
+    public String chatPrompt(String userMessage) {
+        String text = chatTemplate().render(List.of(new ChatTemplate.Message("user", userMessage)), true);
+        String bos = addBos ? tokens.get(bosId) : null;
+        return bos != null && text.startsWith(bos) ? text.substring(bos.length()) : text;
+    }
+
+    private ChatTemplate chatTemplate() {
+        ChatTemplate t = chatTemplate;
+        if (t == null) {
+            JsonNode tc = parse(sourceFiles.get("tokenizer_config.json"));
+            String source = "chat_template.jinja", text = sourceFiles.get(source);
+            if (text == null && tc != null) {
+                source = "tokenizer_config.json";
+                JsonNode ct = tc.path("chat_template");
+                if (ct.isTextual()) {
+                    text = ct.asText();
+                } else if (ct.isArray()) {   // named templates: [{"name": "default", "template": ...}, ...]
+                    for (JsonNode named : ct) {
+                        if ("default".equals(named.path("name").asText())) {
+                            text = named.path("template").asText(null);
+                        }
+                    }
+                }
+            }
+            if (text == null) {
+                throw new IllegalArgumentException("the model has no chat template (neither chat_template.jinja nor "
+                        + "tokenizer_config.json's chat_template): set generate.prompt-template = plain");
+            }
+            Map<String, String> specials = new LinkedHashMap<>();
+            for (String name : List.of("bos_token", "eos_token", "pad_token", "unk_token")) {
+                String v = tc == null ? null : tokenText(tc.path(name));
+                if (v != null) {
+                    specials.put(name, v);
+                }
+            }
+            specials.putIfAbsent("bos_token", tokens.getOrDefault(bosId, ""));
+            specials.putIfAbsent("eos_token", tokens.getOrDefault(eosId, ""));
+            chatTemplate = t = new ChatTemplate(source, text, specials);
+        }
+        return t;
     }
 
     @Override
@@ -185,6 +284,7 @@ public final class HfTokenizer implements Tokenizer {
         o.put("kind", KIND);
         o.put("vocab_size", vocabSize);
         o.put("bos_id", bosId);
+        o.put("add_bos", addBos);
         o.put("eos_id", eosId);
         o.put("pad_id", padId);
         ObjectNode files = o.putObject("source_files");
@@ -200,7 +300,8 @@ public final class HfTokenizer implements Tokenizer {
     public static HfTokenizer fromJson(JsonNode node) {
         Map<String, String> files = new LinkedHashMap<>();
         node.path("source_files").fields().forEachRemaining(e -> files.put(e.getKey(), e.getValue().asText()));
+        // checkpoints written before the BOS rule always started with BOS: they keep doing so
         return new HfTokenizer(files, node.path("vocab_size").asInt(), node.path("bos_id").asInt(),
-                node.path("eos_id").asInt(), node.path("pad_id").asInt());
+                node.path("add_bos").asBoolean(true), node.path("eos_id").asInt(), node.path("pad_id").asInt());
     }
 }
