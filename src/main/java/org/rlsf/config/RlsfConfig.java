@@ -34,6 +34,7 @@ public final class RlsfConfig {
     private final GenerateConfig generate;
     private final PairsConfig pairs;
     private final TrainConfig train;
+    private final RewardConfig reward;
     private final EvaluateConfig evaluate;
     private final SampleConfig sample;
     private final BenchConfig bench;
@@ -51,6 +52,7 @@ public final class RlsfConfig {
             this.generate = GenerateConfig.fromConfig(c.getConfig("generate"));
             this.pairs = PairsConfig.fromConfig(c.getConfig("pairs"));
             this.train = TrainConfig.fromConfig(c.getConfig("train"));
+            this.reward = RewardConfig.fromConfig(c.getConfig("reward"));
             this.evaluate = EvaluateConfig.fromConfig(c.getConfig("evaluate"));
             this.sample = SampleConfig.fromConfig(c.getConfig("sample"));
             this.bench = BenchConfig.fromConfig(c.getConfig("bench.model"));
@@ -184,6 +186,10 @@ public final class RlsfConfig {
 
     public TrainConfig train() {
         return train;
+    }
+
+    public RewardConfig reward() {
+        return reward;
     }
 
     public EvaluateConfig evaluate() {

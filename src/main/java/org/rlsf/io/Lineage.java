@@ -36,6 +36,20 @@ public final class Lineage {
         }
     }
 
+    /** A reward model trained on the pairs of {@code pairs} (run {@code runId}) from the base's trunk. */
+    public record RewardModel(String stage, String kind, String margin, String pairs, String runId, int pairsTotal,
+                              int trainPairs, int heldoutPairs, String base, String baseWeightsSha256, double learningRate,
+                              int epochs, long seed, String configHash, String codeVersion) {
+        public static final String KIND = "reward-model";
+
+        public static RewardModel of(String margin, String pairs, String runId, int pairsTotal, int trainPairs,
+                                     int heldoutPairs, String base, String baseWeightsSha256, double learningRate, int epochs,
+                                     long seed, String configHash, String codeVersion) {
+            return new RewardModel("reward-model", KIND, margin, pairs, runId, pairsTotal, trainPairs, heldoutPairs, base,
+                    baseWeightsSha256, learningRate, epochs, seed, configHash, codeVersion);
+        }
+    }
+
     /** The record as the ordered snake_case map a checkpoint stores (nulls kept). */
     public static Map<String, Object> asMap(Record lineage) {
         return new LinkedHashMap<>(Json.MAPPER.convertValue(lineage, new TypeReference<LinkedHashMap<String, Object>>() { }));

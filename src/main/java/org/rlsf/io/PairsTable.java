@@ -162,7 +162,7 @@ public final class PairsTable {
     /** The columns training reads. */
     static final List<String> EXAMPLE_COLUMNS = List.of("pair_id", "run_id", "prompt_id", "prompt_tokens", "chosen_tokens",
             "rejected_tokens", "chosen_ref_logprob", "rejected_ref_logprob", "weights_sha256", "chosen_branch",
-            "rejected_branch");
+            "rejected_branch", "chosen_confidence", "rejected_confidence");
 
     /**
      * The pairs of {@code runId} (every run when null) as training examples, in an order that does not depend on the
@@ -209,7 +209,8 @@ public final class PairsTable {
             }
             out.add(new PreferenceExample(pairId, r.getString(r.fieldIndex("prompt_id")), Columns.ints(r, "prompt_tokens"),
                     Columns.ints(r, "chosen_tokens"), Columns.ints(r, "rejected_tokens"),
-                    r.getDouble(r.fieldIndex("chosen_ref_logprob")), r.getDouble(r.fieldIndex("rejected_ref_logprob"))));
+                    r.getDouble(r.fieldIndex("chosen_ref_logprob")), r.getDouble(r.fieldIndex("rejected_ref_logprob")),
+                    r.getDouble(r.fieldIndex("chosen_confidence")) - r.getDouble(r.fieldIndex("rejected_confidence"))));
         }
         return out;
     }

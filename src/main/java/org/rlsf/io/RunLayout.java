@@ -73,6 +73,11 @@ public record RunLayout(Path dir, String runId) {
         return new Path(checkpoints(), "rlsf");
     }
 
+    /** The reward-model output directory (config.conf, metrics.jsonl, epochs/, checkpoint/). */
+    public Path rewardModel() {
+        return new Path(checkpoints(), "reward-model");
+    }
+
     /** An imported model's tuned policy as a Hugging Face model directory. */
     public Path export() {
         return new Path(checkpoints(), "rlsf-hf");

@@ -24,6 +24,7 @@ import org.rlsf.model.graph.DpoOutputLayer;
 import org.rlsf.model.graph.FinalLayerNorm;
 import org.rlsf.model.graph.LmHead;
 import org.rlsf.model.graph.PositionEmbedding;
+import org.rlsf.model.graph.RewardHead;
 import org.rlsf.model.graph.TransformerBlock;
 import org.rlsf.model.graph.WarmupLinearDecay;
 
@@ -46,6 +47,8 @@ public final class TransformerLm {
     public static final String POS = "pos";
     public static final String FINAL_NORM = "ln_f";
     public static final String HEAD = "lm_head";
+    /** The reward model's scalar head ({@link RewardHead}), in place of {@link #HEAD}. */
+    public static final String REWARD_HEAD = "reward_head";
 
     private TransformerLm() {
     }
@@ -103,10 +106,31 @@ public final class TransformerLm {
         return configuration(m, seqLen, opt, dataType, m.arch().headBias() ? head : head.withoutBias());
     }
 
+    /**
+     * The same trunk with the reward model's scalar head ({@link RewardHead}, layer {@link #REWARD_HEAD}): minibatch rows
+     * 2i / 2i+1 are pair i's chosen / rejected sequence, laid out in full.
+     */
+    public static ComputationGraphConfiguration rewardConfiguration(ModelConfig m, int seqLen, Optimiser opt,
+                                                                    DataType dataType) {
+        return configuration(m, seqLen, opt, dataType, new RewardHead(m.dModel(), seqLen), REWARD_HEAD);
+    }
+
     /** Copies every parameter of {@code from} into the same-named parameter of {@code to} (shapes must match). */
     public static void copyParams(ComputationGraph from, ComputationGraph to) {
+        copyParams(from, to, true);
+    }
+
+    /** Copies the trunk (everything below the output layer) of {@code from} into {@code to}: an LM into a reward model. */
+    public static void copyTrunk(ComputationGraph from, ComputationGraph to) {
+        copyParams(from, to, false);
+    }
+
+    private static void copyParams(ComputationGraph from, ComputationGraph to, boolean withHead) {
         for (org.deeplearning4j.nn.api.Layer layer : from.getLayers()) {
             String name = layer.conf().getLayer().getLayerName();
+            if (!withHead && (HEAD.equals(name) || REWARD_HEAD.equals(name))) {
+                continue;
+            }
             org.deeplearning4j.nn.api.Layer target = to.getLayer(name);
             if (target == null) {
                 throw new IllegalArgumentException("no layer '" + name + "' in the target graph");
@@ -124,6 +148,11 @@ public final class TransformerLm {
 
     private static ComputationGraphConfiguration configuration(ModelConfig m, int seqLen, Optimiser opt,
                                                                DataType dataType, Layer head) {
+        return configuration(m, seqLen, opt, dataType, head, HEAD);
+    }
+
+    private static ComputationGraphConfiguration configuration(ModelConfig m, int seqLen, Optimiser opt,
+                                                               DataType dataType, Layer head, String headName) {
         if (seqLen > m.contextLength()) {
             throw new IllegalArgumentException("sequence length " + seqLen + " exceeds the context length " + m.contextLength());
         }
@@ -154,8 +183,8 @@ public final class TransformerLm {
         }
         g.addLayer(FINAL_NORM, new FinalLayerNorm(m.dModel(), seqLen, m.layerNormEps())
                         .withRms(m.arch().norm() == Architecture.Norm.RMS).withSameDiffKernels(opt.sameDiffKernels()), prev)
-                .addLayer(HEAD, head, FINAL_NORM)
-                .setOutputs(HEAD);
+                .addLayer(headName, head, FINAL_NORM)
+                .setOutputs(headName);
         return g.build();
     }
 

@@ -31,6 +31,11 @@ public final class DpoLoss {
         return beta * (policy - ref);
     }
 
+    /** Bradley–Terry with a margin (method.md §6.1): −log σ(r_c − r_r − m). */
+    public static double bradleyTerry(double rewardChosen, double rewardRejected, double margin) {
+        return softplus(-(rewardChosen - rewardRejected - margin));
+    }
+
     static double softplus(double x) {
         return x > 30 ? x : x < -30 ? Math.exp(x) : Math.log1p(Math.exp(x));
     }

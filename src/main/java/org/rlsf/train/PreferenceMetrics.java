@@ -19,7 +19,7 @@ import java.util.List;
  * logps/rejected (means over pairs; rewards are β(log π − log π_ref) summed over response tokens).
  */
 public record PreferenceMetrics(int pairs, double loss, double rewardsChosen, double rewardsRejected, double margins,
-                                double accuracy, double logpsChosen, double logpsRejected) {
+                                double accuracy, double logpsChosen, double logpsRejected) implements HeldoutMetrics {
 
     public static PreferenceMetrics of(ComputationGraph graph, List<PreferenceBatch> batches, TrainConfig cfg) {
         int n = 0;
@@ -58,7 +58,22 @@ public record PreferenceMetrics(int pairs, double loss, double rewardsChosen, do
                 head.getParam(DpoOutputLayer.BIAS));   // in the graph's precision, summed in double
     }
 
+    @Override
     public boolean finite() {
         return pairs == 0 || Double.isFinite(loss) && Double.isFinite(logpsChosen) && Double.isFinite(logpsRejected);
+    }
+
+    /** TRL's names and order. */
+    @Override
+    public java.util.Map<String, Double> values() {
+        java.util.Map<String, Double> v = new java.util.LinkedHashMap<>();
+        v.put("loss", loss);
+        v.put("rewards/chosen", rewardsChosen);
+        v.put("rewards/rejected", rewardsRejected);
+        v.put("rewards/margins", margins);
+        v.put("rewards/accuracies", accuracy);
+        v.put("logps/chosen", logpsChosen);
+        v.put("logps/rejected", logpsRejected);
+        return v;
     }
 }

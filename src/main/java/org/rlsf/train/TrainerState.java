@@ -2,14 +2,12 @@ package org.rlsf.train;
 
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.rlsf.config.TrainConfig;
 import org.rlsf.io.FileStore;
 import org.rlsf.io.Json;
 import org.rlsf.model.Checkpoint;
-import org.rlsf.model.TransformerLm;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,8 +40,8 @@ public final class TrainerState {
     }
 
     /** Trainer state first, the checkpoint (committed atomically) last. */
-    static void saveEpoch(FileStore store, Path out, int epoch, ComputationGraph graph, Checkpoint base,
-                          Map<String, Object> lineage, PreferenceMetrics m) {
+    static void saveEpoch(FileStore store, Path out, int epoch, ComputationGraph graph, PairObjective objective,
+                          Map<String, Object> lineage, HeldoutMetrics m) {
         Path dir = epochDir(out, epoch);
         try {
             // raw arrays, not ModelSerializer: in M2.1 a graph restored with its updater trains to NaN
@@ -60,15 +58,14 @@ public final class TrainerState {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the trainer state of epoch " + epoch + ": " + e.getMessage(), e);
         }
-        ComputationGraph lm = TransformerLm.create(base.model(), SparkPretrainer.graphSeqLen(base.graph()),
-                TransformerLm.Optimiser.inferenceOnly(), DataType.FLOAT);
-        TransformerLm.copyParams(graph, lm);
+        ComputationGraph saved = objective.checkpointGraph(graph);
+        Checkpoint base = objective.base();
         Map<String, Object> l = new LinkedHashMap<>(lineage);
         l.put("epochs_completed", epoch);
         l.put("steps", graph.getConfiguration().getIterationCount());
         l.put("heldout", metricsMap(m));
         l.put("created_at", Instant.now().toString());
-        String hash = Checkpoint.save(store, new Path(dir, "checkpoint"), lm, base.tokenizer(), base.model(), l);
+        String hash = Checkpoint.save(store, new Path(dir, "checkpoint"), saved, base.tokenizer(), base.model(), l);
         LOG.info("epoch {} saved to {} (weights sha256 {})", epoch, dir, hash.substring(0, 12));
     }
 
@@ -81,8 +78,8 @@ public final class TrainerState {
                 best = e;
                 continue;
             }
-            PreferenceMetrics m = readEpochMetrics(store, out, e);
-            double loss = m == null || !Double.isFinite(m.loss()) ? Double.POSITIVE_INFINITY : m.loss();
+            double loss = readEpochLoss(store, out, e);
+            loss = Double.isFinite(loss) ? loss : Double.POSITIVE_INFINITY;
             if (best < 0 || loss < bestLoss) {
                 best = e;
                 bestLoss = loss;
@@ -91,20 +88,32 @@ public final class TrainerState {
         return best;
     }
 
-    /** The held-out metrics recorded at the end of {@code epoch}, or null when there were none. */
-    public static PreferenceMetrics readEpochMetrics(FileStore store, Path out, int epoch) {
+    /** The held-out loss recorded at the end of {@code epoch}; NaN when there was none. */
+    static double readEpochLoss(FileStore store, Path out, int epoch) {
+        Map<?, ?> h = readEpochHeldout(store, out, epoch);
+        return h == null ? Double.NaN : num(h.get("loss"));
+    }
+
+    /** The held-out values recorded at the end of {@code epoch} by name, or null when there were none. */
+    public static Map<?, ?> readEpochHeldout(FileStore store, Path out, int epoch) {
         try {
             Map<?, ?> state = Json.MAPPER.readValue(store.readText(new Path(epochDir(out, epoch), TRAINER)), Map.class);
             Map<?, ?> h = (Map<?, ?>) state.get("heldout");
-            if (h == null || h.get("loss") == null) {
-                return null;
-            }
-            return new PreferenceMetrics(((Number) h.get("pairs")).intValue(), num(h.get("loss")), num(h.get("rewards/chosen")),
-                    num(h.get("rewards/rejected")), num(h.get("rewards/margins")), num(h.get("rewards/accuracies")),
-                    num(h.get("logps/chosen")), num(h.get("logps/rejected")));
+            return h == null || h.get("loss") == null ? null : h;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The DPO held-out metrics recorded at the end of {@code epoch}, or null when there were none. */
+    public static PreferenceMetrics readEpochMetrics(FileStore store, Path out, int epoch) {
+        Map<?, ?> h = readEpochHeldout(store, out, epoch);
+        if (h == null) {
+            return null;
+        }
+        return new PreferenceMetrics(((Number) h.get("pairs")).intValue(), num(h.get("loss")), num(h.get("rewards/chosen")),
+                num(h.get("rewards/rejected")), num(h.get("rewards/margins")), num(h.get("rewards/accuracies")),
+                num(h.get("logps/chosen")), num(h.get("logps/rejected")));
     }
 
     private static double num(Object o) {
@@ -192,20 +201,14 @@ public final class TrainerState {
         }
     }
 
-    /** Held-out metrics under TRL's names; non-finite values as null. */
-    static Map<String, Object> metricsMap(PreferenceMetrics m) {
+    /** Held-out metrics under their names (TRL's for DPO); non-finite values as null. */
+    static Map<String, Object> metricsMap(HeldoutMetrics m) {
         Map<String, Object> row = new LinkedHashMap<>();
         if (m == null) {
             return row;
         }
         row.put("pairs", m.pairs());
-        row.put("loss", fin(m.loss()));
-        row.put("rewards/chosen", fin(m.rewardsChosen()));
-        row.put("rewards/rejected", fin(m.rewardsRejected()));
-        row.put("rewards/margins", fin(m.margins()));
-        row.put("rewards/accuracies", fin(m.accuracy()));
-        row.put("logps/chosen", fin(m.logpsChosen()));
-        row.put("logps/rejected", fin(m.logpsRejected()));
+        m.values().forEach((k, v) -> row.put(k, fin(v)));
         return row;
     }
 
@@ -214,7 +217,7 @@ public final class TrainerState {
     }
 
     /** One line of {@code metrics.jsonl}: a round (held-out metrics when measured) or the start. */
-    static String metricsLine(int epoch, int round, long step, PreferenceMetrics m, double trainLoss, double lr,
+    static String metricsLine(int epoch, int round, long step, HeldoutMetrics m, double trainLoss, double lr,
                               double tokensPerS, double elapsed, String kind) {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("kind", kind);

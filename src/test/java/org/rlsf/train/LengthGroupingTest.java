@@ -111,7 +111,7 @@ class LengthGroupingTest {
         }
         ComputationGraph shorter = TransformerLm.create(TransformerLm.preferenceConfiguration(m, 8, opt, DataType.FLOAT, 0.5, 0,
                 DpoOutputLayer.DPO), m);
-        DpoTrainer.moveState(full, shorter);
+        PairTrainer.moveState(full, shorter);
         assertEquals(3, shorter.getConfiguration().getIterationCount());
         org.nd4j.linalg.api.ndarray.INDArray before = full.params().dup();
         full.fit(new PreferenceBatch(ex.subList(4, 8), MAX, 1, 0).toDataSet());      // the run goes on at full length ...

@@ -100,7 +100,7 @@ class PreferenceTrainingTest {
         }
         ComputationGraph g = policy(lm, c);
         IterationCarryOver carryOver = new IterationCarryOver();
-        SparkComputationGraph spark = new SparkComputationGraph(TestSpark.context(), g, DpoTrainer.trainingMaster(1, c, carryOver));
+        SparkComputationGraph spark = new SparkComputationGraph(TestSpark.context(), g, PairTrainer.trainingMaster(1, c, carryOver));
         for (int r = 0; r < 2; r++) {
             JavaRDD<DataSet> rdd = TestSpark.context().parallelize(new ArrayList<>(batches.subList(3 * r, 3 * r + 3)), 1)
                     .map(PreferenceBatch::toDataSet);

@@ -6,15 +6,12 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.rlsf.config.ComputeConfig;
 import org.rlsf.config.TrainConfig;
 import org.rlsf.io.FileStore;
-import org.rlsf.model.Checkpoint;
 import org.rlsf.model.TransformerLm;
-import org.rlsf.model.graph.PositionEmbedding;
 import org.rlsf.report.Durations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,15 +22,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * DPO's training loop with dl4j-spark parameter averaging: one {@code fit} per averaging round, held-out metrics at
- * each epoch's end (and every {@code train.heldout-every-rounds} rounds), a line per round in {@code metrics.jsonl},
- * an epoch saved as {@link TrainerState} after each epoch. With length grouping there is a graph per round length;
- * weights and optimiser state move between them, so training is one run whatever the round lengths.
+ * The training loop on preference pairs with dl4j-spark parameter averaging, for any {@link PairObjective} (DPO, the
+ * reward model): one {@code fit} per averaging round, held-out metrics at each epoch's end (and every
+ * {@code train.heldout-every-rounds} rounds), a line per round in {@code metrics.jsonl}, an epoch saved as
+ * {@link TrainerState} after each epoch. With length grouping there is a graph per round length; weights and optimiser
+ * state move between them, so training is one run whatever the round lengths.
  */
-public final class DpoTrainer {
-    private static final Logger LOG = LoggerFactory.getLogger(DpoTrainer.class);
+public final class PairTrainer {
+    private static final Logger LOG = LoggerFactory.getLogger(PairTrainer.class);
 
-    private DpoTrainer() {
+    private PairTrainer() {
     }
 
     /**
@@ -43,16 +41,16 @@ public final class DpoTrainer {
      * @param lineage what every epoch's checkpoint records (the stage adds epochs, steps and metrics)
      * @throws IllegalStateException when the loss or the weights stop being finite; nothing of that epoch is saved
      */
-    public static PreferenceMetrics train(JavaSparkContext jsc, FileStore store, DpoPlan plan, TrainConfig cfg,
-                                          ComputeConfig compute, Checkpoint base, Path basePath, Path out, Path resumeFrom,
-                                          Map<String, Object> lineage) {
-        // 1) the training graph: the base's weights under the preference head, or a saved trainer state
+    public static HeldoutMetrics train(JavaSparkContext jsc, FileStore store, DpoPlan plan, TrainConfig cfg,
+                                       ComputeConfig compute, PairObjective objective, Path basePath, Path out,
+                                       Path resumeFrom, Map<String, Object> lineage) {
+        // 1) the training graph: the base's weights under the objective's head, or a saved trainer state
         TransformerLm.Optimiser opt = new TransformerLm.Optimiser(cfg.learningRate(), cfg.warmupSteps(), plan.totalSteps(),
                 cfg.minLrFraction(), cfg.weightDecay(), cfg.gradClip()).withSameDiffKernels(compute.sameDiffKernels());
         int startEpoch = 1;
         Path metrics = new Path(out, "metrics.jsonl");
         TrainerState.Resume resume = resumeFrom == null ? null : TrainerState.Resume.find(store, resumeFrom);
-        ComputationGraph graph = preferenceGraph(base, plan.seqLen(), opt, cfg);
+        ComputationGraph graph = objective.trainingGraph(plan.seqLen(), opt);
         if (resume != null) {
             resume.restoreInto(graph);
             startEpoch = resume.epoch() + 1;
@@ -62,23 +60,25 @@ public final class DpoTrainer {
                 TrainerState.copyEpochs(store, resumeFrom, out, resume.epoch());
             }
         } else {
-            TransformerLm.copyParams(base.graph(), graph);
+            objective.initialise(graph);
             if (store.exists(metrics)) {
                 store.delete(metrics);
             }
         }
         List<PreferenceBatch> heldoutBatches = plan.heldoutBatches(cfg);
-        PreferenceMetrics initial = PreferenceMetrics.of(graph, heldoutBatches, cfg);
+        HeldoutMetrics initial = objective.heldout(graph, heldoutBatches);
         if (resume != null) {
-            LOG.info(String.format("held-out at resume: loss %.4f, %d pairs", initial.loss(), initial.pairs()));
+            LOG.info(String.format("%s held-out at resume: %s (%d pairs)", objective.name(), PairObjective.describe(initial),
+                    initial.pairs()));
         } else {
-            LOG.info(String.format("held-out at start: loss %.4f (ln 2 = %.4f: policy = reference), %d pairs",
-                    initial.loss(), Math.log(2), initial.pairs()));
+            LOG.info(String.format("%s held-out at start: %s (%d pairs; ln 2 = %.4f)", objective.name(),
+                    PairObjective.describe(initial), initial.pairs(), Math.log(2)));
             store.appendLine(metrics, TrainerState.metricsLine(0, 0, 0, initial, Double.NaN, Double.NaN, Double.NaN, 0, "start"));
         }
 
-        // 2) parameter-averaged DPO, one fit per averaging round; with length grouping, a graph per round length
+        // 2) parameter averaging, one fit per averaging round; with length grouping, a graph per round length
         IterationCarryOver carryOver = new IterationCarryOver();
+        PairObjective.Encoder encoder = objective.encoder();
         Map<Integer, SparkComputationGraph> byLength = new HashMap<>();
         byLength.put(plan.seqLen(), new SparkComputationGraph(jsc, graph, trainingMaster(plan.workers(), cfg, carryOver)));
         long start = System.nanoTime();
@@ -86,17 +86,17 @@ public final class DpoTrainer {
         int roundNo = 0;
         for (int epoch = startEpoch; epoch <= cfg.epochs(); epoch++) {
             List<DpoPlan.Round> rounds = plan.epoch(cfg, epoch);
-            PreferenceMetrics m = null;
+            HeldoutMetrics m = null;
             for (int r = 0; r < rounds.size(); r++) {
                 DpoPlan.Round round = rounds.get(r);
                 SparkComputationGraph sparkGraph = byLength.computeIfAbsent(round.seqLen(), len -> new SparkComputationGraph(jsc,
-                        preferenceGraph(base, len, opt, cfg), trainingMaster(plan.workers(), cfg, carryOver)));
+                        objective.trainingGraph(len, opt), trainingMaster(plan.workers(), cfg, carryOver)));
                 moveState(graph, sparkGraph.getNetwork());
                 long rt = System.nanoTime();
                 JavaRDD<DataSet> rdd = jsc.parallelize(new ArrayList<>(round.batches()), Math.min(plan.workers(), round.batches().size()))
-                        .map(PreferenceBatch::toDataSet);
+                        .map(encoder::encode);
                 carryOver.startIteration(sparkGraph.getNetwork().getConfiguration().getIterationCount());
-                jsc.setJobGroup("rlsf-train", "DPO epoch " + epoch + " round " + (r + 1) + "/" + rounds.size());
+                jsc.setJobGroup("rlsf-train", objective.name() + " epoch " + epoch + " round " + (r + 1) + "/" + rounds.size());
                 sparkGraph.fit(rdd);
                 graph = sparkGraph.getNetwork();
                 roundNo++;
@@ -104,7 +104,8 @@ public final class DpoTrainer {
                 long tokens = round.batches().stream().mapToLong(PreferenceBatch::responseTokens).sum();
                 double trainLoss = sparkGraph.getScore();
                 long step = graph.getConfiguration().getIterationCount();
-                double lr = graph.getLayer(TransformerLm.POS).conf().getLayer().getUpdaterByParam(PositionEmbedding.WPE)
+                // every layer shares the schedule; the embedding exists in every design (rotary ones have no POS layer)
+                double lr = graph.getLayer(TransformerLm.EMBED).conf().getLayer().getUpdaterByParam("W")
                         .getLearningRate(Math.max(0, (int) step - 1), epoch - 1);
                 double elapsed = (System.nanoTime() - start) / 1e9;
                 String eta = Durations.format(elapsed / roundNo * (totalRounds - roundNo));
@@ -114,42 +115,35 @@ public final class DpoTrainer {
                     ComputationGraph full = byLength.get(plan.seqLen()).getNetwork();
                     moveState(graph, full);
                     graph = full;
-                    m = PreferenceMetrics.of(graph, heldoutBatches, cfg);
+                    m = objective.heldout(graph, heldoutBatches);
                 }
                 if (!finiteWeights || !Double.isFinite(trainLoss) || (evaluate && !m.finite())) {
                     LOG.debug("non-finite: train loss {} metrics {} weights finite {}", trainLoss, m, finiteWeights);
                     throw new IllegalStateException(String.format("training diverged at epoch %d round %d (step %d): the "
                                     + "loss or the weights are not finite. Nothing of this epoch was saved; the last good "
-                                    + "checkpoint is %s. Lower train.learning-rate (now %s) or train.beta.", epoch, r + 1, step,
+                                    + "checkpoint is %s. %s", epoch, r + 1, step,
                             epoch > 1 ? new Path(TrainerState.epochDir(out, epoch - 1), "checkpoint") : basePath,
-                            cfg.learningRate()));
+                            objective.divergenceHint()));
                 }
                 double tokensPerS = tokens / Math.max(secs, 1e-9);
                 if (evaluate) {
-                    LOG.info(String.format("epoch %d/%d  round %d/%d  step %d  train loss %.4f  held-out: loss %.4f  "
-                                    + "rewards/chosen %+.3f  rewards/rejected %+.3f  margins %+.3f  accuracies %.2f  logps/chosen %.2f  "
-                                    + "logps/rejected %.2f  lr %.2e  length %d  tokens/s %,.0f  eta %s",
-                            epoch, cfg.epochs(), r + 1, rounds.size(), step, trainLoss, m.loss(), m.rewardsChosen(),
-                            m.rewardsRejected(), m.margins(), m.accuracy(), m.logpsChosen(), m.logpsRejected(), lr,
-                            round.seqLen(), tokensPerS, eta));
+                    LOG.info(String.format("%s epoch %d/%d  round %d/%d  step %d  train loss %.4f  held-out: %s  lr %.2e  "
+                                    + "length %d  tokens/s %,.0f  eta %s", objective.name(), epoch, cfg.epochs(), r + 1,
+                            rounds.size(), step, trainLoss, PairObjective.describe(m), lr, round.seqLen(), tokensPerS, eta));
                 } else {
-                    LOG.info(String.format("epoch %d/%d  round %d/%d  step %d  train loss %.4f  lr %.2e  length %d  tokens/s %,.0f  eta %s",
-                            epoch, cfg.epochs(), r + 1, rounds.size(), step, trainLoss, lr, round.seqLen(), tokensPerS, eta));
+                    LOG.info(String.format("%s epoch %d/%d  round %d/%d  step %d  train loss %.4f  lr %.2e  length %d  "
+                                    + "tokens/s %,.0f  eta %s", objective.name(), epoch, cfg.epochs(), r + 1, rounds.size(), step,
+                            trainLoss, lr, round.seqLen(), tokensPerS, eta));
                 }
                 store.appendLine(metrics, TrainerState.metricsLine(epoch, r + 1, step, evaluate ? m : null, trainLoss, lr,
                         tokensPerS, elapsed, "round"));
             }
-            TrainerState.saveEpoch(store, out, epoch, graph, base, lineage, m);
+            TrainerState.saveEpoch(store, out, epoch, graph, objective, lineage, m);
         }
         return initial;
     }
 
-    private static ComputationGraph preferenceGraph(Checkpoint base, int seqLen, TransformerLm.Optimiser opt, TrainConfig cfg) {
-        return TransformerLm.create(TransformerLm.preferenceConfiguration(base.model(), seqLen, opt, DataType.FLOAT,
-                cfg.beta(), cfg.labelSmoothing(), cfg.loss().configName()), base.model());
-    }
-
-    /** Parameter averaging as DPO uses it: minibatches of whole pairs (2 rows each). */
+    /** Parameter averaging on pairs: minibatches of whole pairs (2 rows each). */
     static ParameterAveragingTrainingMaster trainingMaster(int workers, TrainConfig cfg, IterationCarryOver carryOver) {
         return SparkPretrainer.trainingMaster(workers, 2 * cfg.pairsPerBatch(), cfg.averagingFrequency(), cfg.seed(), carryOver);
     }

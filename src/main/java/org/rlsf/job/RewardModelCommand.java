@@ -1,0 +1,63 @@
+package org.rlsf.job;
+
+import org.apache.hadoop.fs.Path;
+import org.rlsf.config.RlsfConfig;
+import org.rlsf.io.FileStore;
+import org.rlsf.pipeline.RewardModelStage;
+import org.rlsf.report.Durations;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.Callable;
+
+/** {@code rlsf reward-model}: a Bradley–Terry reward model on the pairs table ({@link RewardModelStage}). */
+@Command(name = "reward-model", mixinStandardHelpOptions = true,
+        description = "Train a Bradley-Terry reward model (the base's trunk under a scalar head) on a pairs table, with "
+                + "dl4j-spark parameter averaging; settings in the `reward` section.")
+final class RewardModelCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(RewardModelCommand.class);
+
+    @Mixin
+    ConfigOptions options;
+
+    @Option(names = "--model", required = true, paramLabel = "BASE", description = "The base whose traces made the pairs: "
+            + "its trunk starts the reward model; a checkpoint directory, or hf:DIR (converted once into OUT/_base).")
+    String model;
+
+    @Option(names = "--pairs", required = true, paramLabel = "DIR", description = "A pairs table from `rlsf pairs` made with this base.")
+    String pairs;
+
+    @Option(names = "--run-id", paramLabel = "ID", description = "Only this run's pairs (default: every run in the table).")
+    String runId;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR",
+            description = "Output: config.conf, metrics.jsonl, epochs/epoch-N/, checkpoint/ (the selected epoch's reward model).")
+    String out;
+
+    @Option(names = "--resume-from", paramLabel = "DIR",
+            description = "A previous --out: continue after its last complete epoch (same data order and seed).")
+    String resumeFrom;
+
+    @Override
+    public Integer call() {
+        RlsfConfig config = options.load();
+        FileStore store = FileStore.local();
+        Path outDir = FileStore.path(out);
+        Console.logTo(Outputs.logFileFor(store, outDir, "reward-model"));
+        RewardModelStage.Result r = RewardModelStage.run(config, store, FileStore.path(pairs), runId,
+                ModelArgs.resolve(store, model, outDir), outDir, resumeFrom == null ? null : FileStore.path(resumeFrom));
+        LOG.info(String.format("done in %s: %d train / %d held-out pairs; held-out loss %.4f -> %s, pair accuracy %.2f -> %s, "
+                        + "reward margin %s (epoch %d); checkpoint %s", Durations.format(r.seconds()), r.trainPairs(),
+                r.heldoutPairs(), r.initial().loss(), value(r, "loss"), r.initial().accuracy(), value(r, "accuracy"),
+                value(r, "rewards/margins"), r.selectedEpoch(), r.checkpoint()));
+        return 0;
+    }
+
+    private static String value(RewardModelStage.Result r, String name) {
+        Object v = r.selected() == null ? null : r.selected().get(name);
+        return v instanceof Number n ? String.format("%.4f", n.doubleValue()) : "n/a";
+    }
+}
