@@ -31,6 +31,7 @@ class ArchitectureTest {
             Map.entry("score", List.of(SPARK, DL4J)),
             Map.entry("generate", List.of(SPARK, DL4J)),
             Map.entry("pairs", List.of(SPARK, DL4J)),
+            Map.entry("ppo", List.of(SPARK, DL4J)),
             Map.entry("evaluate", List.of(SPARK, DL4J)),
             Map.entry("report", List.of(SPARK, DL4J)),
             Map.entry("model", List.of(SPARK)),
@@ -49,15 +50,16 @@ class ArchitectureTest {
             Map.entry("score", Set.of("config", "tasks")),
             Map.entry("pairs", Set.of("config", "tasks", "score")),
             Map.entry("evaluate", Set.of("config", "tasks", "score")),
+            Map.entry("ppo", Set.of("config")),
             // io stores the records of the plain layers, and nothing else of ours
             Map.entry("io", Set.of("config", "tasks", "score", "pairs", "evaluate")),
             Map.entry("model", Set.of("config", "io")),
             Map.entry("generate", Set.of("config", "tasks", "score", "model")),
             Map.entry("report", Set.of("config", "io")),
-            Map.entry("train", Set.of("config", "tasks", "corpus", "pairs", "model", "generate", "io", "report")),
-            Map.entry("pipeline", Set.of("config", "tasks", "corpus", "score", "pairs", "evaluate", "io", "model", "generate",
+            Map.entry("train", Set.of("config", "tasks", "corpus", "pairs", "ppo", "model", "generate", "io", "report")),
+            Map.entry("pipeline", Set.of("config", "tasks", "corpus", "score", "pairs", "ppo", "evaluate", "io", "model", "generate",
                     "train", "report")),
-            Map.entry("job", Set.of("config", "tasks", "corpus", "score", "pairs", "evaluate", "io", "model", "generate",
+            Map.entry("job", Set.of("config", "tasks", "corpus", "score", "pairs", "ppo", "evaluate", "io", "model", "generate",
                     "train", "report", "pipeline")));
 
     @Test
