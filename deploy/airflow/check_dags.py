@@ -33,6 +33,9 @@ def check_ast(path):
         problems.append(f"{path.name}: expected one DAG(...) call, found {len(dag_calls)}")
         return
     kw = {k.arg: k.value for k in dag_calls[0].keywords}
+    macros = kw.get("user_defined_macros")
+    if not (isinstance(macros, ast.Attribute) and macros.attr == "MACROS"):
+        problems.append(f"{path.name}: DAG must set user_defined_macros=pipeline.MACROS (the checked run id)")
     for name, want in (("max_active_runs", 1), ("catchup", False)):
         v = kw.get(name)
         if not (isinstance(v, ast.Constant) and type(v.value) is type(want) and v.value == want):
@@ -49,6 +52,7 @@ def main():
     airflow = importlib.import_module("airflow")
     pipeline = importlib.import_module("rlsf_pipeline")
     commands = []
+    check_run_ids(pipeline)
     dag_files = sorted(p for p in DAGS.glob("*.py") if p.name != "rlsf_pipeline.py")
     if not dag_files:
         problems.append("no DAG files in " + str(DAGS))
@@ -85,6 +89,26 @@ def main():
         return 1
     print(json.dumps({"commands": commands}, indent=1))
     return 0
+
+
+class _DagRun:
+    def __init__(self, conf):
+        self.conf = conf
+
+
+def check_run_ids(pipeline):
+    """The DAGs' run ids follow rlsf's rule (RunIdsTest checks the same ids on the Java side)."""
+    for ok in ("rlsf-20260101", "a.b_c-1", "R1"):
+        if pipeline.run_id(_DagRun({"run_id": ok}), "20260101") != ok:
+            problems.append(f"rlsf_pipeline.run_id refuses the valid id {ok!r}")
+    if pipeline.run_id(None, "20260101") != SAMPLE_RUN_ID or pipeline.run_id(_DagRun({}), "20260101") != SAMPLE_RUN_ID:
+        problems.append("rlsf_pipeline.run_id: the default id is not rlsf-<ds>")
+    for bad in ("../x", "a/b", "a#b", '"', "", ".hidden", 'x", "spec": {', 7):
+        try:
+            pipeline.run_id(_DagRun({"run_id": bad}), "20260101")
+            problems.append(f"rlsf_pipeline.run_id accepts the invalid id {bad!r}")
+        except ValueError:
+            pass
 
 
 def check_graph(dag, pipeline):

@@ -25,6 +25,7 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
+    user_defined_macros=pipeline.MACROS,   # rlsf_run_id: the run id, checked
     default_args={"retries": 2, "retry_delay": timedelta(minutes=5), "owner": "rlsf"},
     tags=["rlsf", "spark", "kubernetes"],
 ) as dag:

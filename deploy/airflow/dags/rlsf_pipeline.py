@@ -11,6 +11,7 @@ command or option fails the build.
     python3 deploy/airflow/dags/rlsf_pipeline.py --write-manifests deploy/k8s/operator
 """
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -52,9 +53,26 @@ STAGES = [
      ["evaluate-base-greedy", "evaluate-base-cot-decoding", "evaluate-rlsf-greedy"]),
 ]
 
-# Airflow templates: the run id is dag_run.conf["run_id"] when a run is triggered with one, else rlsf-<ds>,
-# so a rerun of the same logical date resumes the same run (each stage skips or resumes finished work).
-RUN_ID_TEMPLATE = "{{ dag_run.conf.get('run_id', 'rlsf-' ~ ds_nodash) if dag_run else 'rlsf-' ~ ds_nodash }}"
+# Run ids: rlsf's one rule (org.rlsf.config.RunIds). The id becomes a directory name, a partition value and part of
+# the Kubernetes DAG's JSON, so an id outside the rule ("../x", "a#b", a quote) must fail the task, not run.
+RUN_ID_RULE = "letters, digits, '-', '_' and '.', not starting with '.', at most 128 characters"
+_RUN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+
+
+def run_id(dag_run, ds_nodash):
+    """The run id of a DAG run: dag_run.conf["run_id"] when it was triggered with one, else rlsf-<ds>, so a rerun of
+    the same logical date resumes the same run (each stage skips or resumes finished work). Raises ValueError for an
+    id outside the rule: the task fails while its template renders, before anything is submitted."""
+    conf = (getattr(dag_run, "conf", None) or {}) if dag_run else {}
+    rid = conf.get("run_id", "rlsf-" + ds_nodash)
+    if not isinstance(rid, str) or not _RUN_ID.fullmatch(rid):
+        raise ValueError(f"invalid run id {rid!r}: use {RUN_ID_RULE}")
+    return rid
+
+
+# Airflow templates call run_id through this macro (every DAG passes user_defined_macros=MACROS).
+MACROS = {"rlsf_run_id": run_id}
+RUN_ID_TEMPLATE = "{{ rlsf_run_id(dag_run, ds_nodash) }}"
 
 
 def command(task_id, runs, run_id):

@@ -1,6 +1,7 @@
 package org.rlsf.io;
 
 import org.apache.hadoop.fs.Path;
+import org.rlsf.config.RunIds;
 
 /**
  * Every path of a run directory ({@code rlsf run}) and every completion marker of the tables and outputs in it.
@@ -27,8 +28,9 @@ public record RunLayout(Path dir, String runId) {
     /** The directory a DPO output's selected policy is saved in. */
     public static final String POLICY = "checkpoint";
 
+    /** The run {@code runId} under {@code runsDir}; the id must pass {@link RunIds#check}. */
     public static RunLayout of(String runsDir, String runId) {
-        return new RunLayout(new Path(runsDir, runId), runId);
+        return new RunLayout(new Path(runsDir, RunIds.check(runId)), runId);
     }
 
     /** The layout of an existing run directory (its name is the run id). */
@@ -107,7 +109,7 @@ public record RunLayout(Path dir, String runId) {
 
     /** A table's partition of one run: {@code TABLE/run_id=ID}. */
     public static Path runPartition(Path table, String runId) {
-        return new Path(table, "run_id=" + runId);
+        return new Path(table, "run_id=" + RunIds.check(runId));
     }
 
     /** The run id of a {@code run_id=ID} partition directory, or null for any other name. */

@@ -26,7 +26,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "The traces table (partitioned by run_id, shard).")
     String out;
 
-    @Option(names = "--run-id", paramLabel = "ID", defaultValue = "default",
+    @Option(names = "--run-id", converter = RunIdOption.class, paramLabel = "ID", defaultValue = "default",
             description = "Run id (partition); rerunning an id resumes it (default: ${DEFAULT-VALUE}).")
     String runId;
 

@@ -23,7 +23,7 @@ final class PairsCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "The pairs table (partitioned by run_id).")
     String out;
 
-    @Option(names = "--run-id", paramLabel = "ID", description = "Only this run of the traces table (default: every run in it).")
+    @Option(names = "--run-id", converter = RunIdOption.class, paramLabel = "ID", description = "Only this run of the traces table (default: every run in it).")
     String runId;
 
     @Override

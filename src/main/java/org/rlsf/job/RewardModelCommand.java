@@ -30,7 +30,7 @@ final class RewardModelCommand implements Callable<Integer> {
     @Option(names = "--pairs", required = true, paramLabel = "DIR", description = "A pairs table from `rlsf pairs` made with this base.")
     String pairs;
 
-    @Option(names = "--run-id", paramLabel = "ID", description = "Only this run's pairs (default: every run in the table).")
+    @Option(names = "--run-id", converter = RunIdOption.class, paramLabel = "ID", description = "Only this run's pairs (default: every run in the table).")
     String runId;
 
     @Option(names = "--out", required = true, paramLabel = "DIR",

@@ -19,7 +19,7 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
-    @Option(names = "--run-id", paramLabel = "ID", description = "Run id (default: a timestamp); an existing id resumes.")
+    @Option(names = "--run-id", converter = RunIdOption.class, paramLabel = "ID", description = "Run id (default: a timestamp); an existing id resumes.")
     String runId;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Runs directory (default: rlsf.run.runs-dir).")
