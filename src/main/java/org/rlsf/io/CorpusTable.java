@@ -48,9 +48,21 @@ public final class CorpusTable {
     private CorpusTable() {
     }
 
-    /** Writes (replacing) the table at {@code dir}; {@code provenance} goes into the manifest. */
+    /**
+     * Writes (replacing) the table at {@code dir}; {@code provenance} goes into the manifest. {@code dir} must be absent,
+     * empty, or a corpus table (finished or half-written): anything else is refused, naming what is there.
+     */
     public static void write(SparkSession spark, FileStore store, Path dir, List<Problem> problems, String split,
                              String source, Map<String, Object> provenance) {
+        write(spark, store, dir, problems, split, source, provenance, false);
+    }
+
+    /** As above; {@code overwrite} replaces whatever {@code dir} holds (its {@code _logs/} excepted). */
+    public static void write(SparkSession spark, FileStore store, Path dir, List<Problem> problems, String split,
+                             String source, Map<String, Object> provenance, boolean overwrite) {
+        if (!overwrite) {
+            requireReplaceable(store, dir);
+        }
         List<Row> rows = new ArrayList<>(problems.size());
         for (int i = 0; i < problems.size(); i++) {
             Problem p = problems.get(i);
@@ -71,6 +83,28 @@ public final class CorpusTable {
         df.write().mode(SaveMode.Append).option("compression", "zstd").parquet(dir.toString());
         Manifests.write(store, RunLayout.manifest(dir), Manifests.Corpus.of(SCHEMA_VERSION, problems.size(), split, source,
                 CodeVersion.get(), Instant.now().toString(), provenance));
+    }
+
+    /**
+     * Refuses a {@code dir} that holds anything a corpus table does not (its manifest, Spark's part files, success
+     * marker and checksums, the corpus command's {@code _logs/}, {@code _config.conf} and {@code _bad_rows.jsonl}):
+     * replacing a table deletes its directory's children.
+     *
+     * @throws IllegalArgumentException naming the directory and the first foreign child
+     */
+    public static void requireReplaceable(FileStore store, Path dir) {
+        if (!store.exists(dir)) {
+            return;
+        }
+        for (Path child : store.list(dir)) {
+            String n = child.getName();
+            boolean ours = n.equals(MANIFEST) || n.equals("_logs") || n.equals("_SUCCESS") || n.equals("_config.conf")
+                    || n.equals("_bad_rows.jsonl") || n.startsWith("part-") || (n.startsWith(".") && (n.endsWith(".crc") || n.contains(".tmp-")));
+            if (!ours) {
+                throw new IllegalArgumentException(dir + " is not empty and not a corpus table (it holds " + n
+                        + "): refusing to replace it; choose another --out, or pass --overwrite to replace its contents");
+            }
+        }
     }
 
     public static boolean isCorpusTable(FileStore store, Path dir) {

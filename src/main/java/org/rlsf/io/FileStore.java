@@ -148,29 +148,74 @@ public final class FileStore {
         }
     }
 
+    /**
+     * Writes a whole small file (JSON summaries, manifests, configs) through a sibling temporary file renamed over
+     * {@code p}: a reader, or a rerun after a kill, sees the old content or the new, never a truncated file. The rename
+     * replaces atomically on local file systems and HDFS; on object stores (S3A) a rename is a copy, so there the new
+     * object appears whole but not atomically with respect to the old one.
+     */
     public void writeText(Path p, String text) {
-        try (OutputStream out = create(p)) {
-            out.write(text.getBytes(StandardCharsets.UTF_8));
+        Path tmp = new Path(p.getParent(), "." + p.getName() + ".tmp-" + UUID.randomUUID());
+        try {
+            try (OutputStream out = create(tmp)) {
+                out.write(text.getBytes(StandardCharsets.UTF_8));
+            }
+            replace(tmp, p);
         } catch (IOException e) {
+            delete(tmp);
             throw new UncheckedIOException("cannot write " + p + ": " + e.getMessage(), e);
         }
     }
 
-    /** Appends a line (creating the file); local and HDFS only append-capable stores. */
+    /** Renames the file {@code from} over {@code to}: atomically through FileContext where the scheme has one. */
+    private void replace(Path from, Path to) throws IOException {
+        FileSystem fs = fs(to);
+        try {
+            org.apache.hadoop.fs.FileContext.getFileContext(fs.getUri(), hadoop)
+                    .rename(from, to, org.apache.hadoop.fs.Options.Rename.OVERWRITE);
+            return;
+        } catch (org.apache.hadoop.fs.UnsupportedFileSystemException noFileContext) {
+            // a FileSystem without an AbstractFileSystem binding: its own rename (POSIX-like ones replace)
+        }
+        if (!fs.rename(from, to)) {
+            fs.delete(to, false);
+            if (!fs.rename(from, to)) {
+                throw new IOException("rename " + from + " -> " + to + " failed");
+            }
+        }
+    }
+
+    /**
+     * Appends a line (creating the file): the earlier lines are never rewritten, so a kill loses at most the line being
+     * written. Local files append through the raw file system (the checksummed one cannot append; an older checksum
+     * file is dropped), HDFS appends natively; a store that cannot append (S3A) gets the file rewritten through
+     * {@link #writeText}, whole or not at all.
+     */
     public void appendLine(Path p, String line) {
+        byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
         try {
             FileSystem fs = fs(p);
-            byte[] bytes = (line + "\n").getBytes(StandardCharsets.UTF_8);
+            if (fs instanceof org.apache.hadoop.fs.LocalFileSystem local) {
+                Path crc = local.getChecksumFile(p);
+                if (local.exists(crc)) {
+                    local.delete(crc, false);
+                }
+                FileSystem raw = local.getRaw();
+                try (OutputStream out = raw.exists(p) ? raw.append(p) : raw.create(p, false)) {
+                    out.write(bytes);
+                }
+                return;
+            }
             if (!fs.exists(p)) {
                 try (OutputStream out = fs.create(p, false)) {
                     out.write(bytes);
                 }
                 return;
             }
-            byte[] old = readBytes(p);   // not every FileSystem appends (local checksummed FS, S3A)
-            try (OutputStream out = fs.create(p, true)) {
-                out.write(old);
+            try (OutputStream out = fs.append(p)) {
                 out.write(bytes);
+            } catch (UnsupportedOperationException | IOException notAppendable) {
+                writeText(p, readText(p) + new String(bytes, StandardCharsets.UTF_8));
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot append to " + p + ": " + e.getMessage(), e);
@@ -186,9 +231,14 @@ public final class FileStore {
 
     /**
      * Moves a fully written staging directory to {@code target}, replacing any previous one.
-     * A reader sees either the old or the new directory at {@code target}, never a half-written one.
+     * A reader sees either the old or the new directory at {@code target}, never a half-written one. Replacing takes
+     * two renames (no file system swaps directories atomically): a kill between them leaves the old directory as
+     * {@code .NAME.old-*} beside the missing target, and {@link #recover} (called here and by checkpoint readers)
+     * moves it back, so nothing committed is lost. On object stores (S3A) a rename is a copy: there a commit is
+     * whole-or-nothing only through this recovery.
      */
     public void commit(Path staging, Path target) {
+        recover(target);
         try {
             FileSystem fs = fs(target);
             Path old = null;
@@ -206,6 +256,30 @@ public final class FileStore {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot commit " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Restores {@code target} from the previous version a {@link #commit} killed between its renames left beside it
+     * ({@code .NAME.old-*}), when {@code target} itself is missing; otherwise does nothing. Returns whether it restored.
+     */
+    public boolean recover(Path target) {
+        try {
+            FileSystem fs = fs(target);
+            if (target.getParent() == null || fs.exists(target) || !fs.exists(target.getParent())) {
+                return false;
+            }
+            String prefix = "." + target.getName() + ".old-";
+            FileStatus newest = null;
+            for (FileStatus s : fs.listStatus(target.getParent())) {
+                if (s.getPath().getName().startsWith(prefix)
+                        && (newest == null || s.getModificationTime() > newest.getModificationTime())) {
+                    newest = s;
+                }
+            }
+            return newest != null && fs.rename(newest.getPath(), target);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot recover " + target + ": " + e.getMessage(), e);
         }
     }
 

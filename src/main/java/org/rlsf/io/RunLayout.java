@@ -139,6 +139,7 @@ public record RunLayout(Path dir, String runId) {
 
     /** Whether {@code dir} holds a complete checkpoint. */
     public static boolean isCheckpoint(FileStore store, Path dir) {
+        store.recover(dir);
         return store.exists(new Path(dir, CHECKPOINT_MANIFEST));
     }
 

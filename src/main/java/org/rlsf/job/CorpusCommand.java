@@ -53,14 +53,21 @@ final class CorpusCommand implements Callable<Integer> {
     @Option(names = "--skip-bad-rows", description = "Write malformed rows with their reasons to <out>/_bad_rows.jsonl instead of failing.")
     boolean skipBadRows;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output Parquet directory.")
+    @Option(names = "--out", required = true, paramLabel = "DIR",
+            description = "Output Parquet directory: absent, empty, or a corpus table (replaced).")
     String out;
+
+    @Option(names = "--overwrite", description = "Replace --out whatever it holds (its _logs/ excepted).")
+    boolean overwrite;
 
     @Override
     public Integer call() throws IOException {
         RlsfConfig config = options.load();
         FileStore store = FileStore.local();
         Path outDir = FileStore.path(out);
+        if (!overwrite) {
+            CorpusTable.requireReplaceable(store, outDir);   // before anything, the log included, is written there
+        }
         Console.logTo(Outputs.logFileFor(store, outDir, "corpus"));
         Map<String, Object> provenance = new LinkedHashMap<>();
         provenance.put("task", task);
@@ -96,7 +103,7 @@ final class CorpusCommand implements Callable<Integer> {
         }
         store.mkdirs(outDir);
         CorpusTable.write(SparkSessions.getOrCreate(config.spark()), store, outDir, problems,
-                splitName, source, provenance);
+                splitName, source, provenance, overwrite);
         store.writeText(new Path(outDir, "_config.conf"), config.render());
         if (!bad.isEmpty()) {
             writeBadRows(store, new Path(outDir, "_bad_rows.jsonl"), bad);

@@ -109,6 +109,7 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
      * @throws IllegalArgumentException naming the directory and file when anything is missing or corrupted
      */
     public static Checkpoint load(FileStore store, Path dir) {
+        store.recover(dir);   // a replacing save killed between its two renames left the previous checkpoint beside it
         if (!store.exists(new Path(dir, MANIFEST)) && store.exists(new Path(new Path(dir, "checkpoint"), MANIFEST))) {
             dir = new Path(dir, "checkpoint");
         }
