@@ -24,8 +24,10 @@ import org.rlsf.model.graph.DpoOutputLayer;
 import org.rlsf.model.graph.FinalLayerNorm;
 import org.rlsf.model.graph.LmHead;
 import org.rlsf.model.graph.PositionEmbedding;
+import org.rlsf.model.graph.PpoOutputLayer;
 import org.rlsf.model.graph.RewardHead;
 import org.rlsf.model.graph.TransformerBlock;
+import org.rlsf.model.graph.ValueHead;
 import org.rlsf.model.graph.WarmupLinearDecay;
 
 import java.util.Map;
@@ -113,6 +115,25 @@ public final class TransformerLm {
     public static ComputationGraphConfiguration rewardConfiguration(ModelConfig m, int seqLen, Optimiser opt,
                                                                     DataType dataType) {
         return configuration(m, seqLen, opt, dataType, new RewardHead(m.dModel(), seqLen), REWARD_HEAD);
+    }
+
+    /**
+     * The policy with PPO's clipped-surrogate head ({@link PpoOutputLayer}, layer {@link #HEAD}: the LM head's
+     * parameters), LM layout.
+     */
+    public static ComputationGraphConfiguration ppoConfiguration(ModelConfig m, int seqLen, Optimiser opt,
+                                                                 DataType dataType, double clipEpsilon) {
+        PpoOutputLayer head = new PpoOutputLayer(m.dModel(), m.vocabSize(), seqLen, clipEpsilon);
+        return configuration(m, seqLen, opt, dataType, m.arch().headBias() ? head : head.withoutBias());
+    }
+
+    /**
+     * The value model: the reward model's trunk and head parameters (layer {@link #REWARD_HEAD}, so a reward model
+     * copies in by name) under PPO's clipped value loss ({@link ValueHead}), LM layout.
+     */
+    public static ComputationGraphConfiguration valueConfiguration(ModelConfig m, int seqLen, Optimiser opt,
+                                                                   DataType dataType, double valueClip) {
+        return configuration(m, seqLen, opt, dataType, new ValueHead(m.dModel(), seqLen, valueClip), REWARD_HEAD);
     }
 
     /** Copies every parameter of {@code from} into the same-named parameter of {@code to} (shapes must match). */
