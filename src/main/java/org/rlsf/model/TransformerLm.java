@@ -136,6 +136,11 @@ public final class TransformerLm {
         return configuration(m, seqLen, opt, dataType, new ValueHead(m.dModel(), seqLen, valueClip), REWARD_HEAD);
     }
 
+    /** The sequence length a graph was built for (every design has the embedding layer; rotary ones no position layer). */
+    public static int seqLen(ComputationGraph graph) {
+        return (int) ((EmbeddingSequenceLayer) graph.getLayer(EMBED).conf().getLayer()).getInputLength();
+    }
+
     /** Copies every parameter of {@code from} into the same-named parameter of {@code to} (shapes must match). */
     public static void copyParams(ComputationGraph from, ComputationGraph to) {
         copyParams(from, to, true);

@@ -1,5 +1,7 @@
 package org.rlsf.train;
 
+import org.rlsf.model.TransformerLm;
+
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -94,8 +96,8 @@ public final class SparkPretrainer {
                 double loss = evalNow ? HeldoutLoss.of(graph, heldout, graphSeqLen(graph), padId, bs) : Double.NaN;
                 double elapsed = (System.nanoTime() - start) / 1e9;
                 long step = graph.getConfiguration().getIterationCount();
-                double lr = graph.getLayer(org.rlsf.model.TransformerLm.POS).conf().getLayer().getUpdaterByParam(
-                        org.rlsf.model.graph.PositionEmbedding.WPE).getLearningRate(Math.max(0, (int) step - 1), epoch - 1);
+                double lr = graph.getLayer(TransformerLm.EMBED).conf().getLayer().getUpdaterByParam("W")
+                        .getLearningRate(Math.max(0, (int) step - 1), epoch - 1);
                 last = new RoundMetrics(epoch, roundNo, totalRounds, step, totalSteps, loss, lr,
                         roundTokens / Math.max(seconds, 1e-9), tokens, elapsed,
                         elapsed / roundNo * (totalRounds - roundNo));
@@ -140,6 +142,6 @@ public final class SparkPretrainer {
     }
 
     static int graphSeqLen(ComputationGraph graph) {
-        return ((org.rlsf.model.graph.PositionEmbedding) graph.getLayer(org.rlsf.model.TransformerLm.POS).conf().getLayer()).getSeqLen();
+        return TransformerLm.seqLen(graph);
     }
 }
