@@ -35,6 +35,7 @@ public final class RlsfConfig {
     private final PairsConfig pairs;
     private final TrainConfig train;
     private final RewardConfig reward;
+    private final PpoConfig ppo;
     private final EvaluateConfig evaluate;
     private final SampleConfig sample;
     private final BenchConfig bench;
@@ -53,6 +54,7 @@ public final class RlsfConfig {
             this.pairs = PairsConfig.fromConfig(c.getConfig("pairs"));
             this.train = TrainConfig.fromConfig(c.getConfig("train"));
             this.reward = RewardConfig.fromConfig(c.getConfig("reward"));
+            this.ppo = PpoConfig.fromConfig(c.getConfig("ppo"));
             this.evaluate = EvaluateConfig.fromConfig(c.getConfig("evaluate"));
             this.sample = SampleConfig.fromConfig(c.getConfig("sample"));
             this.bench = BenchConfig.fromConfig(c.getConfig("bench.model"));
@@ -190,6 +192,10 @@ public final class RlsfConfig {
 
     public RewardConfig reward() {
         return reward;
+    }
+
+    public PpoConfig ppo() {
+        return ppo;
     }
 
     public EvaluateConfig evaluate() {

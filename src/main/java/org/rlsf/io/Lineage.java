@@ -50,6 +50,20 @@ public final class Lineage {
         }
     }
 
+    /** A policy tuned by RLSF-PPO against a reward model, from the base, on a prompt corpus. */
+    public record Ppo(String stage, String kind, String corpus, int prompts, String base, String baseWeightsSha256,
+                      String rewardModel, String rewardModelWeightsSha256, int rounds, int promptsPerRound, double klCoef,
+                      double learningRate, long seed, String configHash, String codeVersion) {
+        public static final String KIND = "ppo";
+
+        public static Ppo of(String corpus, int prompts, String base, String baseWeightsSha256, String rewardModel,
+                             String rewardModelWeightsSha256, int rounds, int promptsPerRound, double klCoef,
+                             double learningRate, long seed, String configHash, String codeVersion) {
+            return new Ppo("ppo", KIND, corpus, prompts, base, baseWeightsSha256, rewardModel, rewardModelWeightsSha256,
+                    rounds, promptsPerRound, klCoef, learningRate, seed, configHash, codeVersion);
+        }
+    }
+
     /** The record as the ordered snake_case map a checkpoint stores (nulls kept). */
     public static Map<String, Object> asMap(Record lineage) {
         return new LinkedHashMap<>(Json.MAPPER.convertValue(lineage, new TypeReference<LinkedHashMap<String, Object>>() { }));

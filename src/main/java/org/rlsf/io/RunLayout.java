@@ -80,6 +80,11 @@ public record RunLayout(Path dir, String runId) {
         return new Path(checkpoints(), "reward-model");
     }
 
+    /** The RLSF-PPO output directory (config.conf, metrics.jsonl, rounds/, checkpoint/). */
+    public Path ppo() {
+        return new Path(checkpoints(), "rlsf-ppo");
+    }
+
     /** An imported model's tuned policy as a Hugging Face model directory. */
     public Path export() {
         return new Path(checkpoints(), "rlsf-hf");

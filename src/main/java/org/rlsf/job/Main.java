@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 /** The single entry point: {@code rlsf <subcommand>}. */
 @Command(name = "rlsf", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Post-train language models with Reinforcement Learning from Self-Feedback, on Spark + DL4J.",
-        subcommands = {RunCommand.class, CorpusCommand.class, CheckpointCommand.class, ExportCommand.class, PretrainCommand.class, GenerateCommand.class, PairsCommand.class, TrainCommand.class, RewardModelCommand.class, EvaluateCommand.class, ReportCommand.class, SampleCommand.class,
+        subcommands = {RunCommand.class, CorpusCommand.class, CheckpointCommand.class, ExportCommand.class, PretrainCommand.class, GenerateCommand.class, PairsCommand.class, TrainCommand.class, RewardModelCommand.class, PpoCommand.class, EvaluateCommand.class, ReportCommand.class, SampleCommand.class,
                 GradeCommand.class,
                 BenchCommand.class,
                 CommandLine.HelpCommand.class})

@@ -135,6 +135,49 @@ public final class KvCacheDecoder {
     }
 
     /**
+     * The log-probability of each given continuation token after its prompt (teacher forcing through the cache):
+     * {@code out[b][i] = log p(continuations[b][i] | [BOS] prompts[b] continuations[b][0..i))}, the same values
+     * {@link #generate} records for the tokens it chooses. PPO reads the frozen reference's log-probs of the policy's
+     * samples this way.
+     */
+    public List<float[]> forcedLogProbs(List<int[]> prompts, List<int[]> continuations, int bosId) {
+        if (prompts.size() != continuations.size()) {
+            throw new IllegalArgumentException(prompts.size() + " prompts, " + continuations.size() + " continuations");
+        }
+        int batch = prompts.size();
+        int longest = continuations.stream().mapToInt(c -> c.length).max().orElse(0);
+        List<float[]> out = new ArrayList<>(batch);
+        for (int[] c : continuations) {
+            out.add(new float[c.length]);
+        }
+        if (batch == 0 || longest == 0) {
+            return out;
+        }
+        int[][] rows = new int[batch][];
+        for (int b = 0; b < batch; b++) {
+            rows[b] = Tokenizer.withBos(bosId, prompts.get(b));
+        }
+        return withCacheScope(() -> {
+            Session session = start(rows, longest);
+            float[][] logProbs = session.prefill();
+            for (int i = 0; i < longest; i++) {
+                int[] feed = new int[batch];
+                for (int b = 0; b < batch; b++) {
+                    int[] c = continuations.get(b);
+                    if (i < c.length) {
+                        out.get(b)[i] = logProbs[b][c[i]];
+                    }
+                    feed[b] = c.length == 0 ? rows[b][rows[b].length - 1] : c[Math.min(i, c.length - 1)];  // past its end: ignored
+                }
+                if (i < longest - 1) {
+                    logProbs = session.step(feed);
+                }
+            }
+            return out;
+        });
+    }
+
+    /**
      * Runs {@code work} with every session it starts or forks keeping its ND4J key/value cache in a per-thread
      * workspace that the next scope reuses: decoding allocates (and the OS faults in) fresh cache memory once per
      * thread instead of for every batch, fork and compaction. Sessions must not outlive the scope; what {@code work}

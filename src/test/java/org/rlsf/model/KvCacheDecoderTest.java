@@ -56,6 +56,21 @@ class KvCacheDecoderTest {
         return new ModelConfig(V, 16, 2, 2, 32, 24, 1e-5, 0.3, 13, Architecture.gpt2());
     }
 
+    /** Teacher forcing through the cache gives the log-probs sampling recorded (PPO's reference log-probs). */
+    @Test
+    void forcedLogProbsRepeatWhatSamplingRecorded() {
+        List<int[]> prompts = List.of(new int[]{3, 4, 5}, new int[]{6}, new int[]{7, 8});
+        List<Generation> gens = decoder.generate(prompts, 7, 1, 2, TokenChooser.sampling(0.9, 0), 17,
+                KvCacheDecoder.StepObserver.NONE);
+        List<int[]> continuations = gens.stream().map(Generation::tokens).toList();
+        List<float[]> forced = decoder.forcedLogProbs(prompts, continuations, 1);
+        for (int b = 0; b < prompts.size(); b++) {
+            assertArrayEquals(gens.get(b).tokenLogProbs(), forced.get(b), 1e-5f, "row " + b);
+        }
+        List<float[]> none = decoder.forcedLogProbs(List.of(new int[]{3}), List.of(new int[0]), 1);
+        assertEquals(0, none.get(0).length);
+    }
+
     @Test
     void theCpuBackendDecodesFloat32OnTheHeapAndEverythingElseInNd4j() {
         assertEquals(KvCacheDecoder.Attention.HEAP, new KvCacheDecoder(model, TransformerWeights.of(graph, model)).attention());

@@ -1,0 +1,134 @@
+package org.rlsf.train;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.rlsf.config.GenerateConfig;
+import org.rlsf.model.Checkpoint;
+import org.rlsf.model.Generation;
+import org.rlsf.model.KvCacheDecoder;
+import org.rlsf.model.TokenChooser;
+import org.rlsf.model.Tokenizer;
+import org.rlsf.model.TransformerLm;
+import org.rlsf.generate.ShardGenerator;
+import org.rlsf.ppo.Rollout;
+import org.rlsf.tasks.Problem;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A PPO round's rollouts for one shard of prompts, on an executor (method.md §6.2): sample one response per prompt from
+ * the policy (seeded, at the round's temperature; the policy's log-probs of its tokens recorded), the frozen reference's
+ * log-probs of the same tokens (teacher forcing through the KV cache), the frozen reward model's score of the whole
+ * response (its head at the last response token), and the value model's value of the state before each response token.
+ * Never reads gold answers. A prompt too long for the context is skipped (counted by the caller).
+ */
+public final class PpoRollouts {
+    private PpoRollouts() {
+    }
+
+    /** What an executor needs besides the models; serialisable so Spark ships it. */
+    public record Settings(double temperature, int maxNewTokens, GenerateConfig.PromptTemplate template,
+                           KvCacheDecoder.Attention decoding, long seed) implements Serializable {
+    }
+
+    public static List<Rollout> run(Checkpoint policy, Checkpoint reference, Checkpoint rewardModel, Checkpoint valueModel,
+                                    List<Problem> problems, Settings s) {
+        Tokenizer tok = policy.tokenizer();
+        int context = policy.model().contextLength(), offset = Tokenizer.promptOffset(tok.bosId());
+        List<Problem> kept = new ArrayList<>();
+        List<int[]> prompts = new ArrayList<>();
+        for (Problem p : problems) {
+            try {
+                int[] ids = tok.encode(ShardGenerator.prompt(p, tok, s.template()));
+                if (ids.length > 0 && offset + ids.length + s.maxNewTokens() <= context) {
+                    kept.add(p);
+                    prompts.add(ids);
+                }
+            } catch (Tokenizer.UnknownCharacterException e) {
+                // skipped like a prompt that does not fit
+            }
+        }
+        if (kept.isEmpty()) {
+            return List.of();
+        }
+        List<Generation> gens = policy.decoder(s.decoding()).generate(prompts, s.maxNewTokens(), tok.bosId(), tok.eosId(),
+                TokenChooser.sampling(s.temperature(), 0), s.seed(), KvCacheDecoder.StepObserver.NONE);
+        List<int[]> responses = gens.stream().map(Generation::tokens).toList();
+        List<float[]> ref = reference.decoder(s.decoding()).forcedLogProbs(prompts, responses, tok.bosId());
+        double[] scores = finalRewards(rewardModel, tok, prompts, responses);
+        List<float[]> values = stateValues(valueModel, tok, prompts, responses);
+        List<Rollout> out = new ArrayList<>(kept.size());
+        for (int i = 0; i < kept.size(); i++) {
+            if (responses.get(i).length == 0) {
+                continue;
+            }
+            out.add(new Rollout(kept.get(i).problemId(), prompts.get(i), responses.get(i), gens.get(i).tokenLogProbs(),
+                    ref.get(i), values.get(i), scores[i], gens.get(i).finish() == Generation.FinishReason.EOS));
+        }
+        return out;
+    }
+
+    /** The reward model's score of each full sequence: its head read at the last response token. */
+    static double[] finalRewards(Checkpoint rewardModel, Tokenizer tok, List<int[]> prompts, List<int[]> responses) {
+        ComputationGraph g = scoringGraph(rewardModel);
+        int len = TransformerLm.seqLen(g), o = Tokenizer.promptOffset(tok.bosId());
+        INDArray f = Nd4j.valueArrayOf(new long[]{prompts.size(), len}, (double) tok.padId(), DataType.FLOAT);
+        INDArray l = Nd4j.zeros(DataType.FLOAT, prompts.size(), 2, len);
+        for (int b = 0; b < prompts.size(); b++) {
+            int[] seq = full(tok.bosId(), prompts.get(b), responses.get(b));
+            for (int t = 0; t < seq.length; t++) {
+                f.putScalar(b, t, seq[t]);
+            }
+            l.putScalar(b, 0, Math.max(0, seq.length - 1), 1);
+        }
+        return RewardMetrics.rowRewards(g, new DataSet(f, l));
+    }
+
+    /** V at each response token's preceding state: the value head at position o + |prompt| − 1 + i (LM layout). */
+    static List<float[]> stateValues(Checkpoint valueModel, Tokenizer tok, List<int[]> prompts, List<int[]> responses) {
+        ComputationGraph g = scoringGraph(valueModel);
+        int len = TransformerLm.seqLen(g), o = Tokenizer.promptOffset(tok.bosId());
+        INDArray f = Nd4j.valueArrayOf(new long[]{prompts.size(), len}, (double) tok.padId(), DataType.FLOAT);
+        for (int b = 0; b < prompts.size(); b++) {
+            int[] seq = full(tok.bosId(), prompts.get(b), responses.get(b));
+            for (int t = 0; t < seq.length; t++) {
+                f.putScalar(b, t, seq[t]);
+            }
+        }
+        INDArray v = g.outputSingle(false, f);                                                 // [mb, 1, len]
+        List<float[]> out = new ArrayList<>(prompts.size());
+        for (int b = 0; b < prompts.size(); b++) {
+            float[] values = new float[responses.get(b).length];
+            int start = o + prompts.get(b).length - 1;
+            for (int i = 0; i < values.length; i++) {
+                values[i] = v.getFloat(b, 0, start + i);
+            }
+            out.add(values);
+        }
+        return out;
+    }
+
+    /** A reward-model-shaped checkpoint as a graph over the whole context (its own may be shorter). */
+    private static ComputationGraph scoringGraph(Checkpoint c) {
+        ComputationGraph g = TransformerLm.create(TransformerLm.rewardConfiguration(c.model(), c.model().contextLength(),
+                TransformerLm.Optimiser.inferenceOnly(), DataType.FLOAT), c.model());
+        TransformerLm.copyParams(c.graph(), g);
+        return g;
+    }
+
+    static int[] full(int bosId, int[] prompt, int[] response) {
+        int o = Tokenizer.promptOffset(bosId);
+        int[] s = new int[o + prompt.length + response.length];
+        if (o == 1) {
+            s[0] = bosId;
+        }
+        System.arraycopy(prompt, 0, s, o, prompt.length);
+        System.arraycopy(response, 0, s, o + prompt.length, response.length);
+        return s;
+    }
+}
