@@ -17,9 +17,28 @@ import java.util.List;
  * @param evalSeed      seed of the held-out corpus
  * @param promptsFile   "FORMAT:PATH" of an imported prompt corpus replacing the generated tasks' prompts, or ""
  * @param heldoutFile   "FORMAT:PATH" of an imported labelled held-out corpus, or ""
+ * @param method        how the policy is tuned on the self-feedback: DPO on the pairs, RLSF-PPO (reward model + PPO),
+ *                      or both side by side
  */
 public record RunConfig(String runsDir, List<String> tasks, String baseModel, int trainProblems, int prompts,
-                        int evalProblems, long seed, long evalSeed, String promptsFile, String heldoutFile) {
+                        int evalProblems, long seed, long evalSeed, String promptsFile, String heldoutFile, Method method) {
+    /** Which RLSF variants the main job trains and evaluates. */
+    public enum Method {
+        DPO, PPO, BOTH;
+
+        public boolean dpo() {
+            return this != PPO;
+        }
+
+        public boolean ppo() {
+            return this != DPO;
+        }
+
+        public String configName() {
+            return Require.configName(this);
+        }
+    }
+
     /** The formats an imported corpus of the main job may have. */
     public static final List<String> FILE_FORMATS = List.of("gsm8k", "mc-jsonl");
 
@@ -35,6 +54,7 @@ public record RunConfig(String runsDir, List<String> tasks, String baseModel, in
                 + FILE_FORMATS, promptsFile);
         Require.that(heldoutFile.isEmpty() || hasFormat(heldoutFile), "run.heldout-file", "\"\" or FORMAT:PATH with FORMAT in "
                 + FILE_FORMATS, heldoutFile);
+        Require.that(method != null, "run.method", "dpo | ppo | both", null);
         tasks = List.copyOf(tasks);
     }
 
@@ -46,6 +66,7 @@ public record RunConfig(String runsDir, List<String> tasks, String baseModel, in
     static RunConfig fromConfig(Config c) {
         return new RunConfig(c.getString("runs-dir"), c.getStringList("tasks"), c.getString("base-model"),
                 c.getInt("train-problems"), c.getInt("prompts"), c.getInt("eval-problems"), c.getLong("seed"),
-                c.getLong("eval-seed"), c.getString("prompts-file"), c.getString("heldout-file"));
+                c.getLong("eval-seed"), c.getString("prompts-file"), c.getString("heldout-file"),
+                Require.choice("run.method", c.getString("method"), Method.class));
     }
 }

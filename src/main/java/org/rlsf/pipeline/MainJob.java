@@ -103,19 +103,42 @@ public final class MainJob {
 
         // 5) DPO
         Path tuned = layout.tuned();
-        timings.begin("train");
-        if (RunLayout.isCheckpoint(store, RunLayout.policy(tuned))) {
-            LOG.info("[5/7] train: done ({})", tuned);
-        } else {
-            boolean resume = TrainerState.hasCompleteEpoch(store, tuned);   // a kill before epoch 1 commits: start over
-            LOG.info("[5/7] train: DPO beta {} lr {} {} epochs{}", config.train().beta(), config.train().learningRate(),
-                    config.train().epochs(), resume ? " (resuming)" : "");
-            TrainStage.run(config, store, layout.pairs(), layout.runId(), base, tuned, resume ? tuned : null);
+        if (run.method().dpo()) {
+            timings.begin("train");
+            if (RunLayout.isCheckpoint(store, RunLayout.policy(tuned))) {
+                LOG.info("[5/7] train: done ({})", tuned);
+            } else {
+                boolean resume = TrainerState.hasCompleteEpoch(store, tuned);   // a kill before epoch 1 commits: start over
+                LOG.info("[5/7] train: DPO beta {} lr {} {} epochs{}", config.train().beta(), config.train().learningRate(),
+                        config.train().epochs(), resume ? " (resuming)" : "");
+                TrainStage.run(config, store, layout.pairs(), layout.runId(), base, tuned, resume ? tuned : null);
+            }
+            // 5b) an imported model's policy, back in the format it came in
+            if (baseCkpt.tokenizer() instanceof HfTokenizer) {
+                exportPolicy(store, RunLayout.policy(tuned), layout.export());
+            }
         }
 
-        // 5b) an imported model's policy, back in the format it came in
-        if (baseCkpt.tokenizer() instanceof HfTokenizer) {
-            exportPolicy(store, RunLayout.policy(tuned), layout.export());
+        // 5c) RLSF-PPO: a reward model on the same pairs, then PPO on the prompts (resumes by epoch and by round)
+        if (run.method().ppo()) {
+            Path rm = layout.rewardModel();
+            timings.begin("reward model");
+            if (RunLayout.isCheckpoint(store, RunLayout.policy(rm))) {
+                LOG.info("[5/7] reward model: done ({})", rm);
+            } else {
+                boolean resume = TrainerState.hasCompleteEpoch(store, rm);
+                LOG.info("[5/7] reward model: Bradley-Terry, margin {}, lr {}, {} epochs{}", config.reward().margin().configName(),
+                        config.reward().learningRate(), config.reward().epochs(), resume ? " (resuming)" : "");
+                RewardModelStage.run(config, store, layout.pairs(), layout.runId(), base, rm, resume ? rm : null);
+            }
+            timings.begin("ppo");
+            if (RunLayout.isCheckpoint(store, RunLayout.policy(layout.ppo()))) {
+                LOG.info("[5/7] ppo: done ({})", layout.ppo());
+            } else {
+                LOG.info("[5/7] ppo: {} rounds x {} prompts, lr {}", config.ppo().rounds(), config.ppo().promptsPerRound(),
+                        config.ppo().learningRate());
+                PpoStage.run(config, store, base, RunLayout.policy(rm), layout.prompts(), layout.ppo());
+            }
         }
 
         // 6) evaluation: base CoT-decoding (the configuration that built the pairs) with base greedy read off its
@@ -130,13 +153,11 @@ public final class MainJob {
         } else {
             EvaluateStage.run(config, store, base, layout.heldout(), baseCot, baseGreedy);
         }
-        EvaluateStage.Target tunedGreedy = new EvaluateStage.Target(layout.eval("rlsf-greedy"), "rlsf-greedy", Decoding.GREEDY);
-        LOG.info("[6/7] evaluate rlsf-greedy: greedy on {}", layout.heldout());
-        timings.begin("evaluate rlsf-greedy");
-        if (RunLayout.isEvaluated(store, tunedGreedy.out())) {
-            LOG.info("  done ({})", tunedGreedy.out());
-        } else {
-            EvaluateStage.run(config, store, RunLayout.policy(tuned), layout.heldout(), tunedGreedy);
+        if (run.method().dpo()) {
+            evaluateGreedy(config, store, layout, timings, RunLayout.policy(tuned), RunReport.RLSF_GREEDY);
+        }
+        if (run.method().ppo()) {
+            evaluateGreedy(config, store, layout, timings, RunLayout.policy(layout.ppo()), RunReport.PPO_GREEDY);
         }
 
         // 7) report
@@ -150,6 +171,18 @@ public final class MainJob {
         LOG.info(String.format("run %s finished in %s: report %s", layout.runId(),
                 Durations.format((System.nanoTime() - t0) / 1e9), new Path(report.dir(), "report.md")));
         return report;
+    }
+
+    private static void evaluateGreedy(RlsfConfig config, FileStore store, RunLayout layout, StageTimings timings, Path policy,
+                                       String name) {
+        EvaluateStage.Target target = new EvaluateStage.Target(layout.eval(name), name, Decoding.GREEDY);
+        LOG.info("[6/7] evaluate {}: greedy on {}", name, layout.heldout());
+        timings.begin("evaluate " + name);
+        if (RunLayout.isEvaluated(store, target.out())) {
+            LOG.info("  done ({})", target.out());
+        } else {
+            EvaluateStage.run(config, store, policy, layout.heldout(), target);
+        }
     }
 
     /** Writes the policy as a Hugging Face directory (bf16) unless it is there; staged, then renamed into place. */

@@ -20,7 +20,25 @@ import java.util.TreeSet;
  * diagrams and DPO curves as PNG, and the tables as {@code results.csv} / {@code results.json}.
  */
 public final class RunReport {
-    public static final List<String> EVALS = List.of("base-greedy", "base-cot-decoding", "rlsf-greedy");
+    public static final String RLSF_GREEDY = "rlsf-greedy";
+    public static final String PPO_GREEDY = "rlsf-ppo-greedy";
+    /** The evaluations of a DPO run ({@code run.method = dpo}); PPO runs add or replace the tuned one. */
+    public static final List<String> EVALS = List.of("base-greedy", "base-cot-decoding", RLSF_GREEDY);
+
+    /** The evaluations a run has: both base ones, then whichever tuned policies were evaluated (DPO, PPO). */
+    static List<String> evals(FileStore store, RunLayout layout) {
+        List<String> out = new ArrayList<>(List.of("base-greedy", "base-cot-decoding"));
+        for (String tuned : List.of(RLSF_GREEDY, PPO_GREEDY)) {
+            if (store.exists(RunLayout.evalSummary(layout.eval(tuned)))) {
+                out.add(tuned);
+            }
+        }
+        if (out.size() == 2) {
+            throw new IllegalArgumentException("cannot report on " + layout.dir() + ": neither " + RLSF_GREEDY + " nor "
+                    + PPO_GREEDY + " has been evaluated (run the evaluations first)");
+        }
+        return out;
+    }
 
     private RunReport() {
     }
@@ -33,7 +51,8 @@ public final class RunReport {
         Path runDir = layout.dir();
         Path out = layout.report();
         Map<String, JsonNode> summaries = new LinkedHashMap<>();
-        for (String e : EVALS) {
+        List<String> evals = evals(store, layout);
+        for (String e : evals) {
             Path s = RunLayout.evalSummary(layout.eval(e));
             if (!store.exists(s)) {
                 throw new IllegalArgumentException("cannot report on " + runDir + ": " + s + " is missing (run the evaluations first)");
@@ -49,7 +68,7 @@ public final class RunReport {
         List<Map<String, Object>> rows = new ArrayList<>();
         StringBuilder csv = new StringBuilder("task,model,accuracy,ece_10bin_x100,ece_15bin,brier,auroc,tokens_per_problem,cot_style_share,problems\n");
         for (String t : scopes) {
-            for (String e : EVALS) {
+            for (String e : evals) {
                 JsonNode m = scope(summaries.get(e), t);
                 Map<String, Object> r = new LinkedHashMap<>();
                 r.put("task", t);
@@ -70,23 +89,26 @@ public final class RunReport {
                     d(r.get("generated_tokens_per_problem"))));
         }
         List<String> checks = new ArrayList<>();
-        for (String t : tasks) {
-            JsonNode g = scope(summaries.get("base-greedy"), t), c = scope(summaries.get("base-cot-decoding"), t),
-                    r = scope(summaries.get("rlsf-greedy"), t);
-            double ga = g.get("accuracy").asDouble(), ca = c.get("accuracy").asDouble(), ra = r.get("accuracy").asDouble();
-            checks.add(String.format("%s: RLSF-greedy accuracy %.1f%% vs base greedy %.1f%% (target +10 points): %s", t,
-                    100 * ra, 100 * ga, ra >= ga + 0.10 ? "met" : "not met"));
-            checks.add(String.format("%s: RLSF-greedy ECE %.2f vs base greedy %.2f (target <=): %s", t,
-                    r.get("ece_10bin_x100").asDouble(), g.get("ece_10bin_x100").asDouble(),
-                    r.get("ece_10bin_x100").asDouble() <= g.get("ece_10bin_x100").asDouble() ? "met" : "not met"));
-            double rt = r.get("generated_tokens_per_problem").asDouble(), ct = c.get("generated_tokens_per_problem").asDouble();
-            checks.add(String.format("%s: RLSF-greedy accuracy %.1f%% vs 80%% of base CoT-decoding %.1f%%, at %.1f vs %.1f tokens per problem: %s",
-                    t, 100 * ra, 100 * ca, rt, ct, ra >= 0.8 * ca && rt < ct ? "met" : "not met"));
+        for (String tuned : evals.subList(2, evals.size())) {
+            String label = tuned.equals(PPO_GREEDY) ? "RLSF-PPO greedy" : "RLSF-greedy";
+            for (String t : tasks) {
+                JsonNode g = scope(summaries.get("base-greedy"), t), c = scope(summaries.get("base-cot-decoding"), t),
+                        r = scope(summaries.get(tuned), t);
+                double ga = g.get("accuracy").asDouble(), ca = c.get("accuracy").asDouble(), ra = r.get("accuracy").asDouble();
+                checks.add(String.format("%s: %s accuracy %.1f%% vs base greedy %.1f%% (target +10 points): %s", t, label,
+                        100 * ra, 100 * ga, ra >= ga + 0.10 ? "met" : "not met"));
+                checks.add(String.format("%s: %s ECE %.2f vs base greedy %.2f (target <=): %s", t, label,
+                        r.get("ece_10bin_x100").asDouble(), g.get("ece_10bin_x100").asDouble(),
+                        r.get("ece_10bin_x100").asDouble() <= g.get("ece_10bin_x100").asDouble() ? "met" : "not met"));
+                double rt = r.get("generated_tokens_per_problem").asDouble(), ct = c.get("generated_tokens_per_problem").asDouble();
+                checks.add(String.format("%s: %s accuracy %.1f%% vs 80%% of base CoT-decoding %.1f%%, at %.1f vs %.1f tokens per problem: %s",
+                        t, label, 100 * ra, 100 * ca, rt, ct, ra >= 0.8 * ca && rt < ct ? "met" : "not met"));
+            }
         }
 
         // 2) charts
         Map<String, String> images = new LinkedHashMap<>();
-        for (String e : EVALS) {
+        for (String e : evals) {
             Map<String, List<Charts.Bar>> bars = reliability(store, new Path(layout.eval(e), "reliability.csv"));
             for (var b : bars.entrySet()) {
                 String name = "reliability-" + e + "-" + b.getKey() + ".png";
@@ -140,7 +162,8 @@ public final class RunReport {
 
         // 4) documents
         StringBuilder md = new StringBuilder("# RLSF run report: ").append(runDir.getName()).append("\n\n");
-        md.append("Held-out problems, base model vs the RLSF (DPO) policy. ECE: 10 equal-width bins (lower, upper], ×100. ")
+        md.append("Held-out problems, base model vs the RLSF policies (rlsf-greedy: DPO; rlsf-ppo-greedy: RLSF-PPO). "
+                + "ECE: 10 equal-width bins (lower, upper], ×100. ")
                 .append("Tokens: generated per problem (all branches for CoT-decoding).\n\n");
         md.append("| task | model | accuracy | ECE | Brier | AUROC | tokens/problem | CoT style |\n|---|---|---|---|---|---|---|---|\n");
         for (Map<String, Object> r : rows) {
@@ -152,8 +175,32 @@ public final class RunReport {
         checks.forEach(c -> md.append("- ").append(c).append('\n'));
         md.append("\n## Reliability diagrams\n\n");
         images.forEach((f, label) -> md.append("![").append(label).append("](").append(f).append(")\n"));
-        md.append("\n## DPO\n\n![loss](dpo-loss.png) ![rewards](dpo-rewards.png)");
-        md.append(store.exists(new Path(out, "dpo-train-loss.png")) ? " ![training loss](dpo-train-loss.png)\n\n" : "\n\n");
+        if (store.exists(metrics)) {
+            md.append("\n## DPO\n\n![loss](dpo-loss.png) ![rewards](dpo-rewards.png)");
+            md.append(store.exists(new Path(out, "dpo-train-loss.png")) ? " ![training loss](dpo-train-loss.png)\n\n" : "\n\n");
+        }
+        Path ppoMetrics = new Path(layout.ppo(), "metrics.jsonl");
+        if (store.exists(ppoMetrics)) {
+            List<JsonNode> rounds = new ArrayList<>();
+            for (String line : store.readText(ppoMetrics).split("\n")) {
+                if (!line.isBlank()) {
+                    rounds.add(readString(line));
+                }
+            }
+            double[] x = rounds.stream().mapToDouble(n -> n.get("round").asDouble()).toArray();
+            writeBytes(store, new Path(out, "ppo-rounds.png"), Charts.lines("RLSF-PPO rounds", "round", x,
+                    "reward model score, KL to the base", List.of(new Charts.Series("mean reward", series(rounds, "reward/mean")),
+                            new Charts.Series("KL (per response)", series(rounds, "kl"))),
+                    "clip fraction", List.of(new Charts.Series("clip fraction", series(rounds, "clip_fraction")))));
+            md.append("\n## RLSF-PPO\n\n![rounds](ppo-rounds.png)\n\n");
+            Path rmLineage = new Path(RunLayout.policy(layout.rewardModel()), "lineage.json");
+            if (store.exists(rmLineage)) {
+                JsonNode h = read(store, rmLineage).path("heldout");
+                md.append(String.format("Reward model: held-out pair accuracy %.3f, reward margin %.3f, loss %.4f (%d pairs).%n%n",
+                        h.path("accuracy").asDouble(Double.NaN), h.path("rewards/margins").asDouble(Double.NaN),
+                        h.path("loss").asDouble(Double.NaN), h.path("pairs").asInt()));
+            }
+        }
         md.append("\n## Pairs\n\n");
         pairLines.forEach(p -> md.append("- ").append(p).append('\n'));
         md.append("\n## Lineage of the RLSF policy\n\n```json\n").append(lineage).append("\n```\n");

@@ -97,13 +97,14 @@ public final class PpoTrainer {
             }
         }
         long start = System.nanoTime();
+        List<Problem> ordered = order(prompts, cfg.seed());
         for (int round = done + 1; round <= cfg.rounds(); round++) {
             long t0 = System.nanoTime();
             String policyPath = round == 1 ? models.basePath() : store.qualify(new Path(roundDir(out, round - 1), "policy"));
             String valuePath = round == 1 ? models.rewardModelPath() : store.qualify(new Path(roundDir(out, round - 1), "value"));
 
             // 1) rollouts on the executors
-            List<Problem> slice = slice(prompts, round, cfg.promptsPerRound());
+            List<Problem> slice = slice(ordered, round, cfg.promptsPerRound());
             List<Shards.Shard> shards = Shards.split(slice, Math.min(cfg.shards(), slice.size()));
             long seed = cfg.seed() * 1_000_003L + round * 10_007L;
             jsc.setJobGroup("rlsf-ppo", "PPO round " + round + " rollouts");
@@ -190,7 +191,14 @@ public final class PpoTrainer {
         return roundDir(out, cfg.rounds());
     }
 
-    /** The round's prompts: the next {@code n} of the corpus, wrapping around only when it is used up. */
+    /** The corpus in a seeded order, so that every round mixes its tasks (corpora list them task by task). */
+    static List<Problem> order(List<Problem> prompts, long seed) {
+        List<Problem> shuffled = new ArrayList<>(prompts);
+        Collections.shuffle(shuffled, new Random(seed));
+        return shuffled;
+    }
+
+    /** The round's prompts: the next {@code n} of the (ordered) corpus, wrapping around only when it is used up. */
     static List<Problem> slice(List<Problem> prompts, int round, int n) {
         List<Problem> out = new ArrayList<>(n);
         int start = (int) (((long) (round - 1) * n) % prompts.size());
