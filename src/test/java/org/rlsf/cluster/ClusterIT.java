@@ -114,7 +114,7 @@ class ClusterIT {
     @Test
     @Order(3)
     void losingAWorkerDuringTrainFinishesOrResumes() throws Exception {
-        faultRun("fault-train", "DpoTrainer: held-out at start", "TrainStage: final checkpoint");
+        faultRun("fault-train", "PairTrainer: DPO held-out at start", "PairTraining: final DPO checkpoint");
         sameTraces(run("cluster"), run("fault-train"));
         samePairs(run("cluster"), run("fault-train"));
         // a lost averaging round is recomputed from the same broadcast parameters and minibatches

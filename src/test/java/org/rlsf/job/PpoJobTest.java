@@ -58,8 +58,12 @@ class PpoJobTest {
     }
 
     private static int ppo(File out) {
+        return ppo(out, corpus);
+    }
+
+    private static int ppo(File out, File prompts) {
         return Main.execute("ppo", "--model", ckpt.getAbsolutePath(), "--reward-model", rm.getAbsolutePath(),
-                "--corpus", corpus.getAbsolutePath(), "--out", out.getAbsolutePath(), "--set", "ppo.rounds=2",
+                "--corpus", prompts.getAbsolutePath(), "--out", out.getAbsolutePath(), "--set", "ppo.rounds=2",
                 "--set", "ppo.prompts-per-round=6", "--set", "ppo.max-new-tokens=12", "--set", "ppo.epochs=2",
                 "--set", "ppo.rows-per-batch=3", "--set", "ppo.shards=2", "--set", "ppo.learning-rate=1e-3",
                 "--set", "train.averaging-frequency=1");
@@ -97,5 +101,15 @@ class PpoJobTest {
         org.apache.commons.io.FileUtils.deleteDirectory(new File(b, "checkpoint"));
         assertEquals(0, ppo(b));
         assertEquals(policy.weightsSha256(), Checkpoint.load(STORE, new Path(b.getAbsolutePath())).weightsSha256());
+
+        // label-free: the same prompts with other gold answers give the same policy (ppo never reads answers)
+        List<org.rlsf.tasks.Problem> scrambled = TaskCorpus.generate(new ArithTask(), 12, 3, TaskCorpus.TRAIN).stream()
+                .map(p -> new org.rlsf.tasks.Problem(p.problemId(), p.task(), p.question(), "999", p.options())).toList();
+        File corpus2 = new File(dir, "corpus-scrambled");
+        CorpusTable.write(SparkSession.builder().sparkContext(TestSpark.context().sc()).getOrCreate(), STORE,
+                new Path(corpus2.getAbsolutePath()), scrambled, TaskCorpus.TRAIN, "test", Map.of());
+        File c = new File(dir, "c");
+        assertEquals(0, ppo(c, corpus2));
+        assertEquals(policy.weightsSha256(), Checkpoint.load(STORE, new Path(c.getAbsolutePath())).weightsSha256());
     }
 }
