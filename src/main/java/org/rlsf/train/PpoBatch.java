@@ -16,6 +16,11 @@ import java.util.List;
  */
 public record PpoBatch(List<Rollout> rollouts, List<double[]> advantages, List<double[]> returns, int seqLen, int bosId,
                        int padId) implements Serializable {
+    public PpoBatch {
+        rollouts = List.copyOf(rollouts);           // shipped to workers: never a view such as a subList
+        advantages = List.copyOf(advantages);
+        returns = List.copyOf(returns);
+    }
 
     /** Positions a rollout needs in the LM layout. */
     public static int positions(Rollout r, int bosId) {

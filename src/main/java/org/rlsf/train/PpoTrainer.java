@@ -152,12 +152,9 @@ public final class PpoTrainer {
             for (int epoch = 1; epoch <= cfg.epochs(); epoch++) {
                 List<PpoBatch> shuffled = new ArrayList<>(batches);
                 Collections.shuffle(shuffled, new Random(seed + 100 + epoch));
-                int parts = Math.min(workers, shuffled.size());
                 jsc.setJobGroup("rlsf-ppo", "PPO round " + round + " epoch " + epoch);
-                policyCarry.startIteration(sp.getNetwork().getConfiguration().getIterationCount());
-                sp.fit(jsc.parallelize(shuffled, parts).map(PpoBatch::policyDataSet));
-                valueCarry.startIteration(sv.getNetwork().getConfiguration().getIterationCount());
-                sv.fit(jsc.parallelize(shuffled, parts).map(PpoBatch::valueDataSet));
+                fitEpoch(jsc, sp, policyCarry, shuffled, workers, train.averagingFrequency(), true);
+                fitEpoch(jsc, sv, valueCarry, shuffled, workers, train.averagingFrequency(), false);
             }
             policy = sp.getNetwork();
             value = sv.getNetwork();
@@ -196,6 +193,26 @@ public final class PpoTrainer {
         List<Problem> shuffled = new ArrayList<>(prompts);
         Collections.shuffle(shuffled, new Random(seed));
         return shuffled;
+    }
+
+    /**
+     * One pass over {@code batches}, one {@code fit} per averaging round of at most workers × averaging-frequency
+     * minibatches (as DPO's rounds): a larger fit is split by dl4j-spark in a way that lost a step (PpoTrainingTest).
+     */
+    static void fitEpoch(JavaSparkContext jsc, SparkComputationGraph graph, IterationCarryOver carry, List<PpoBatch> batches,
+                         int workers, int averagingFrequency, boolean policy) {
+        int round = workers * averagingFrequency;
+        for (int i = 0; i < batches.size(); i += round) {
+            List<PpoBatch> part = new ArrayList<>(batches.subList(i, Math.min(batches.size(), i + round)));
+            int start = graph.getNetwork().getConfiguration().getIterationCount();
+            carry.startIteration(start);
+            int parts = Math.min(workers, part.size());
+            JavaRDD<PpoBatch> rdd = jsc.parallelize(part, parts);
+            graph.fit(policy ? rdd.map(PpoBatch::policyDataSet) : rdd.map(PpoBatch::valueDataSet));
+            // each worker stepped once per minibatch of its partition; dl4j-spark's count is off after a partial round
+            // (4 instead of 3 for rounds of 2 + 1), and Adam's bias correction reads it
+            graph.getNetwork().getConfiguration().setIterationCount(start + (part.size() + parts - 1) / parts);
+        }
     }
 
     /** The round's prompts: the next {@code n} of the (ordered) corpus, wrapping around only when it is used up. */
