@@ -212,10 +212,15 @@ public final class FileStore {
                 }
                 return;
             }
-            try (OutputStream out = fs.append(p)) {
-                out.write(bytes);
-            } catch (UnsupportedOperationException | IOException notAppendable) {
+            OutputStream opened;
+            try {
+                opened = fs.append(p);
+            } catch (UnsupportedOperationException | IOException notAppendable) {   // the store cannot append at all
                 writeText(p, readText(p) + new String(bytes, StandardCharsets.UTF_8));
+                return;
+            }
+            try (OutputStream out = opened) {   // a failed write is an error, never retried over a partial line
+                out.write(bytes);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot append to " + p + ": " + e.getMessage(), e);

@@ -73,7 +73,7 @@ public final class PpoStage {
         PpoRollouts.Settings settings = new PpoRollouts.Settings(cfg.temperature(), cfg.maxNewTokens(),
                 config.generate().promptTemplate(), KvCacheDecoder.Attention.of(config.compute().decoding()), cfg.seed());
         Path last = PpoTrainer.train(SparkSessions.javaContext(spark), store, cfg, config.train(),
-                new PpoTrainer.Models(base, store.qualify(basePath), store.qualify(rewardModelPath)), prompts, settings,
+                new PpoTrainer.Models(base, store.qualify(basePath), rm, store.qualify(rewardModelPath)), prompts, settings,
                 workers, out, lineage);
         Checkpoint policy = Checkpoint.load(store, new Path(last, "policy"));
         Map<String, Object> finalLineage = new LinkedHashMap<>(policy.lineage());

@@ -76,7 +76,7 @@ public final class PpoRollouts {
     /** The reward model's score of each full sequence: its head read at the last response token. */
     static double[] finalRewards(Checkpoint rewardModel, Tokenizer tok, List<int[]> prompts, List<int[]> responses) {
         ComputationGraph g = scoringGraph(rewardModel);
-        int len = TransformerLm.seqLen(g), o = Tokenizer.promptOffset(tok.bosId());
+        int len = TransformerLm.seqLen(g);
         INDArray f = Nd4j.valueArrayOf(new long[]{prompts.size(), len}, (double) tok.padId(), DataType.FLOAT);
         INDArray l = Nd4j.zeros(DataType.FLOAT, prompts.size(), 2, len);
         for (int b = 0; b < prompts.size(); b++) {

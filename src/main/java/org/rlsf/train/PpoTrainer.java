@@ -59,7 +59,7 @@ public final class PpoTrainer {
     }
 
     /** Where the models of PPO come from: qualified checkpoint paths (executors load them by path). */
-    public record Models(Checkpoint base, String basePath, String rewardModelPath) {
+    public record Models(Checkpoint base, String basePath, Checkpoint rewardModel, String rewardModelPath) {
     }
 
     public static Path roundDir(Path out, int round) {
@@ -91,7 +91,7 @@ public final class PpoTrainer {
             LOG.info("resuming PPO after round {} of {}", done, cfg.rounds());
         } else {
             TransformerLm.copyParams(base.graph(), policy);
-            TransformerLm.copyParams(Checkpoint.load(store, new Path(models.rewardModelPath())).graph(), value);
+            TransformerLm.copyParams(models.rewardModel().graph(), value);
             if (store.exists(metrics)) {
                 store.delete(metrics);
             }

@@ -88,6 +88,19 @@ public final class HfTokenizer implements Tokenizer {
         }
     }
 
+    /** {@code parsed} with these special ids, sharing its vocabulary and native tokenizer (tokenizer.json parsed once). */
+    private HfTokenizer(HfTokenizer parsed, int bosId, boolean addBos, int eosId, int padId) {
+        this.sourceFiles = parsed.sourceFiles;
+        this.vocabSize = parsed.vocabSize;
+        this.bosId = bosId;
+        this.addBos = addBos;
+        this.eosId = eosId;
+        this.padId = padId;
+        this.tokens = parsed.tokens;
+        this.special = parsed.special;
+        this.native_ = parsed.native_;
+    }
+
     /**
      * Reads the tokenizer of the model directory {@code dir}, whose config says the model's vocabulary size and special
      * ids ({@code config}).
@@ -115,9 +128,10 @@ public final class HfTokenizer implements Tokenizer {
             eos = e.isArray() ? e.path(0).asInt(eos) : e.asInt(eos);
         }
         JsonNode tc = parse(files.get("tokenizer_config.json"));
+        HfTokenizer parsed = new HfTokenizer(files, config.model().vocabSize(), -1, false, -1, -1);
         // an instruct model ends its turns with tokenizer_config's eos_token (Llama 3.1 Instruct: <|eot_id|>, listed after
         // <|end_of_text|> in generation_config): generation stops there
-        Integer turnEnd = tc == null ? null : vocabId(files.get("tokenizer.json"), tokenText(tc.path("eos_token")));
+        Integer turnEnd = tc == null ? null : parsed.idOf(tokenText(tc.path("eos_token")));
         if (turnEnd != null) {
             eos = turnEnd;
         }
@@ -126,8 +140,7 @@ public final class HfTokenizer implements Tokenizer {
         }
         int bos = config.bosId() >= 0 ? config.bosId() : eos;
         int pad = gen != null && gen.path("pad_token_id").isInt() ? gen.get("pad_token_id").asInt() : eos;
-        HfTokenizer probe = new HfTokenizer(files, config.model().vocabSize(), bos, true, eos, pad);
-        return new HfTokenizer(files, config.model().vocabSize(), bos, probe.startsWithBos(tc), eos, pad);
+        return new HfTokenizer(parsed, bos, parsed.startsWithBos(tc, bos), eos, pad);
     }
 
     /**
@@ -135,12 +148,12 @@ public final class HfTokenizer implements Tokenizer {
      * when set (Llama 2, Mistral: true; Qwen2: false), otherwise whether {@code tokenizer.json}'s post-processor puts
      * BOS first (Llama 3: yes; GPT-2, Qwen2, SmolLM2: no).
      */
-    private boolean startsWithBos(JsonNode tokenizerConfig) {
+    private boolean startsWithBos(JsonNode tokenizerConfig, int bos) {
         if (tokenizerConfig != null && tokenizerConfig.path("add_bos_token").isBoolean()) {
             return tokenizerConfig.get("add_bos_token").asBoolean();
         }
         long[] ids = native_.encode("a", true, false).getIds();
-        return ids.length > 0 && ids[0] == bosId;
+        return ids.length > 0 && ids[0] == bos;
     }
 
     /** A special token's text: tokenizer_config writes a string or an AddedToken object; null when absent. */
@@ -151,19 +164,18 @@ public final class HfTokenizer implements Tokenizer {
         return n.isTextual() ? n.asText() : n.path("content").isTextual() ? n.get("content").asText() : null;
     }
 
-    /** The id of a token's text in tokenizer.json (added tokens and the model's vocabulary), or null. */
-    private static Integer vocabId(String tokenizerJson, String text) {
-        if (text == null || tokenizerJson == null) {
+    /** The id of a token's text (added tokens and the model's vocabulary; an added token wins), or null. */
+    private Integer idOf(String text) {
+        if (text == null) {
             return null;
         }
-        JsonNode t = parse(tokenizerJson);
-        for (JsonNode a : t.path("added_tokens")) {
-            if (text.equals(a.path("content").asText(null))) {
-                return a.path("id").asInt();
+        Integer found = null;
+        for (Map.Entry<Integer, String> e : tokens.entrySet()) {
+            if (text.equals(e.getValue()) && (found == null || special.contains(e.getKey()))) {
+                found = e.getKey();
             }
         }
-        JsonNode v = t.path("model").path("vocab").path(text);
-        return v.isInt() ? v.asInt() : null;
+        return found;
     }
 
     private static JsonNode parse(String json) {
