@@ -111,17 +111,11 @@ public class DpoOutputLayer extends SameDiffOutputLayer {
 
     @Override
     public SDVariable defineLayer(SameDiff sd, SDVariable x, SDVariable labels, Map<String, SDVariable> p) {
-        SDVariable xt = x.permute(0, 2, 1);                                               // [mb, T, d]
-        SDVariable flat = xt.reshape(-1, dModel).mmul(p.get(WEIGHT));
-        SDVariable logits = (hasBias ? flat.add(p.get(BIAS)) : flat).reshape(-1, seqLen, vocabSize);   // [mb, T, V]
-        SDVariable shifted = logits.sub(logits.max(true, 2));
-        SDVariable logZ = sd.math.log(sd.math.exp(shifted).sum(true, 2));
-        SDVariable logProbs = shifted.sub(logZ);                                          // [mb, T, V]
-        sd.permute(ACTIVATIONS, sd.math.exp(logProbs), 0, 2, 1);                          // [mb, V, T]
-        SDVariable ids = labels.get(SDIndex.all(), SDIndex.point(0), SDIndex.all()).castTo(DataType.INT);
+        SDVariable logProbs = SdOps.headLogProbs(sd, x, p.get(WEIGHT), hasBias ? p.get(BIAS) : null, dModel, seqLen,
+                vocabSize, ACTIVATIONS);                                                  // [mb, T, V]
         SDVariable sign = labels.get(SDIndex.all(), SDIndex.point(1), SDIndex.all());     // [mb, T]
         SDVariable ref = labels.get(SDIndex.all(), SDIndex.point(2), SDIndex.all());
-        SDVariable tokenLogp = sd.oneHot(ids, vocabSize, 2, 1.0, 0.0, logProbs.dataType()).mul(logProbs).sum(2);
+        SDVariable tokenLogp = SdOps.labelLogProbs(sd, logProbs, labels, vocabSize);
         SDVariable perRow = tokenLogp.mul(sign).sum(1).sub(ref.sum(1));                  // [mb]
         SDVariable h = perRow.reshape(-1, 2).sum(1);                                      // [pairs]
         SDVariable perPair;

@@ -8,7 +8,6 @@ import org.deeplearning4j.nn.conf.layers.samediff.SameDiffOutputLayer;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.util.Map;
@@ -62,16 +61,12 @@ public class PpoOutputLayer extends SameDiffOutputLayer {
 
     @Override
     public SDVariable defineLayer(SameDiff sd, SDVariable x, SDVariable labels, Map<String, SDVariable> p) {
-        SDVariable flat = x.permute(0, 2, 1).reshape(-1, dModel).mmul(p.get(WEIGHT));
-        SDVariable logits = (hasBias ? flat.add(p.get(BIAS)) : flat).reshape(-1, seqLen, vocabSize);   // [mb, T, V]
-        SDVariable shifted = logits.sub(logits.max(true, 2));
-        SDVariable logProbs = shifted.sub(sd.math.log(sd.math.exp(shifted).sum(true, 2)));
-        sd.permute(ACTIVATIONS, sd.math.exp(logProbs), 0, 2, 1);                              // [mb, V, T]
-        SDVariable ids = labels.get(SDIndex.all(), SDIndex.point(0), SDIndex.all()).castTo(DataType.INT);
+        SDVariable logProbs = SdOps.headLogProbs(sd, x, p.get(WEIGHT), hasBias ? p.get(BIAS) : null, dModel, seqLen,
+                vocabSize, ACTIVATIONS);                                                  // [mb, T, V]
         SDVariable mask = labels.get(SDIndex.all(), SDIndex.point(1), SDIndex.all());         // [mb, T]
         SDVariable oldLogp = labels.get(SDIndex.all(), SDIndex.point(2), SDIndex.all());
         SDVariable advantage = labels.get(SDIndex.all(), SDIndex.point(3), SDIndex.all());
-        SDVariable logp = sd.oneHot(ids, vocabSize, 2, 1.0, 0.0, logProbs.dataType()).mul(logProbs).sum(2);   // [mb, T]
+        SDVariable logp = SdOps.labelLogProbs(sd, logProbs, labels, vocabSize);                // [mb, T]
         SDVariable ratio = sd.math.exp(logp.sub(oldLogp).mul(mask));                         // 1 off the response
         // −min(ρA, clip(ρ)A) without a min over two equal branches (inside the range both are ρA, and a min's
         // backward pass would count the gradient twice): A > 0 → −min(ρ, 1+ε)·A; A ≤ 0 → −max(ρ, 1−ε)·A

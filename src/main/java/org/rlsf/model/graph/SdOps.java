@@ -1,7 +1,9 @@
 package org.rlsf.model.graph;
 
+import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
 
 /**
  * SameDiff building blocks shared by the layers. Written out by hand (not {@code sd.nn.layerNorm} /
@@ -25,6 +27,27 @@ final class SdOps {
     /** RMSNorm over the last dimension (Llama's): x / sqrt(mean(x²) + eps) · gain. */
     static SDVariable rmsNorm(SDVariable x, SDVariable gain, double eps, int lastDim) {
         return x.mul(x.mul(x).mean(true, lastDim).add(eps).pow(-0.5)).mul(gain);
+    }
+
+    /**
+     * The LM head's log-softmax over the vocabulary, [mb, T, V], from the final norm's output {@code x} [mb, d, T]
+     * ({@code b} null for a head without bias); the softmax itself is also written as {@code activations} [mb, V, T].
+     */
+    static SDVariable headLogProbs(SameDiff sd, SDVariable x, SDVariable w, SDVariable b, int dModel, int seqLen,
+                                   int vocabSize, String activations) {
+        SDVariable flat = x.permute(0, 2, 1).reshape(-1, dModel).mmul(w);
+        SDVariable logits = (b != null ? flat.add(b) : flat).reshape(-1, seqLen, vocabSize);   // [mb, T, V]
+        SDVariable shifted = logits.sub(logits.max(true, 2));
+        SDVariable logProbs = shifted.sub(sd.math.log(sd.math.exp(shifted).sum(true, 2)));
+        sd.permute(activations, sd.math.exp(logProbs), 0, 2, 1);
+        return logProbs;
+    }
+
+    /** log p of each position's label id (channel 0 of {@code labels} [mb, C, T]): [mb, T]. */
+    static SDVariable labelLogProbs(SameDiff sd, SDVariable logProbs, SDVariable labels, int vocabSize) {
+        SDVariable ids = labels.get(SDIndex.all(), SDIndex.point(0),
+                SDIndex.all()).castTo(DataType.INT);
+        return sd.oneHot(ids, vocabSize, 2, 1.0, 0.0, logProbs.dataType()).mul(logProbs).sum(2);
     }
 
     /** GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
