@@ -29,6 +29,9 @@ public final class EvalMetrics implements Serializable {
     private final Calibration ece15 = Calibration.lowerClosed(15);
     private final Auroc auroc = new Auroc();
     private final Auroc branchAuroc = new Auroc();
+    private final Auroc rewardAuroc = new Auroc();
+    private long rewardScoredProblems;
+    private long rewardChoiceCorrect;
 
     public EvalMetrics add(ProblemResult r) {
         problems++;
@@ -56,6 +59,16 @@ public final class EvalMetrics implements Serializable {
             }
         }
         anyBranchCorrect += any ? 1 : 0;
+        double[] rewards = r.branchRewards();
+        if (rewards.length > 0) {   // the reward model's view of the same branches: ranking and best-of-K by reward
+            rewardScoredProblems++;
+            int best = 0;
+            for (int i = 0; i < rewards.length; i++) {
+                rewardAuroc.add(rewards[i], r.branchCorrect()[i]);
+                best = rewards[i] > rewards[best] ? i : best;
+            }
+            rewardChoiceCorrect += r.branchCorrect()[best] ? 1 : 0;
+        }
         if (cotPath >= 0) {
             withCotPath++;
             cotPathCorrect += r.branchCorrect()[cotPath] ? 1 : 0;
@@ -80,6 +93,9 @@ public final class EvalMetrics implements Serializable {
         ece15.merge(o.ece15);
         auroc.merge(o.auroc);
         branchAuroc.merge(o.branchAuroc);
+        rewardAuroc.merge(o.rewardAuroc);
+        rewardScoredProblems += o.rewardScoredProblems;
+        rewardChoiceCorrect += o.rewardChoiceCorrect;
         return this;
     }
 
@@ -113,6 +129,16 @@ public final class EvalMetrics implements Serializable {
     /** AUROC of every branch's confidence vs that branch's correctness. */
     public double branchAuroc() {
         return branchAuroc.value();
+    }
+
+    /** AUROC of a reward model's score of every branch vs that branch's correctness; NaN when none scored. */
+    public double rewardAuroc() {
+        return rewardAuroc.value();
+    }
+
+    /** Accuracy when each problem's branch is chosen by the reward model's score (best-of-K); NaN when none scored. */
+    public double rewardChoiceAccuracy() {
+        return ratio(rewardChoiceCorrect, rewardScoredProblems);
     }
 
     public double cotStyleShare() {
@@ -168,6 +194,8 @@ public final class EvalMetrics implements Serializable {
         m.put("branch_confidence_ge_0_9", num(highConfidenceBranchShare()));
         m.put("generated_tokens_per_problem", num(tokensPerProblem()));
         m.put("error_problems", errors);
+        m.put("reward_branch_auroc", num(rewardAuroc()));
+        m.put("reward_best_of_k_accuracy", num(rewardChoiceAccuracy()));
         return m;
     }
 

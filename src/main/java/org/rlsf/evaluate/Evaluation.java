@@ -19,12 +19,16 @@ public final class Evaluation {
     private Evaluation() {
     }
 
+    /** The decoded branches a result describes, in its array order: those without an error, by branch index. */
+    public static List<TraceRecord> branches(List<TraceRecord> traces) {
+        return traces.stream().filter(t -> t.error() == null).sorted(Comparator.comparingInt(TraceRecord::branch)).toList();
+    }
+
     public static ProblemResult grade(Problem p, List<TraceRecord> traces) {
         if (p.answer() == null) {
             throw new IllegalArgumentException("problem " + p.problemId() + " has no gold answer: evaluation needs a labelled corpus");
         }
-        List<TraceRecord> branches = traces.stream().filter(t -> t.error() == null)
-                .sorted(Comparator.comparingInt(TraceRecord::branch)).toList();
+        List<TraceRecord> branches = branches(traces);
         if (branches.isEmpty()) {
             String error = traces.stream().map(TraceRecord::error).filter(e -> e != null).findFirst().orElse("no branches decoded");
             return new ProblemResult(p.problemId(), p.task(), p.answer(), null, false, 0, null, 0, -1,

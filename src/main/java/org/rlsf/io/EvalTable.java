@@ -16,7 +16,7 @@ import java.util.List;
  * confidence and correctness. Written by {@code rlsf evaluate}; the summary is aggregated from it.
  */
 public final class EvalTable {
-    public static final int SCHEMA_VERSION = 1;
+    public static final int SCHEMA_VERSION = 2;
 
     public static final StructType SCHEMA = new StructType(new StructField[]{
             field("schema_version", DataTypes.IntegerType, false),
@@ -39,6 +39,8 @@ public final class EvalTable {
             field("weights_sha256", DataTypes.StringType, false),
             field("config_hash", DataTypes.StringType, false),
             field("error", DataTypes.StringType, true),
+            // since schema 2: a reward model's score per branch, null when none scored the evaluation
+            field("branch_rewards", DataTypes.createArrayType(DataTypes.DoubleType, false), true),
     });
 
     /** Columns shared by every row of one evaluation (serialisable: shipped to executors). */
@@ -65,7 +67,8 @@ public final class EvalTable {
         return RowFactory.create(SCHEMA_VERSION, info.name(), info.decoding(), r.problemId(), r.task(), r.gold(),
                 r.prediction(), r.correct(), r.confidence(), r.cotStyle(), r.generatedTokens(), r.chosenBranch(),
                 Columns.seq(java.util.Arrays.asList(r.branchAnswers())), Columns.seq(conf), Columns.seq(ok), Columns.seq(cot), info.modelId(), info.weightsSha256(),
-                info.configHash(), r.error());
+                info.configHash(), r.error(), r.branchRewards().length == 0 ? null
+                        : Columns.seq(java.util.Arrays.stream(r.branchRewards()).boxed().toList()));
     }
 
     /** Reads a row back (the metrics are aggregated from the written table). */
@@ -83,11 +86,16 @@ public final class EvalTable {
             s[i] = cot.get(i);
         }
         int cs = row.fieldIndex("cot_style");
+        double[] rewards = new double[0];
+        if (java.util.Arrays.asList(row.schema().fieldNames()).contains("branch_rewards")   // schema 1 tables lack it
+                && !row.isNullAt(row.fieldIndex("branch_rewards"))) {
+            rewards = row.<Double>getList(row.fieldIndex("branch_rewards")).stream().mapToDouble(Double::doubleValue).toArray();
+        }
         return new ProblemResult(row.getString(row.fieldIndex("problem_id")), row.getString(row.fieldIndex("task")),
                 row.getString(row.fieldIndex("gold")), row.getString(row.fieldIndex("prediction")),
                 row.getBoolean(row.fieldIndex("correct")), row.getDouble(row.fieldIndex("confidence")),
                 row.isNullAt(cs) ? null : row.getBoolean(cs), row.getInt(row.fieldIndex("generated_tokens")),
                 row.getInt(row.fieldIndex("chosen_branch")), answers.toArray(new String[0]), c, k, s,
-                row.getString(row.fieldIndex("error")));
+                row.getString(row.fieldIndex("error")), rewards);
     }
 }

@@ -39,6 +39,11 @@ final class EvaluateCommand implements Callable<Integer> {
                     + "(CoT-decoding's top-1 branch is the greedy path), so one decoding pass serves both.")
     String greedyOut;
 
+    @Option(names = "--reward-model", paramLabel = "CKPT",
+            description = "A reward-model checkpoint (rlsf reward-model) that also scores every decoded branch: the summary "
+                    + "gains the AUROC of its score against branch correctness and its best-of-K accuracy.")
+    String rewardModel;
+
     @Override
     public Integer call() {
         RlsfConfig config = options.load();
@@ -52,7 +57,8 @@ final class EvaluateCommand implements Callable<Integer> {
         EvaluateStage.Target target = new EvaluateStage.Target(outDir, name != null ? name : mode.configName(), mode);
         EvaluateStage.Target view = greedyOut == null ? null
                 : new EvaluateStage.Target(FileStore.path(greedyOut), Decoding.GREEDY.configName(), Decoding.GREEDY);
-        EvaluateStage.run(config, store, ModelArgs.resolve(store, model, outDir), FileStore.path(corpus), target, view);
+        EvaluateStage.run(config, store, ModelArgs.resolve(store, model, outDir), FileStore.path(corpus), target, view,
+                rewardModel == null ? null : FileStore.path(rewardModel));
         return 0;
     }
 }

@@ -16,6 +16,7 @@ import org.rlsf.config.RlsfConfig;
 import org.rlsf.evaluate.Calibration;
 import org.rlsf.evaluate.EvalMetrics;
 import org.rlsf.evaluate.Evaluation;
+import org.rlsf.evaluate.ProblemResult;
 import org.rlsf.generate.ShardGenerator;
 import org.rlsf.generate.Shards;
 import org.rlsf.io.CorpusTable;
@@ -29,6 +30,7 @@ import org.rlsf.model.ModelCache;
 import org.rlsf.report.Durations;
 import org.rlsf.score.TraceRecord;
 import org.rlsf.tasks.Problem;
+import org.rlsf.train.RewardScorer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
@@ -55,6 +57,9 @@ import java.util.TreeMap;
 public final class EvaluateStage {
     private static final Logger LOG = LoggerFactory.getLogger(EvaluateStage.class);
 
+    /** The summary.json field naming the reward model that scored the branches (null when none did). */
+    public static final String REWARD_MODEL = "reward_model";
+
     private EvaluateStage() {
     }
 
@@ -80,6 +85,17 @@ public final class EvaluateStage {
      */
     public static Map<String, EvalMetrics> run(RlsfConfig config, FileStore store, Path model, Path corpus, Target target,
                                                Target greedyView) {
+        return run(config, store, model, corpus, target, greedyView, null);
+    }
+
+    /**
+     * As {@link #run(RlsfConfig, FileStore, Path, Path, Target, Target)}; with {@code rewardModel} (a reward-model
+     * checkpoint on the same tokenizer) every decoded branch is also scored by it, so the summary gains the AUROC of
+     * the reward model's score against branch correctness and the accuracy of choosing each problem's branch by it.
+     * Gold answers are read only here, to judge the reward model; it never sees them.
+     */
+    public static Map<String, EvalMetrics> run(RlsfConfig config, FileStore store, Path model, Path corpus, Target target,
+                                               Target greedyView, Path rewardModel) {
         if (greedyView != null && target.decoding() != Decoding.COT_DECODING) {
             throw new IllegalArgumentException("the greedy view needs CoT-decoding (it reads the greedy path off branch 0)");
         }
@@ -96,27 +112,38 @@ public final class EvaluateStage {
         String modelPath = store.qualify(model);
         Checkpoint ckpt = ModelCache.get(modelPath);
         ShardGenerator.checkPromptTemplate(ckpt.tokenizer(), settings);
+        String rewardPath = null;
+        if (rewardModel != null) {
+            rewardPath = store.qualify(rewardModel);
+            Checkpoint rm = ModelCache.get(rewardPath);
+            if (rm.tokenizer().vocabSize() != ckpt.tokenizer().vocabSize()) {
+                throw new IllegalArgumentException("reward model " + rewardPath + " has a vocabulary of "
+                        + rm.tokenizer().vocabSize() + " tokens; the evaluated model " + modelPath + " has "
+                        + ckpt.tokenizer().vocabSize() + ": it cannot score this model's outputs");
+            }
+        }
         EvalTable.EvalInfo info = new EvalTable.EvalInfo(target.name(), target.decoding().configName(), modelPath,
                 ckpt.weightsSha256(), config.hash());
         EvalTable.EvalInfo viewInfo = greedyView == null ? null : new EvalTable.EvalInfo(greedyView.name(),
                 Decoding.GREEDY.configName(), modelPath, ckpt.weightsSha256(), config.hash());
         List<Shards.Shard> work = Shards.split(problems, Math.max(1, Math.min(config.evaluate().shards(), problems.size())));
-        LOG.info("evaluate {} on {} problems ({} shards), decoding {} (K={}), span {}", modelPath, problems.size(),
-                work.size(), info.decoding(), k, settings.spanMethod().configName());
+        LOG.info("evaluate {} on {} problems ({} shards), decoding {} (K={}), span {}{}", modelPath, problems.size(),
+                work.size(), info.decoding(), k, settings.spanMethod().configName(),
+                rewardPath == null ? "" : ", every branch scored by reward model " + rewardPath);
 
         // 1) decode and grade on the executors, write one row per problem (per evaluation)
         store.writeText(new Path(target.out(), "config.conf"), config.render());
         jsc.setJobGroup("rlsf-evaluate", "evaluate " + info.name());
-        JavaRDD<Row> rows = jsc.parallelize(work, work.size()).flatMap(new GradeShard(modelPath, settings, info, viewInfo));
+        JavaRDD<Row> rows = jsc.parallelize(work, work.size()).flatMap(new GradeShard(modelPath, settings, info, viewInfo, rewardPath));
         spark.conf().set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS");
         Dataset<Row> graded = spark.createDataFrame(rows, EvalTable.SCHEMA);
         if (viewInfo != null) {   // one decoding pass, two tables
             graded = graded.persist(StorageLevel.MEMORY_AND_DISK());
             store.writeText(new Path(greedyView.out(), "config.conf"), config.render());
         }
-        Map<String, EvalMetrics> result = writeAndSummarise(spark, store, graded, target, info, k, settings, t0);
+        Map<String, EvalMetrics> result = writeAndSummarise(spark, store, graded, target, info, k, settings, rewardPath, t0);
         if (viewInfo != null) {
-            writeAndSummarise(spark, store, graded, greedyView, viewInfo, 1, settings, t0);
+            writeAndSummarise(spark, store, graded, greedyView, viewInfo, 1, settings, rewardPath, t0);
             graded.unpersist();
         }
         return result;
@@ -125,7 +152,8 @@ public final class EvaluateStage {
     /** Writes one evaluation's rows, then its metrics from the written table: an accumulator per task, merged for "all". */
     private static Map<String, EvalMetrics> writeAndSummarise(SparkSession spark, FileStore store, Dataset<Row> graded,
                                                               Target target, EvalTable.EvalInfo info, int k,
-                                                              ShardGenerator.Settings settings, long t0) {
+                                                              ShardGenerator.Settings settings, String rewardPath,
+                                                              long t0) {
         Path table = new Path(target.out(), "problems");
         graded.filter(functions.col("eval_name").equalTo(info.name())).write().mode(SaveMode.Overwrite)
                 .option("compression", "zstd").parquet(table.toString());
@@ -135,7 +163,7 @@ public final class EvaluateStage {
                 .collectAsMap());
         EvalMetrics all = new EvalMetrics();
         byTask.values().forEach(all::merge);
-        writeSummary(store, target.out(), info, k, settings, byTask, all, (System.nanoTime() - t0) / 1e9);
+        writeSummary(store, target.out(), info, k, settings, rewardPath, byTask, all, (System.nanoTime() - t0) / 1e9);
 
         boolean cot = info.decoding().equals(Decoding.COT_DECODING.configName());
         byTask.forEach((task, m) -> LOG.info(line(task, m, cot)));
@@ -152,6 +180,10 @@ public final class EvaluateStage {
         String s = String.format("%-6s n=%d  accuracy %.1f%%  ECE10 %.2f  ECE15 %.3f  Brier %.3f  AUROC %.3f  CoT-style %.0f%%  tokens/problem %.1f",
                 task, m.problems(), 100 * m.accuracy(), m.ece10x100(), m.ece15(), m.brier(), m.auroc(),
                 100 * m.cotStyleShare(), m.tokensPerProblem());
+        if (!Double.isNaN(m.rewardChoiceAccuracy())) {
+            s += String.format("  | reward model: branch AUROC %.3f, best-of-K by reward %.1f%%", m.rewardAuroc(),
+                    100 * m.rewardChoiceAccuracy());
+        }
         if (cotDecoding) {
             s += String.format("  | branch AUROC %.3f  any branch right %.1f%%  own CoT path %.1f%%  branches >= 0.9 %.1f%%",
                     m.branchAuroc(), 100 * m.anyBranchCorrectShare(), 100 * m.cotPathAccuracy(), 100 * m.highConfidenceBranchShare());
@@ -160,7 +192,7 @@ public final class EvaluateStage {
     }
 
     private static void writeSummary(FileStore store, Path outDir, EvalTable.EvalInfo info, int k,
-                                     ShardGenerator.Settings settings, Map<String, EvalMetrics> byTask,
+                                     ShardGenerator.Settings settings, String rewardPath, Map<String, EvalMetrics> byTask,
                                      EvalMetrics all, double seconds) {
         Map<String, Object> summary = new LinkedHashMap<>();
         summary.put("eval_name", info.name());
@@ -170,6 +202,7 @@ public final class EvaluateStage {
         summary.put("model_id", info.modelId());
         summary.put("weights_sha256", info.weightsSha256());
         summary.put("config_hash", info.configHash());
+        summary.put(REWARD_MODEL, rewardPath);
         summary.put("code_version", CodeVersion.get());
         summary.put("seconds", seconds);
         summary.put("all", all.summary());
@@ -203,12 +236,15 @@ public final class EvaluateStage {
         private final ShardGenerator.Settings settings;
         private final EvalTable.EvalInfo info;
         private final EvalTable.EvalInfo greedyView;   // null: no greedy view
+        private final String rewardModel;              // null: no reward scores
 
-        GradeShard(String modelPath, ShardGenerator.Settings settings, EvalTable.EvalInfo info, EvalTable.EvalInfo greedyView) {
+        GradeShard(String modelPath, ShardGenerator.Settings settings, EvalTable.EvalInfo info, EvalTable.EvalInfo greedyView,
+                   String rewardModel) {
             this.modelPath = modelPath;
             this.settings = settings;
             this.info = info;
             this.greedyView = greedyView;
+            this.rewardModel = rewardModel;
         }
 
         @Override
@@ -217,15 +253,41 @@ public final class EvaluateStage {
             for (TraceRecord t : ShardGenerator.run(ModelCache.get(modelPath), work.problems(), settings)) {
                 byPrompt.computeIfAbsent(t.promptId(), x -> new ArrayList<>()).add(t);
             }
+            Map<String, Double> rewards = rewardModel == null ? Map.of() : scoreBranches(byPrompt);
             List<Row> out = new ArrayList<>();
             for (Problem p : work.problems()) {
                 List<TraceRecord> traces = byPrompt.getOrDefault(p.problemId(), List.of());
-                out.add(EvalTable.toRow(info, Evaluation.grade(p, traces)));
+                out.add(EvalTable.toRow(info, withRewards(Evaluation.grade(p, traces), traces, rewards)));
                 if (greedyView != null) {
-                    out.add(EvalTable.toRow(greedyView, Evaluation.grade(p, traces.stream().filter(t -> t.branch() == 0).toList())));
+                    List<TraceRecord> greedy = traces.stream().filter(t -> t.branch() == 0).toList();
+                    out.add(EvalTable.toRow(greedyView, withRewards(Evaluation.grade(p, greedy), greedy, rewards)));
                 }
             }
             return out.iterator();
+        }
+
+        /** The reward model's score of every decoded branch, keyed by prompt id and branch. */
+        private Map<String, Double> scoreBranches(Map<String, List<TraceRecord>> byPrompt) {
+            List<TraceRecord> all = byPrompt.values().stream().flatMap(List::stream).filter(t -> t.error() == null).toList();
+            double[] scores = RewardScorer.score(ModelCache.get(rewardModel), all.stream().map(TraceRecord::promptTokens).toList(),
+                    all.stream().map(TraceRecord::traceTokens).toList());
+            Map<String, Double> out = new LinkedHashMap<>();
+            for (int i = 0; i < all.size(); i++) {
+                out.put(key(all.get(i)), scores[i]);
+            }
+            return out;
+        }
+
+        private static ProblemResult withRewards(ProblemResult r, List<TraceRecord> traces, Map<String, Double> rewards) {
+            List<TraceRecord> branches = Evaluation.branches(traces);
+            if (rewards.isEmpty() || branches.isEmpty()) {
+                return r;
+            }
+            return r.withBranchRewards(branches.stream().mapToDouble(t -> rewards.get(key(t))).toArray());
+        }
+
+        private static String key(TraceRecord t) {
+            return t.promptId() + "\u0000" + t.branch();
         }
     }
 }

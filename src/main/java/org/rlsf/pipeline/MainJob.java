@@ -9,6 +9,7 @@ import org.rlsf.corpus.ProblemImport;
 import org.rlsf.corpus.TaskCorpus;
 import org.rlsf.io.CorpusTable;
 import org.rlsf.io.FileStore;
+import org.rlsf.io.Json;
 import org.rlsf.io.RunLayout;
 import org.rlsf.io.SparkSessions;
 import org.rlsf.model.Checkpoint;
@@ -148,10 +149,13 @@ public final class MainJob {
         EvaluateStage.Target baseGreedy = new EvaluateStage.Target(layout.eval("base-greedy"), "base-greedy", Decoding.GREEDY);
         LOG.info("[6/7] evaluate base-cot-decoding + base-greedy (its branch 0): cot-decoding on {}", layout.heldout());
         timings.begin("evaluate base (cot-decoding + greedy)");
-        if (RunLayout.isEvaluated(store, baseGreedy.out()) && RunLayout.isEvaluated(store, baseCot.out())) {
+        // with PPO, the reward model also scores every base branch: how well its score ranks correct answers
+        Path scorer = run.method().ppo() ? RunLayout.policy(layout.rewardModel()) : null;
+        if (RunLayout.isEvaluated(store, baseGreedy.out()) && RunLayout.isEvaluated(store, baseCot.out())
+                && (scorer == null || scoredByRewardModel(store, baseCot.out()))) {
             LOG.info("  done ({}, {})", baseCot.out(), baseGreedy.out());
         } else {
-            EvaluateStage.run(config, store, base, layout.heldout(), baseCot, baseGreedy);
+            EvaluateStage.run(config, store, base, layout.heldout(), baseCot, baseGreedy, scorer);
         }
         if (run.method().dpo()) {
             evaluateGreedy(config, store, layout, timings, RunLayout.policy(tuned), RunReport.RLSF_GREEDY);
@@ -171,6 +175,13 @@ public final class MainJob {
         LOG.info(String.format("run %s finished in %s: report %s", layout.runId(),
                 Durations.format((System.nanoTime() - t0) / 1e9), new Path(report.dir(), "report.md")));
         return report;
+    }
+
+    /** Whether an evaluation's branches were scored by a reward model (a DPO-only run's were not). */
+    private static boolean scoredByRewardModel(FileStore store, Path evalDir) {
+        Path summary = RunLayout.evalSummary(evalDir);
+        return Json.read(store.readText(summary), com.fasterxml.jackson.databind.JsonNode.class, summary)
+                .path(EvaluateStage.REWARD_MODEL).isTextual();
     }
 
     private static void evaluateGreedy(RlsfConfig config, FileStore store, RunLayout layout, StageTimings timings, Path policy,

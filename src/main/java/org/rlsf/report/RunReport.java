@@ -40,6 +40,9 @@ public final class RunReport {
         return out;
     }
 
+    /** The evaluation summary's field naming the reward model that scored its branches (EvaluateStage.REWARD_MODEL). */
+    private static final String REWARD_MODEL = "reward_model";
+
     private RunReport() {
     }
 
@@ -87,6 +90,30 @@ public final class RunReport {
             table.add(String.format("%-6s %-18s %8.1f%% %7.2f %7.3f %7.3f %10.1f", r.get("task"), r.get("model"),
                     100 * d(r.get("accuracy")), d(r.get("ece_10bin_x100")), d(r.get("brier")), d(r.get("auroc")),
                     d(r.get("generated_tokens_per_problem"))));
+        }
+        // the reward model as a judge of the base's CoT-decoding branches (gold answers used only here, to judge it)
+        List<String> rewardLines = new ArrayList<>();
+        List<Map<String, Object>> rewardRows = new ArrayList<>();
+        JsonNode cotSummary = summaries.get("base-cot-decoding");
+        if (cotSummary.path(REWARD_MODEL).isTextual()) {
+            for (String t : scopes) {
+                JsonNode c = scope(cotSummary, t);
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("task", t);
+                r.put("reward_branch_auroc", c.hasNonNull("reward_branch_auroc") ? c.get("reward_branch_auroc").asDouble() : null);
+                r.put("confidence_branch_auroc", c.hasNonNull("branch_auroc") ? c.get("branch_auroc").asDouble() : null);
+                r.put("reward_best_of_k_accuracy", c.hasNonNull("reward_best_of_k_accuracy")
+                        ? c.get("reward_best_of_k_accuracy").asDouble() : null);
+                r.put("confidence_best_of_k_accuracy", c.get("accuracy").asDouble());
+                r.put("branches", c.path("branches").asLong());
+                rewardRows.add(r);
+                rewardLines.add(String.format("%-6s reward model on base CoT-decoding branches: AUROC vs correctness %.3f "
+                                + "(span confidence %.3f); best-of-K by reward %.1f%% (by confidence %.1f%%), %d branches",
+                        t, d(r.get("reward_branch_auroc")), d(r.get("confidence_branch_auroc")),
+                        100 * d(r.get("reward_best_of_k_accuracy")), 100 * d(r.get("confidence_best_of_k_accuracy")),
+                        (Long) r.get("branches")));
+            }
+            table.addAll(rewardLines);
         }
         List<String> checks = new ArrayList<>();
         for (String tuned : evals.subList(2, evals.size())) {
@@ -200,6 +227,21 @@ public final class RunReport {
                         h.path("accuracy").asDouble(Double.NaN), h.path("rewards/margins").asDouble(Double.NaN),
                         h.path("loss").asDouble(Double.NaN), h.path("pairs").asInt()));
             }
+            if (!rewardRows.isEmpty()) {
+                md.append("The reward model as a judge of the base model's CoT-decoding branches on the held-out problems "
+                        + "(gold answers used only to judge it): AUROC of its score against each branch's correctness, "
+                        + "beside the span confidence's; accuracy when each problem's branch is chosen by its score "
+                        + "(best-of-K), beside CoT-decoding's choice by confidence.\n\n");
+                md.append("| task | reward AUROC | confidence AUROC | best-of-K by reward | by confidence | branches |\n"
+                        + "|---|---|---|---|---|---|\n");
+                for (Map<String, Object> r : rewardRows) {
+                    md.append(String.format("| %s | %.3f | %.3f | %.1f%% | %.1f%% | %d |%n", r.get("task"),
+                            d(r.get("reward_branch_auroc")), d(r.get("confidence_branch_auroc")),
+                            100 * d(r.get("reward_best_of_k_accuracy")), 100 * d(r.get("confidence_best_of_k_accuracy")),
+                            (Long) r.get("branches")));
+                }
+                md.append('\n');
+            }
         }
         md.append("\n## Pairs\n\n");
         pairLines.forEach(p -> md.append("- ").append(p).append('\n'));
@@ -212,6 +254,9 @@ public final class RunReport {
         json.put("run", runDir.getName());
         json.put("results", rows);
         json.put("targets", checks);
+        if (!rewardRows.isEmpty()) {
+            json.put("reward_model_on_base_branches", rewardRows);
+        }
         store.writeText(new Path(out, "results.json"), Json.write(json));
         return new Result(out, table, checks);
     }

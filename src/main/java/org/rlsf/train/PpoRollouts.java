@@ -60,7 +60,7 @@ public final class PpoRollouts {
                 TokenChooser.sampling(s.temperature(), 0), s.seed(), KvCacheDecoder.StepObserver.NONE);
         List<int[]> responses = gens.stream().map(Generation::tokens).toList();
         List<float[]> ref = reference.decoder(s.decoding()).forcedLogProbs(prompts, responses, tok.bosId());
-        double[] scores = finalRewards(rewardModel, tok, prompts, responses);
+        double[] scores = RewardScorer.score(rewardModel, prompts, responses);
         List<float[]> values = stateValues(valueModel, tok, prompts, responses);
         List<Rollout> out = new ArrayList<>(kept.size());
         for (int i = 0; i < kept.size(); i++) {
@@ -73,25 +73,9 @@ public final class PpoRollouts {
         return out;
     }
 
-    /** The reward model's score of each full sequence: its head read at the last response token. */
-    static double[] finalRewards(Checkpoint rewardModel, Tokenizer tok, List<int[]> prompts, List<int[]> responses) {
-        ComputationGraph g = scoringGraph(rewardModel);
-        int len = TransformerLm.seqLen(g);
-        INDArray f = Nd4j.valueArrayOf(new long[]{prompts.size(), len}, (double) tok.padId(), DataType.FLOAT);
-        INDArray l = Nd4j.zeros(DataType.FLOAT, prompts.size(), 2, len);
-        for (int b = 0; b < prompts.size(); b++) {
-            int[] seq = full(tok.bosId(), prompts.get(b), responses.get(b));
-            for (int t = 0; t < seq.length; t++) {
-                f.putScalar(b, t, seq[t]);
-            }
-            l.putScalar(b, 0, Math.max(0, seq.length - 1), 1);
-        }
-        return RewardMetrics.rowRewards(g, new DataSet(f, l));
-    }
-
     /** V at each response token's preceding state: the value head at position o + |prompt| − 1 + i (LM layout). */
     static List<float[]> stateValues(Checkpoint valueModel, Tokenizer tok, List<int[]> prompts, List<int[]> responses) {
-        ComputationGraph g = scoringGraph(valueModel);
+        ComputationGraph g = RewardScorer.scoringGraph(valueModel);
         int len = TransformerLm.seqLen(g), o = Tokenizer.promptOffset(tok.bosId());
         INDArray f = Nd4j.valueArrayOf(new long[]{prompts.size(), len}, (double) tok.padId(), DataType.FLOAT);
         for (int b = 0; b < prompts.size(); b++) {
@@ -113,22 +97,7 @@ public final class PpoRollouts {
         return out;
     }
 
-    /** A reward-model-shaped checkpoint as a graph over the whole context (its own may be shorter). */
-    private static ComputationGraph scoringGraph(Checkpoint c) {
-        ComputationGraph g = TransformerLm.create(TransformerLm.rewardConfiguration(c.model(), c.model().contextLength(),
-                TransformerLm.Optimiser.inferenceOnly(), DataType.FLOAT), c.model());
-        TransformerLm.copyParams(c.graph(), g);
-        return g;
-    }
-
     static int[] full(int bosId, int[] prompt, int[] response) {
-        int o = Tokenizer.promptOffset(bosId);
-        int[] s = new int[o + prompt.length + response.length];
-        if (o == 1) {
-            s[0] = bosId;
-        }
-        System.arraycopy(prompt, 0, s, o, prompt.length);
-        System.arraycopy(response, 0, s, o + prompt.length, response.length);
-        return s;
+        return RewardScorer.sequence(bosId, prompt, response);
     }
 }

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** method.md §3 and torchmetrics vectors; merge == sequential add. */
@@ -130,6 +131,29 @@ class EvalMetricsTest {
         assertEquals(1.0, m.branchAuroc(), 0);
         assertEquals(0.5, m.cotStyleShare(), 0);
         assertEquals(15.0, m.tokensPerProblem(), 0);
+    }
+
+    @Test
+    void rewardScoresGiveTheirOwnBranchAurocAndBestOfKAccuracy() {
+        EvalMetrics m = new EvalMetrics();
+        assertTrue(Double.isNaN(m.rewardAuroc()) && Double.isNaN(m.rewardChoiceAccuracy()), "nothing scored: NaN");
+        // problem 1: the reward model prefers the right branch (1.5 > -0.2), the confidence does too
+        m.add(result(0.9, true, new double[]{0.2, 0.9}, new boolean[]{false, true}).withBranchRewards(new double[]{-0.2, 1.5}));
+        // problem 2: the reward model prefers the wrong branch (0.7 > 0.1)
+        m.add(result(0.8, true, new double[]{0.8, 0.1}, new boolean[]{true, false}).withBranchRewards(new double[]{0.1, 0.7}));
+        // a result no reward model scored counts in neither
+        m.add(result(0.5, false, new double[]{0.5}, new boolean[]{false}));
+        assertEquals(0.5, m.rewardChoiceAccuracy(), 0);
+        // right branches score 1.5 and 0.1, wrong ones -0.2 and 0.7: 3 of 4 (right, wrong) pairs ordered
+        assertEquals(0.75, m.rewardAuroc(), 1e-12);
+        EvalMetrics a = new EvalMetrics(), b = new EvalMetrics();
+        a.add(result(0.9, true, new double[]{0.2, 0.9}, new boolean[]{false, true}).withBranchRewards(new double[]{-0.2, 1.5}));
+        b.add(result(0.8, true, new double[]{0.8, 0.1}, new boolean[]{true, false}).withBranchRewards(new double[]{0.1, 0.7}));
+        assertEquals(m.rewardAuroc(), b.merge(a).rewardAuroc(), 1e-12);
+        assertEquals(0.5, b.rewardChoiceAccuracy(), 0);
+        assertEquals(0.75, m.summary().get("reward_branch_auroc"));
+        assertThrows(IllegalArgumentException.class, () -> result(0.9, true, new double[]{0.2, 0.9},
+                new boolean[]{false, true}).withBranchRewards(new double[]{1}), "one reward per branch");
     }
 
     static ProblemResult result(double conf, boolean ok, double[] bc, boolean[] bo) {

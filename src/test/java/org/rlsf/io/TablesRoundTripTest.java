@@ -136,5 +136,27 @@ class TablesRoundTripTest {
         assertArrayEquals(r.branchCorrect(), back.branchCorrect());
         assertArrayEquals(r.branchCotStyle(), back.branchCotStyle());
         assertNull(back.error());
+        assertEquals(0, back.branchRewards().length, "no reward model scored it");
+
+        ProblemResult scored = r.withBranchRewards(new double[]{0.5, -1.25, 2.0});
+        ProblemResult scoredBack = EvalTable.fromRow(throughParquet(List.of(EvalTable.toRow(info, scored)), EvalTable.SCHEMA,
+                new File(dir, "scored")).get(0));
+        assertArrayEquals(scored.branchRewards(), scoredBack.branchRewards());
+    }
+
+    @Test
+    void aSchemaOneEvaluationRowWithoutBranchRewardsStillReads(@TempDir File dir) {
+        ProblemResult r = new ProblemResult("p1", "arith", "4", "4", true, 0.9, true, 12, 0, new String[]{"4"},
+                new double[]{0.9}, new boolean[]{true}, new boolean[]{true}, null);
+        org.apache.spark.sql.types.StructType v1 = new org.apache.spark.sql.types.StructType(java.util.Arrays.stream(EvalTable.SCHEMA.fields())
+                .filter(f -> !f.name().equals("branch_rewards")).toArray(org.apache.spark.sql.types.StructField[]::new));
+        Row full = EvalTable.toRow(new EvalTable.EvalInfo("g", "greedy", "m", "w", "c"), r);
+        Object[] values = new Object[v1.size()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = full.get(i);
+        }
+        ProblemResult back = EvalTable.fromRow(throughParquet(List.of(org.apache.spark.sql.RowFactory.create(values)), v1, dir).get(0));
+        assertEquals(0, back.branchRewards().length);
+        assertEquals(r.confidence(), back.confidence());
     }
 }

@@ -35,9 +35,22 @@ class RunPpoJobTest {
         assertTrue(models.contains(RunReport.PPO_GREEDY) && !models.contains(RunReport.RLSF_GREEDY), models.toString());
         assertTrue(results.get("targets").toString().contains("RLSF-PPO greedy"), results.get("targets").toString());
         assertTrue(Files.readString(new File(run, "report/report.md").toPath()).contains("## RLSF-PPO"));
+        // the reward model judged every base CoT-decoding branch: an AUROC and a best-of-K accuracy per task and overall
+        JsonNode judged = results.get("reward_model_on_base_branches");
+        assertTrue(judged != null && judged.size() >= 2, String.valueOf(judged));
+        for (JsonNode r : judged) {
+            double bestOfK = r.get("reward_best_of_k_accuracy").asDouble();
+            assertTrue(bestOfK >= 0 && bestOfK <= 1 && r.get("branches").asLong() > 0, r.toString());
+            assertTrue(r.get("reward_branch_auroc").isNull() || r.get("reward_branch_auroc").asDouble() >= 0, r.toString());
+        }
+        JsonNode cot = new ObjectMapper().readTree(new File(run, "eval/base-cot-decoding/summary.json"));
+        assertTrue(cot.get("reward_model").asText().endsWith("checkpoints/reward-model/checkpoint"), cot.toString());
+        long scoredBefore = new File(run, "eval/base-cot-decoding/summary.json").lastModified();
         // a rerun finds every stage done
         assertEquals(0, Main.execute("run", "-c", "conf/experiments/smoke.conf", "--run-id", "smoke-ppo", "--out",
                 runs.getAbsolutePath(), "--set", "run.method=ppo", "--set", "ppo.rounds=2", "--set", "ppo.prompts-per-round=8",
                 "--set", "ppo.max-new-tokens=24", "--set", "ppo.epochs=1", "--set", "reward.epochs=1"));
+        assertEquals(scoredBefore, new File(run, "eval/base-cot-decoding/summary.json").lastModified(),
+                "the scored base evaluation is not redone");
     }
 }
