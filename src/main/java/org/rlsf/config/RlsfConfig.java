@@ -45,8 +45,8 @@ public final class RlsfConfig {
         this.root = root;
         Config c = root.getConfig("rlsf");
         try {
-            this.spark = SparkConfig.fromConfig(c.getConfig("spark"));
             this.compute = ComputeConfig.fromConfig(c.getConfig("compute"));
+            this.spark = SparkConfig.fromConfig(c.getConfig("spark")).withExecutorThreads(compute.threads());
             ModelConfig.fromConfig(c.getConfig("model"), 4);   // the vocabulary comes from a tokenizer; the rest is checked now
             this.tokenizer = TokenizerConfig.fromConfig(c.getConfig("tokenizer"));
             this.pretrain = PretrainConfig.fromConfig(c.getConfig("pretrain"));

@@ -18,6 +18,26 @@ public record SparkConfig(String defaultMaster, String appName, Map<String, Stri
         defaults = Map.copyOf(defaults);
     }
 
+    /** The environment variables that size the native math libraries' thread pools (OpenMP, OpenBLAS, MKL). */
+    static final java.util.List<String> THREAD_VARIABLES = java.util.List.of("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+            "MKL_NUM_THREADS");
+
+    /**
+     * These settings with {@code compute.threads} reaching the executors too: ND4J there starts its native pools from
+     * the executor's environment ({@code spark.executorEnv.OMP_NUM_THREADS} and the like), as defaults a Spark
+     * setting of the same variable overrides. 0 (ND4J's default) sets nothing.
+     */
+    SparkConfig withExecutorThreads(int threads) {
+        if (threads <= 0) {
+            return this;
+        }
+        Map<String, String> d = new LinkedHashMap<>(defaults);
+        for (String v : THREAD_VARIABLES) {
+            d.putIfAbsent("spark.executorEnv." + v, String.valueOf(threads));
+        }
+        return new SparkConfig(defaultMaster, appName, d);
+    }
+
     static SparkConfig fromConfig(Config c) {
         Map<String, String> defaults = new LinkedHashMap<>();
         c.getConfig("defaults").root().unwrapped().forEach((k, v) -> defaults.put(k, String.valueOf(v)));

@@ -180,6 +180,30 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
     }
 
     /**
+     * The weights hash a checkpoint directory's manifest records (read without loading the model), or null for an
+     * {@code hf:} spec or a directory without a readable manifest.
+     */
+    public static String recordedWeightsSha256(FileStore store, String spec) {
+        if (HfImport.isSpec(spec)) {
+            return null;
+        }
+        Path dir = FileStore.path(spec);
+        if (!store.exists(new Path(dir, MANIFEST)) && store.exists(new Path(new Path(dir, "checkpoint"), MANIFEST))) {
+            dir = new Path(dir, "checkpoint");
+        }
+        Path manifest = new Path(dir, MANIFEST);
+        if (!store.exists(manifest)) {
+            return null;
+        }
+        try {
+            Object sha = JSON.readValue(store.readText(manifest), new TypeReference<Map<String, Object>>() { }).get("weights_sha256");
+            return sha instanceof String s ? s : null;
+        } catch (IOException | RuntimeException e) {
+            return null;   // load() reports what is wrong
+        }
+    }
+
+    /**
      * A checkpoint by spec: {@code hf:DIR} imports a Hugging Face model directory (in memory; {@code rlsf checkpoint
      * --from hf:DIR --out CKPT} converts it once), anything else is a checkpoint directory ({@link #load}).
      */

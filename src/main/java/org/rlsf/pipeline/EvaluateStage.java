@@ -250,7 +250,7 @@ public final class EvaluateStage {
         @Override
         public Iterator<Row> call(Shards.Shard work) {
             Map<String, List<TraceRecord>> byPrompt = new LinkedHashMap<>();
-            for (TraceRecord t : ShardGenerator.run(ModelCache.get(modelPath), work.problems(), settings)) {
+            for (TraceRecord t : ShardGenerator.run(ModelCache.get(modelPath, info.weightsSha256()), work.problems(), settings)) {
                 byPrompt.computeIfAbsent(t.promptId(), x -> new ArrayList<>()).add(t);
             }
             Map<String, Double> rewards = rewardModel == null ? Map.of() : scoreBranches(byPrompt);

@@ -151,7 +151,7 @@ public final class GenerateStage {
         @Override
         public Iterator<Row> call(Shards.Shard work) {
             List<Row> out = new ArrayList<>();
-            for (TraceRecord t : ShardGenerator.run(ModelCache.get(modelPath), work.problems(), settings)) {
+            for (TraceRecord t : ShardGenerator.run(ModelCache.get(modelPath, run.weightsSha256()), work.problems(), settings)) {
                 out.add(TracesTable.toRow(run, work.shard(), t));
                 tokens.add(t.traceTokens().length);
             }

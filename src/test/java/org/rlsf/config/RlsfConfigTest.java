@@ -38,6 +38,19 @@ class RlsfConfigTest {
     }
 
     @Test
+    void computeThreadsReachTheExecutorsUnlessSparkSettingsSayOtherwise() {
+        Map<String, String> d = RlsfConfig.load(null, List.of(), Map.of()).spark().defaults();
+        assertEquals("1", d.get("spark.executorEnv.OMP_NUM_THREADS"));
+        assertEquals("1", d.get("spark.executorEnv.OPENBLAS_NUM_THREADS"));
+        assertEquals("1", d.get("spark.executorEnv.MKL_NUM_THREADS"));
+        assertEquals(null, RlsfConfig.load(null, List.of(), Map.of("compute.threads", "0")).spark().defaults()
+                .get("spark.executorEnv.OMP_NUM_THREADS"), "0 keeps ND4J's default");
+        assertEquals("4", RlsfConfig.load(null, List.of(), Map.of("compute.threads", "2",
+                "spark.defaults.\"spark.executorEnv.OMP_NUM_THREADS\"", "4")).spark().defaults()
+                .get("spark.executorEnv.OMP_NUM_THREADS"), "a Spark setting wins");
+    }
+
+    @Test
     void unknownKeysAreRejected() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> RlsfConfig.load(null, List.of(), Map.of("pretrain.epochz", "3")));
