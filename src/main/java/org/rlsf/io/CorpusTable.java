@@ -87,7 +87,8 @@ public final class CorpusTable {
 
     /**
      * Refuses a {@code dir} that holds anything a corpus table does not (its manifest, Spark's part files, success
-     * marker and checksums, the corpus command's {@code _logs/}, {@code _config.conf} and {@code _bad_rows.jsonl}):
+     * marker and checksums, the corpus command's {@code _logs/}, {@code _config.conf}, {@code _bad_rows.jsonl} and
+     * stage stamp):
      * replacing a table deletes its directory's children.
      *
      * @throws IllegalArgumentException naming the directory and the first foreign child
@@ -99,7 +100,7 @@ public final class CorpusTable {
         for (Path child : store.list(dir)) {
             String n = child.getName();
             boolean ours = n.equals(MANIFEST) || n.equals("_logs") || n.equals("_SUCCESS") || n.equals("_config.conf")
-                    || n.equals("_bad_rows.jsonl") || n.startsWith("part-") || (n.startsWith(".") && (n.endsWith(".crc") || n.contains(".tmp-")));
+                    || n.equals("_bad_rows.jsonl") || n.startsWith(StageStamp.PREFIX) || n.startsWith("part-") || (n.startsWith(".") && (n.endsWith(".crc") || n.contains(".tmp-")));
             if (!ours) {
                 throw new IllegalArgumentException(dir + " is not empty and not a corpus table (it holds " + n
                         + "): refusing to replace it; choose another --out, or pass --overwrite to replace its contents");

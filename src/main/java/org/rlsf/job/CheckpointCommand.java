@@ -2,11 +2,14 @@ package org.rlsf.job;
 
 import org.apache.hadoop.fs.Path;
 import org.rlsf.io.FileStore;
+import org.rlsf.io.RunLayout;
 import org.rlsf.model.Checkpoint;
 import org.rlsf.model.hf.HfImport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 
 import java.util.concurrent.Callable;
@@ -23,6 +26,9 @@ import java.util.concurrent.Callable;
         description = "Copy a built-in model (builtin:base) or convert a Hugging Face model (hf:DIR) to a directory the "
                 + "cluster reads, or verify a checkpoint.")
 final class CheckpointCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointCommand.class);
 
     @Option(names = "--from", paramLabel = "SPEC", defaultValue = "builtin:base",
@@ -47,11 +53,16 @@ final class CheckpointCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--out DIR is required to copy or convert " + from);
             }
             dir = FileStore.path(out);
+            Stamps stamp = Stamps.of(store, spec, "", dir, null, Stamps.modelInput(from));
+            if (weightsOnlyOut == null && stamp.done() && RunLayout.isCheckpoint(store, dir)) {
+                return 0;
+            }
             if (HfImport.isSpec(from)) {
                 ckpt = Checkpoint.convert(store, from, dir);   // verified already
             } else {
                 Checkpoint.materializeBuiltin(store, from, dir);
             }
+            stamp.mark();
         } else {
             if (out != null) {
                 throw new IllegalArgumentException("--out is for builtin and hf: models; copy checkpoint directories with "

@@ -13,6 +13,8 @@ import org.rlsf.tasks.TaskFamily;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -28,6 +30,9 @@ import java.util.concurrent.Callable;
         description = "Write a prompt corpus as Parquet: generate a built-in task (arith, mcq) or import GSM8K, multiple-choice or prompt JSONL.")
 final class CorpusCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(CorpusCommand.class);
+
+    @Spec
+    CommandSpec spec;
 
     @Mixin
     ConfigOptions options;
@@ -65,6 +70,10 @@ final class CorpusCommand implements Callable<Integer> {
         RlsfConfig config = options.load();
         FileStore store = FileStore.local();
         Path outDir = FileStore.path(out);
+        Stamps stamp = Stamps.of(store, spec, config.hash(), outDir, null, input == null ? null : FileStore.path(input));
+        if (stamp.done()) {
+            return 0;
+        }
         if (!overwrite) {
             CorpusTable.requireReplaceable(store, outDir);   // before anything, the log included, is written there
         }
@@ -110,6 +119,7 @@ final class CorpusCommand implements Callable<Integer> {
             LOG.warn("{} malformed rows skipped; reasons in {}", bad.size(), new Path(outDir, "_bad_rows.jsonl"));
         }
         LOG.info("wrote {} rows to {}", problems.size(), outDir);
+        stamp.mark();
         return 0;
     }
 

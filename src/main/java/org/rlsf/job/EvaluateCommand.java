@@ -6,6 +6,8 @@ import org.rlsf.config.RlsfConfig;
 import org.rlsf.io.FileStore;
 import org.rlsf.pipeline.EvaluateStage;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -15,6 +17,9 @@ import java.util.concurrent.Callable;
 @Command(name = "evaluate", mixinStandardHelpOptions = true,
         description = "Accuracy and calibration of a model on a labelled corpus (greedy or CoT-decoding), computed on Spark.")
 final class EvaluateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     ConfigOptions options;
 
@@ -53,12 +58,19 @@ final class EvaluateCommand implements Callable<Integer> {
         }
         FileStore store = FileStore.local();
         Path outDir = FileStore.path(out);
+        java.util.List<Path> outputs = greedyOut == null ? java.util.List.of(outDir) : java.util.List.of(outDir, FileStore.path(greedyOut));
+        Stamps stamp = Stamps.of(store, spec, config.hash(), outDir, null, outputs, Stamps.modelInput(model), FileStore.path(corpus),
+                rewardModel == null ? null : FileStore.path(rewardModel));
+        if (stamp.done()) {
+            return 0;
+        }
         Console.logTo(Outputs.logFileFor(store, outDir, "evaluate"));
         EvaluateStage.Target target = new EvaluateStage.Target(outDir, name != null ? name : mode.configName(), mode);
         EvaluateStage.Target view = greedyOut == null ? null
                 : new EvaluateStage.Target(FileStore.path(greedyOut), Decoding.GREEDY.configName(), Decoding.GREEDY);
         EvaluateStage.run(config, store, ModelArgs.resolve(store, model, outDir), FileStore.path(corpus), target, view,
                 rewardModel == null ? null : FileStore.path(rewardModel));
+        stamp.mark();
         return 0;
     }
 }

@@ -5,6 +5,8 @@ import org.rlsf.config.RlsfConfig;
 import org.rlsf.io.FileStore;
 import org.rlsf.pipeline.GenerateStage;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -14,6 +16,9 @@ import java.util.concurrent.Callable;
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Self-feedback data on Spark: CoT-decode every prompt, locate answer spans, score confidence, write the traces table.")
 final class GenerateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     ConfigOptions options;
 
@@ -35,8 +40,13 @@ final class GenerateCommand implements Callable<Integer> {
         RlsfConfig config = options.load();
         FileStore store = FileStore.local();
         Path table = FileStore.path(out);
+        Stamps stamp = Stamps.of(store, spec, config.hash(), table, runId, Stamps.modelInput(model), FileStore.path(corpus));
+        if (stamp.done()) {
+            return 0;
+        }
         Console.logTo(Outputs.logFileFor(store, table, "generate"));
         GenerateStage.run(config, store, ModelArgs.resolve(store, model, table), FileStore.path(corpus), table, runId);
+        stamp.mark();
         return 0;
     }
 }

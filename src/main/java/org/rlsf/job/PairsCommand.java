@@ -5,6 +5,8 @@ import org.rlsf.config.RlsfConfig;
 import org.rlsf.io.FileStore;
 import org.rlsf.pipeline.PairsStage;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -14,6 +16,9 @@ import java.util.concurrent.Callable;
 @Command(name = "pairs", mixinStandardHelpOptions = true,
         description = "Rank each prompt's traces by confidence into chosen/rejected preference pairs (Parquet).")
 final class PairsCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     ConfigOptions options;
 
@@ -31,8 +36,13 @@ final class PairsCommand implements Callable<Integer> {
         RlsfConfig config = options.load();
         FileStore store = FileStore.local();
         Path table = FileStore.path(out);
+        Stamps stamp = Stamps.of(store, spec, config.hash(), table, runId, Stamps.tableInput(FileStore.path(traces), runId));
+        if (stamp.done()) {
+            return 0;
+        }
         Console.logTo(Outputs.logFileFor(store, table, "pairs"));
         PairsStage.run(config, store, FileStore.path(traces), table, runId);
+        stamp.mark();
         return 0;
     }
 }

@@ -8,6 +8,8 @@ import org.rlsf.report.Durations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -19,6 +21,9 @@ import java.util.concurrent.Callable;
                 + "KL-penalise against the frozen base, and update policy and value model with clipped PPO through "
                 + "dl4j-spark parameter averaging; settings in the `ppo` section.")
 final class PpoCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     private static final Logger LOG = LoggerFactory.getLogger(PpoCommand.class);
 
     @Mixin
@@ -44,11 +49,17 @@ final class PpoCommand implements Callable<Integer> {
         RlsfConfig config = options.load();
         FileStore store = FileStore.local();
         Path outDir = FileStore.path(out);
+        Stamps stamp = Stamps.of(store, spec, config.hash(), outDir, null, Stamps.modelInput(model),
+                FileStore.path(rewardModel), FileStore.path(corpus));
+        if (stamp.done()) {
+            return 0;
+        }
         Console.logTo(Outputs.logFileFor(store, outDir, "ppo"));
         PpoStage.Result r = PpoStage.run(config, store, ModelArgs.resolve(store, model, outDir), FileStore.path(rewardModel),
                 FileStore.path(corpus), outDir);
         LOG.info("done in {}: {} rounds; policy {} (weights sha256 {})", Durations.format(r.seconds()), r.rounds(),
                 r.checkpoint(), r.weightsSha256().substring(0, 12));
+        stamp.mark();
         return 0;
     }
 }

@@ -7,6 +7,8 @@ import org.rlsf.report.RunReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 
 import java.util.concurrent.Callable;
@@ -15,6 +17,9 @@ import java.util.concurrent.Callable;
 @Command(name = "report", mixinStandardHelpOptions = true,
         description = "Markdown + HTML report of a run (results table, reliability diagrams, DPO curves, pairs, config, lineage).")
 final class ReportCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     private static final Logger LOG = LoggerFactory.getLogger(ReportCommand.class);
 
     @Option(names = "--run", required = true, paramLabel = "DIR", description = "A run directory of `rlsf run`.")
@@ -23,10 +28,17 @@ final class ReportCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         FileStore store = FileStore.local();
-        RunReport.Result r = RunReport.write(store, RunLayout.at(FileStore.path(run)));
+        RunLayout layout = RunLayout.at(FileStore.path(run));
+        Stamps stamp = Stamps.of(store, spec, "", layout.report(), null, new Path(layout.dir(), "eval"),
+                new Path(layout.dir(), "checkpoints"), new Path(layout.dir(), "pairs"), layout.config());
+        if (stamp.done()) {
+            return 0;
+        }
+        RunReport.Result r = RunReport.write(store, layout);
         r.table().forEach(LOG::info);
         r.checks().forEach(c -> LOG.info("  " + c));
         LOG.info("report: {}", new Path(r.dir(), "report.md"));
+        stamp.mark();
         return 0;
     }
 }

@@ -8,6 +8,8 @@ import org.rlsf.report.Durations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -18,6 +20,9 @@ import java.util.concurrent.Callable;
         description = "Train a Bradley-Terry reward model (the base's trunk under a scalar head) on a pairs table, with "
                 + "dl4j-spark parameter averaging; settings in the `reward` section.")
 final class RewardModelCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     private static final Logger LOG = LoggerFactory.getLogger(RewardModelCommand.class);
 
     @Mixin
@@ -46,13 +51,19 @@ final class RewardModelCommand implements Callable<Integer> {
         RlsfConfig config = options.load();
         FileStore store = FileStore.local();
         Path outDir = FileStore.path(out);
+        Stamps stamp = Stamps.of(store, spec, config.hash(), outDir, null, Stamps.modelInput(model),
+                Stamps.tableInput(FileStore.path(pairs), runId));
+        if (stamp.done()) {
+            return 0;
+        }
         Console.logTo(Outputs.logFileFor(store, outDir, "reward-model"));
         RewardModelStage.Result r = RewardModelStage.run(config, store, FileStore.path(pairs), runId,
-                ModelArgs.resolve(store, model, outDir), outDir, resumeFrom == null ? null : FileStore.path(resumeFrom));
+                ModelArgs.resolve(store, model, outDir), outDir, Stamps.resumeFrom(store, config, outDir, resumeFrom));
         LOG.info(String.format("done in %s: %d train / %d held-out pairs; held-out loss %.4f -> %s, pair accuracy %.2f -> %s, "
                         + "reward margin %s (epoch %d); checkpoint %s", Durations.format(r.seconds()), r.trainPairs(),
                 r.heldoutPairs(), r.initial().loss(), value(r, "loss"), r.initial().accuracy(), value(r, "accuracy"),
                 value(r, "rewards/margins"), r.selectedEpoch(), r.checkpoint()));
+        stamp.mark();
         return 0;
     }
 

@@ -8,6 +8,8 @@ import org.rlsf.report.Durations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -17,6 +19,9 @@ import java.util.concurrent.Callable;
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Preference fine-tuning (DPO/IPO) of the base model on a pairs table, with dl4j-spark parameter averaging.")
 final class TrainCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     private static final Logger LOG = LoggerFactory.getLogger(TrainCommand.class);
 
     @Mixin
@@ -44,14 +49,20 @@ final class TrainCommand implements Callable<Integer> {
         RlsfConfig config = options.load();
         FileStore store = FileStore.local();
         Path outDir = FileStore.path(out);
+        Stamps stamp = Stamps.of(store, spec, config.hash(), outDir, null, Stamps.modelInput(model),
+                Stamps.tableInput(FileStore.path(pairs), runId));
+        if (stamp.done()) {
+            return 0;
+        }
         Console.logTo(Outputs.logFileFor(store, outDir, "train"));
         TrainStage.Result r = TrainStage.run(config, store, FileStore.path(pairs), runId, ModelArgs.resolve(store, model, outDir), outDir,
-                resumeFrom == null ? null : FileStore.path(resumeFrom));
+                Stamps.resumeFrom(store, config, outDir, resumeFrom));
         LOG.info(String.format("done in %s: %d train / %d held-out pairs; held-out loss %.4f -> %.4f, reward accuracy %.2f, "
                         + "margin %+.3f (epoch %d); checkpoint %s", Durations.format(r.seconds()), r.trainPairs(),
                 r.heldoutPairs(), r.initial().loss(), r.selected() == null ? Double.NaN : r.selected().loss(),
                 r.selected() == null ? Double.NaN : r.selected().accuracy(),
                 r.selected() == null ? Double.NaN : r.selected().margins(), r.selectedEpoch(), r.checkpoint()));
+        stamp.mark();
         return 0;
     }
 }
