@@ -6,7 +6,8 @@
 3. it imports against the stub airflow package (deploy/airflow/stubs): task ids are unique, dependencies
    form an acyclic graph that starts at the pipeline's first stages and ends at report;
 4. deploy/k8s/operator/*.yaml are exactly what rlsf_pipeline.py generates (no hand edits, none missing);
-5. it prints every rlsf command line as JSON ({"commands": [{"where", "java_class", "args"}]}) with the run-id
+5. RLSF_METHOD picks the DAGs' stages (dpo, ppo, both: the checks run on the method in the environment);
+6. it prints every rlsf command line as JSON ({"commands": [{"where", "java_class", "args"}]}) with the run-id
    template filled in, for the Java test DeployFilesTest to parse with rlsf's own CLI.
 Exit status 1 with the reasons on stderr when anything is off.
 """
@@ -53,6 +54,7 @@ def main():
     pipeline = importlib.import_module("rlsf_pipeline")
     commands = []
     check_run_ids(pipeline)
+    check_methods(pipeline)
     dag_files = sorted(p for p in DAGS.glob("*.py") if p.name != "rlsf_pipeline.py")
     if not dag_files:
         problems.append("no DAG files in " + str(DAGS))
@@ -80,8 +82,8 @@ def main():
             problems.append(f"{p}: differs from what rlsf_pipeline.py generates (edit the pipeline, then regenerate)")
     for name in sorted(present - set(expected)):
         problems.append(f"{MANIFESTS / name}: not a stage of rlsf_pipeline.py")
-    for tid, _, _ in pipeline.STAGES:
-        app = pipeline.spark_application(tid, pipeline.MANIFEST_RUN_ID)
+    for tid, _, _ in pipeline.ALL_STAGES:
+        app = pipeline.spark_application(tid, pipeline.MANIFEST_RUN_ID, stage_list=pipeline.ALL_STAGES)
         commands.append({"where": f"deploy/k8s/operator ({tid})", "java_class": app["spec"]["mainClass"],
                          "args": app["spec"]["arguments"]})
     if problems:
@@ -94,6 +96,20 @@ def main():
 class _DagRun:
     def __init__(self, conf):
         self.conf = conf
+
+
+def check_methods(pipeline):
+    """Each method's stages: DPO's train and PPO's reward model only where the method trains them, one report."""
+    for method, has, lacks in (("dpo", {"train"}, {"reward-model", "ppo"}), ("ppo", {"reward-model", "ppo"}, {"train"}),
+                               ("both", {"train", "reward-model", "ppo"}, set())):
+        ids = [tid for tid, _, _ in pipeline.stages(method)]
+        if not has <= set(ids) or lacks & set(ids) or ids[-1] != "report" or len(ids) != len(set(ids)):
+            problems.append(f"rlsf_pipeline.stages({method!r}): unexpected stages {ids}")
+    try:
+        pipeline.stages("dpo+ppo")
+        problems.append("rlsf_pipeline.stages accepts an unknown method")
+    except ValueError:
+        pass
 
 
 def check_run_ids(pipeline):

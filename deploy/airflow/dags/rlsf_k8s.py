@@ -20,7 +20,7 @@ RUNS = os.environ.get("RLSF_RUNS", "/data/rlsf/runs")
 
 with DAG(
     dag_id="rlsf_k8s",
-    description="RLSF: generate -> pairs -> train (DPO) -> evaluate -> report on Kubernetes (spark-operator)",
+    description="RLSF: generate -> pairs -> DPO and/or reward model + PPO (RLSF_METHOD) -> evaluate -> report on Kubernetes (spark-operator)",
     schedule=None,
     start_date=datetime(2026, 1, 1),
     catchup=False,

@@ -1,7 +1,8 @@
 """The RLSF main job as separate Spark stages: the one definition the Airflow DAGs and the spark-operator
 manifests (deploy/k8s/operator/*.yaml) are made from.
 
-Every stage is `org.rlsf.job.Main <command> <args>` on the cluster jar. The stages write the same run
+Every stage is `org.rlsf.job.Main <command> <args>` on the cluster jar. RLSF_METHOD (dpo, the default;
+ppo; both) picks the stages as run.method does for `rlsf run`. The stages write the same run
 directory as `rlsf run` (<runs>/<run_id>/{corpus, checkpoints, traces, pairs, eval, report}), so
 `rlsf report --run` and the notebooks read either. `--main-job-settings` gives each stage the settings
 `rlsf run` uses (rlsf.run.overrides). deploy/airflow/check_dags.py checks this file, the DAGs and the
@@ -11,6 +12,7 @@ command or option fails the build.
     python3 deploy/airflow/dags/rlsf_pipeline.py --write-manifests deploy/k8s/operator
 """
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -25,33 +27,67 @@ TASKS = "arith,mcq"
 SEED = 1
 EVAL_SEED = 11
 
-# (task id, rlsf command line with {run} = <runs>/<run_id> and {run_id}, upstream task ids)
-STAGES = [
-    ("base", ["checkpoint", "--from", "builtin:base", "--out", "{run}/checkpoints/base"], []),
-    ("corpus-prompts", ["corpus", "--task", TASKS, "--n", str(PROMPTS_PER_TASK), "--seed", str(SEED),
-                        "--split", "train", "--out", "{run}/corpus/prompts"], []),
-    ("corpus-heldout", ["corpus", "--task", TASKS, "--n", str(EVAL_PROBLEMS_PER_TASK), "--seed", str(EVAL_SEED),
-                        "--split", "heldout", "--out", "{run}/corpus/heldout"], []),
-    ("generate", ["generate", "--main-job-settings", "--model", "{run}/checkpoints/base",
-                  "--corpus", "{run}/corpus/prompts", "--out", "{run}/traces", "--run-id", "{run_id}"],
-     ["base", "corpus-prompts"]),
-    ("pairs", ["pairs", "--main-job-settings", "--traces", "{run}/traces", "--out", "{run}/pairs",
-               "--run-id", "{run_id}"], ["generate"]),
-    ("train", ["train", "--main-job-settings", "--model", "{run}/checkpoints/base", "--pairs", "{run}/pairs",
-               "--run-id", "{run_id}", "--out", "{run}/checkpoints/rlsf"], ["pairs"]),
-    ("evaluate-base-greedy", ["evaluate", "--main-job-settings", "--model", "{run}/checkpoints/base",
-                              "--corpus", "{run}/corpus/heldout", "--decoding", "greedy", "--name", "base-greedy",
-                              "--out", "{run}/eval/base-greedy"], ["base", "corpus-heldout"]),
-    ("evaluate-base-cot-decoding", ["evaluate", "--main-job-settings", "--model", "{run}/checkpoints/base",
-                                    "--corpus", "{run}/corpus/heldout", "--decoding", "cot-decoding",
-                                    "--name", "base-cot-decoding", "--out", "{run}/eval/base-cot-decoding"],
-     ["base", "corpus-heldout"]),
-    ("evaluate-rlsf-greedy", ["evaluate", "--main-job-settings", "--model", "{run}/checkpoints/rlsf/checkpoint",
-                              "--corpus", "{run}/corpus/heldout", "--decoding", "greedy", "--name", "rlsf-greedy",
-                              "--out", "{run}/eval/rlsf-greedy"], ["train", "corpus-heldout"]),
-    ("report", ["report", "--run", "{run}"],
-     ["evaluate-base-greedy", "evaluate-base-cot-decoding", "evaluate-rlsf-greedy"]),
-]
+# Which policies the pipeline trains, as rlsf run's run.method: dpo (rlsf run's default), ppo (RLSF-PPO: a reward model
+# on the pairs, then PPO) or both. The DAGs read RLSF_METHOD; the manifests in deploy/k8s/operator cover every stage.
+METHODS = ("dpo", "ppo", "both")
+METHOD = os.environ.get("RLSF_METHOD", "dpo")
+BASE = "{run}/checkpoints/base"
+REWARD_MODEL = "{run}/checkpoints/reward-model/checkpoint"
+
+
+def _evaluate(name, model, decoding, extra=()):
+    return ["evaluate", "--main-job-settings", "--model", model, "--corpus", "{run}/corpus/heldout",
+            "--decoding", decoding, "--name", name, "--out", "{run}/eval/" + name, *extra]
+
+
+def stages(method):
+    """(task id, rlsf command line with {run} = <runs>/<run_id> and {run_id}, upstream task ids) for a method.
+    With PPO the reward model also scores the base's CoT-decoding branches (its AUROC against correctness in the
+    report), so that evaluation waits for it."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
+    dpo, ppo = method in ("dpo", "both"), method in ("ppo", "both")
+    out = [
+        ("base", ["checkpoint", "--from", "builtin:base", "--out", BASE], []),
+        ("corpus-prompts", ["corpus", "--task", TASKS, "--n", str(PROMPTS_PER_TASK), "--seed", str(SEED),
+                            "--split", "train", "--out", "{run}/corpus/prompts"], []),
+        ("corpus-heldout", ["corpus", "--task", TASKS, "--n", str(EVAL_PROBLEMS_PER_TASK), "--seed", str(EVAL_SEED),
+                            "--split", "heldout", "--out", "{run}/corpus/heldout"], []),
+        ("generate", ["generate", "--main-job-settings", "--model", BASE,
+                      "--corpus", "{run}/corpus/prompts", "--out", "{run}/traces", "--run-id", "{run_id}"],
+         ["base", "corpus-prompts"]),
+        ("pairs", ["pairs", "--main-job-settings", "--traces", "{run}/traces", "--out", "{run}/pairs",
+                   "--run-id", "{run_id}"], ["generate"]),
+    ]
+    evaluations = ["evaluate-base-greedy", "evaluate-base-cot-decoding"]
+    if dpo:
+        out.append(("train", ["train", "--main-job-settings", "--model", BASE, "--pairs", "{run}/pairs",
+                              "--run-id", "{run_id}", "--out", "{run}/checkpoints/rlsf"], ["pairs"]))
+    if ppo:
+        out.append(("reward-model", ["reward-model", "--main-job-settings", "--model", BASE, "--pairs", "{run}/pairs",
+                                     "--run-id", "{run_id}", "--out", "{run}/checkpoints/reward-model"], ["pairs"]))
+        out.append(("ppo", ["ppo", "--main-job-settings", "--model", BASE, "--reward-model", REWARD_MODEL,
+                            "--corpus", "{run}/corpus/prompts", "--out", "{run}/checkpoints/rlsf-ppo"],
+                    ["reward-model", "corpus-prompts"]))
+    out.append(("evaluate-base-greedy", _evaluate("base-greedy", BASE, "greedy"), ["base", "corpus-heldout"]))
+    out.append(("evaluate-base-cot-decoding",
+                _evaluate("base-cot-decoding", BASE, "cot-decoding", ["--reward-model", REWARD_MODEL] if ppo else []),
+                ["base", "corpus-heldout"] + (["reward-model"] if ppo else [])))
+    if dpo:
+        out.append(("evaluate-rlsf-greedy", _evaluate("rlsf-greedy", "{run}/checkpoints/rlsf/checkpoint", "greedy"),
+                    ["train", "corpus-heldout"]))
+        evaluations.append("evaluate-rlsf-greedy")
+    if ppo:
+        out.append(("evaluate-rlsf-ppo-greedy",
+                    _evaluate("rlsf-ppo-greedy", "{run}/checkpoints/rlsf-ppo/checkpoint", "greedy"),
+                    ["ppo", "corpus-heldout"]))
+        evaluations.append("evaluate-rlsf-ppo-greedy")
+    out.append(("report", ["report", "--run", "{run}"], evaluations))
+    return out
+
+
+STAGES = stages(METHOD)
+ALL_STAGES = stages("both")   # every stage there is: the manifests
 
 # Run ids: rlsf's one rule (org.rlsf.config.RunIds). The id becomes a directory name, a partition value and part of
 # the Kubernetes DAG's JSON, so an id outside the rule ("../x", "a#b", a quote) must fail the task, not run.
@@ -75,9 +111,9 @@ MACROS = {"rlsf_run_id": run_id}
 RUN_ID_TEMPLATE = "{{ rlsf_run_id(dag_run, ds_nodash) }}"
 
 
-def command(task_id, runs, run_id):
-    """The rlsf arguments of one stage, with the run directory filled in."""
-    for tid, args, _ in STAGES:
+def command(task_id, runs, run_id, stage_list=None):
+    """The rlsf arguments of one stage (of STAGES unless stage_list is given), with the run directory filled in."""
+    for tid, args, _ in (STAGES if stage_list is None else stage_list):
         if tid == task_id:
             run = runs.rstrip("/") + "/" + run_id
             return [a.format(run=run, run_id=run_id) for a in args]
@@ -88,14 +124,25 @@ def upstream(task_id):
     return next(up for tid, _, up in STAGES if tid == task_id)
 
 
+# Pods run as the image's spark user (uid 185), never root, without privilege escalation or capabilities, on a
+# read-only root filesystem: the writable places are the data volume, Spark's local dirs (emptyDir volumes Spark
+# adds) and /tmp (an emptyDir), where JavaCPP unpacks ND4J's native libraries.
+POD_SECURITY = {"runAsNonRoot": True, "runAsUser": 185, "runAsGroup": 185, "fsGroup": 185,
+                "seccompProfile": {"type": "RuntimeDefault"}}
+CONTAINER_SECURITY = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "privileged": False,
+                      "capabilities": {"drop": ["ALL"]}}
+JAVACPP_CACHE = "-Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp"
+
+
 def spark_application(task_id, run_id, runs="/data/rlsf/runs", image="registry.example.com/rlsf:0.1.0",
-                      executors=2):
+                      executors=2, stage_list=None):
     """A spark-operator SparkApplication (sparkoperator.k8s.io/v1beta2) for one stage."""
-    gpu = task_id in ("generate", "train", "evaluate-base-greedy", "evaluate-base-cot-decoding",
-                      "evaluate-rlsf-greedy")
-    volume_mount = [{"name": "rlsf-data", "mountPath": "/data"}]
+    gpu = task_id in ("generate", "train", "reward-model", "ppo", "evaluate-base-greedy", "evaluate-base-cot-decoding",
+                      "evaluate-rlsf-greedy", "evaluate-rlsf-ppo-greedy")
+    volume_mount = [{"name": "rlsf-data", "mountPath": "/data"}, {"name": "tmp", "mountPath": "/tmp"}]
     executor = {"cores": 1, "instances": executors, "memory": "4g", "memoryOverhead": "4g",
                 "serviceAccount": "rlsf-spark", "volumeMounts": volume_mount,
+                "podSecurityContext": POD_SECURITY, "securityContext": CONTAINER_SECURITY,
                 "env": [{"name": "OMP_NUM_THREADS", "value": "1"}]}
     if gpu:
         executor["gpu"] = {"name": "nvidia.com/gpu", "quantity": 1}
@@ -111,7 +158,7 @@ def spark_application(task_id, run_id, runs="/data/rlsf/runs", image="registry.e
             "imagePullPolicy": "IfNotPresent",
             "mainClass": MAIN_CLASS,
             "mainApplicationFile": JAR_IN_IMAGE,
-            "arguments": command(task_id, runs, run_id),
+            "arguments": command(task_id, runs, run_id, stage_list),
             "sparkVersion": SPARK_VERSION,
             "restartPolicy": {"type": "Never"},
             "sparkConf": {
@@ -123,12 +170,16 @@ def spark_application(task_id, run_id, runs="/data/rlsf/runs", image="registry.e
                 "spark.sql.session.timeZone": "UTC",
                 "spark.eventLog.enabled": "true",
                 "spark.eventLog.dir": "file:///data/spark-events",
-                "spark.driver.extraJavaOptions": "-Dorg.bytedeco.javacpp.maxbytes=4G -Dorg.bytedeco.javacpp.maxphysicalbytes=0",
-                "spark.executor.extraJavaOptions": "-Dorg.bytedeco.javacpp.maxbytes=3G -Dorg.bytedeco.javacpp.maxphysicalbytes=0",
+                "spark.driver.extraJavaOptions": "-Dorg.bytedeco.javacpp.maxbytes=4G -Dorg.bytedeco.javacpp.maxphysicalbytes=0 "
+                                                 + JAVACPP_CACHE,
+                "spark.executor.extraJavaOptions": "-Dorg.bytedeco.javacpp.maxbytes=3G -Dorg.bytedeco.javacpp.maxphysicalbytes=0 "
+                                                   + JAVACPP_CACHE,
             },
-            "volumes": [{"name": "rlsf-data", "persistentVolumeClaim": {"claimName": "rlsf-data"}}],
+            "volumes": [{"name": "rlsf-data", "persistentVolumeClaim": {"claimName": "rlsf-data"}},
+                        {"name": "tmp", "emptyDir": {}}],
             "driver": {"cores": 1, "memory": "4g", "memoryOverhead": "2g", "serviceAccount": "rlsf-spark",
                        "volumeMounts": volume_mount,
+                       "podSecurityContext": POD_SECURITY, "securityContext": CONTAINER_SECURITY,
                        "env": [{"name": "RLSF_ENV", "value": "k8s"}, {"name": "OMP_NUM_THREADS", "value": "1"}]},
             "executor": executor,
         },
@@ -172,11 +223,11 @@ def manifest_text(task_id):
     return ("# Generated by deploy/airflow/dags/rlsf_pipeline.py --write-manifests; do not edit by hand.\n"
             f"# Stage '{task_id}' of the RLSF main job for run id '{MANIFEST_RUN_ID}' (change metadata.name and the\n"
             "# run id in arguments for another run): kubectl apply -f this file\n---\n"
-            + to_yaml(spark_application(task_id, MANIFEST_RUN_ID)) + "\n")
+            + to_yaml(spark_application(task_id, MANIFEST_RUN_ID, stage_list=ALL_STAGES)) + "\n")
 
 
 def manifest_files():
-    return {f"{i:02d}-{tid}.yaml": manifest_text(tid) for i, (tid, _, _) in enumerate(STAGES, start=1)}
+    return {f"{i:02d}-{tid}.yaml": manifest_text(tid) for i, (tid, _, _) in enumerate(ALL_STAGES, start=1)}
 
 
 if __name__ == "__main__":

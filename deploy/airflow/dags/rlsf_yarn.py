@@ -36,7 +36,7 @@ def spark_conf():
 
 with DAG(
     dag_id="rlsf_yarn",
-    description="RLSF: generate -> pairs -> train (DPO) -> evaluate -> report on YARN",
+    description="RLSF: generate -> pairs -> DPO and/or reward model + PPO (RLSF_METHOD) -> evaluate -> report on YARN",
     schedule=None,
     start_date=datetime(2026, 1, 1),
     catchup=False,

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
@@ -39,9 +40,15 @@ class DeployFilesTest {
     }
 
     static Result exec(List<String> cmd) throws Exception {
+        return exec(cmd, java.util.Map.of());
+    }
+
+    static Result exec(List<String> cmd, java.util.Map<String, String> env) throws Exception {
         File out = File.createTempFile("deploy-check", ".out"), err = File.createTempFile("deploy-check", ".err");
         try {
-            Process p = new ProcessBuilder(cmd).directory(ROOT.toFile()).redirectOutput(out).redirectError(err).start();
+            ProcessBuilder pb = new ProcessBuilder(cmd).directory(ROOT.toFile()).redirectOutput(out).redirectError(err);
+            pb.environment().putAll(env);
+            Process p = pb.start();
             if (!p.waitFor(120, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 fail("timed out: " + cmd);
@@ -95,25 +102,74 @@ class DeployFilesTest {
             used.add(args.get(0));
         }
         assertEquals(Set.of("deploy/k8s/operator", "rlsf_k8s", "rlsf_yarn"), where, "every DAG and the manifests were checked");
-        assertEquals(new TreeSet<>(List.of("checkpoint", "corpus", "evaluate", "generate", "pairs", "report", "train")), used,
-                "the pipeline's stages");
+        assertEquals(new TreeSet<>(List.of("checkpoint", "corpus", "evaluate", "generate", "pairs", "ppo", "report",
+                "reward-model", "train")), used, "the pipeline's stages (the manifests hold every method's)");
     }
 
     /**
-     * The YARN DAG's stages, in its order, run here one after another on tiny sizes (smoke.conf, 8 problems per
-     * task instead of 300): each stage finds its inputs where the previous one wrote them, and the report reads
-     * the run directory they make together.
+     * The YARN DAG's stages with RLSF_METHOD=both (DPO, reward model, PPO), in its order, run here one after another
+     * on tiny sizes (smoke.conf, 8 problems per task instead of 300, 2 short PPO rounds): each stage finds its inputs
+     * where the previous one wrote them, and the report reads the run directory they make together.
      */
     @Test
     void theDagStagesChainIntoAReport(@org.junit.jupiter.api.io.TempDir File runs) throws Exception {
         String python = tool("/usr/bin/python3", "python3");
         assumeTrue(python != null, "python3 not installed: DAG checks skipped");
-        Result r = exec(List.of(python, "deploy/airflow/check_dags.py"));
+        Result r = exec(List.of(python, "deploy/airflow/check_dags.py"), java.util.Map.of("RLSF_METHOD", "both"));
         assertEquals(0, r.exit(), r::err);
         org.rlsf.TestSpark.context();   // the tests' shared local[2,2] session, which the stages then join
+        JsonNode commands = new ObjectMapper().readTree(r.out()).get("commands");
+        int stages = runYarnStages(commands, runs);
+        assertEquals(13, stages);
+        File run = new File(runs, "rlsf-20260101");
+        assertTrue(new File(run, "report/results.json").isFile(), "the report of the stage-by-stage run");
+        JsonNode results = new ObjectMapper().readTree(new File(run, "report/results.json"));
+        assertEquals(12, results.get("results").size(), "4 models (base greedy and CoT-decoding, DPO, PPO) x (arith, mcq, all)");
+        assertEquals(3, results.get("reward_model_on_base_branches").size(), "the reward model judged the base's branches");
+
+        // the DAG run again (a re-triggered run id): every stage finds its stamp, does nothing and rewrites no file
+        Map<String, String> before = snapshot(run.toPath());
+        assertEquals(13, runYarnStages(commands, runs));
+        Map<String, String> after = snapshot(run.toPath());
+        List<String> changed = new ArrayList<>();
+        for (String f : new TreeSet<>(union(before.keySet(), after.keySet()))) {
+            if (!java.util.Objects.equals(before.get(f), after.get(f))) {
+                changed.add(f + ": " + before.get(f) + " -> " + after.get(f));
+            }
+        }
+        assertEquals(List.of(), changed, "the second run changed files");
+        assertTrue(before.keySet().stream().anyMatch(f -> f.contains("_STAGE-train.json")), "the stages stamp their outputs");
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> out = new TreeSet<>(a);
+        out.addAll(b);
+        return out;
+    }
+
+    /** Every file of a run directory but the logs (a rerun appends to them): path -> length, modification time, sha256. */
+    private static Map<String, String> snapshot(java.nio.file.Path dir) throws Exception {
+        Map<String, String> out = new java.util.TreeMap<>();
+        try (var files = java.nio.file.Files.walk(dir)) {
+            for (java.nio.file.Path f : files.filter(java.nio.file.Files::isRegularFile).toList()) {
+                String rel = dir.relativize(f).toString();
+                if (rel.contains("_logs")) {
+                    continue;
+                }
+                try (var in = java.nio.file.Files.newInputStream(f)) {
+                    out.put(rel, java.nio.file.Files.size(f) + " " + java.nio.file.Files.getLastModifiedTime(f).toMillis()
+                            + " " + org.rlsf.io.FileStore.sha256(in));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Runs the YARN DAG's commands in its order on the smoke sizes; returns how many ran. */
+    private static int runYarnStages(JsonNode commands, File runs) {
         String runsUri = "hdfs:///rlsf/runs";
         int stages = 0;
-        for (JsonNode c : new ObjectMapper().readTree(r.out()).get("commands")) {
+        for (JsonNode c : commands) {
             if (!c.get("where").asText().startsWith("rlsf_yarn.")) {
                 continue;
             }
@@ -130,14 +186,14 @@ class DeployFilesTest {
             if (sub.getCommandSpec().findOption("--config") != null) {
                 args.addAll(1, List.of("-c", "conf/experiments/smoke.conf"));
             }
+            if (args.get(0).equals("reward-model") || args.get(0).equals("ppo")) {
+                args.addAll(1, List.of("--set", "reward.epochs=1", "--set", "ppo.rounds=2", "--set", "ppo.prompts-per-round=8",
+                        "--set", "ppo.max-new-tokens=24", "--set", "ppo.epochs=1"));
+            }
             assertEquals(0, Main.execute(args.toArray(new String[0])), c.get("where").asText() + ": " + args);
             stages++;
         }
-        assertEquals(10, stages);
-        File run = new File(runs, "rlsf-20260101");
-        assertTrue(new File(run, "report/results.json").isFile(), "the report of the stage-by-stage run");
-        JsonNode results = new ObjectMapper().readTree(new File(run, "report/results.json"));
-        assertEquals(9, results.get("results").size(), "3 models x (arith, mcq, all)");
+        return stages;
     }
 
     @Test
@@ -168,6 +224,28 @@ class DeployFilesTest {
         Properties k8s = properties("k8s/rlsf-k8s.properties");
         assertTrue(Files.isRegularFile(ROOT.resolve(k8s.getProperty("spark.kubernetes.executor.podTemplateFile"))));
         assertEquals("nvidia.com", k8s.getProperty("spark.executor.resource.gpu.vendor"));
+        // pods: non-root, no privilege escalation, no capabilities, read-only root filesystem with /tmp writable
+        for (String key : new String[]{"spark.kubernetes.driver.podTemplateFile", "spark.kubernetes.executor.podTemplateFile"}) {
+            String template = Files.readString(ROOT.resolve(k8s.getProperty(key)));
+            for (String must : new String[]{"runAsNonRoot: true", "allowPrivilegeEscalation: false", "readOnlyRootFilesystem: true",
+                    "drop: [\"ALL\"]", "mountPath: /tmp"}) {
+                assertTrue(template.contains(must), key + ": " + must);
+            }
+        }
+        for (String side : new String[]{"driver", "executor"}) {   // the k8s options = the common ones + JavaCPP's cache in /tmp
+            String opts = k8s.getProperty("spark." + side + ".extraJavaOptions");
+            assertEquals(common.getProperty("spark." + side + ".extraJavaOptions") + " -Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp", opts);
+        }
+        try (Stream<Path> manifests = Files.list(DEPLOY.resolve("k8s/operator"))) {
+            for (Path m : manifests.toList()) {
+                String text = Files.readString(m);
+                assertEquals(2, text.split("runAsNonRoot: true", -1).length - 1, m + ": driver and executor run as non-root");
+                assertEquals(2, text.split("readOnlyRootFilesystem: true", -1).length - 1, m + ": read-only root filesystems");
+                assertTrue(text.contains("javacpp.cachedir=/tmp/javacpp"), m.toString());
+            }
+        }
+        String rbac = Files.readString(DEPLOY.resolve("k8s/rbac.yaml"));
+        assertFalse(rbac.contains("\"*\"") || rbac.contains("update") || rbac.contains("patch"), "RBAC: only what the driver needs");
         assertTrue(Files.isExecutable(DEPLOY.resolve("common/getGpusResources.sh")), "the discovery script is executable");
     }
 
