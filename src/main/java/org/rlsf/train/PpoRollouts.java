@@ -73,28 +73,9 @@ public final class PpoRollouts {
         return out;
     }
 
-    /** V at each response token's preceding state: the value head at position o + |prompt| − 1 + i (LM layout). */
+    /** V at each response token's preceding state (see {@link RewardScorer#values}). */
     static List<float[]> stateValues(Checkpoint valueModel, Tokenizer tok, List<int[]> prompts, List<int[]> responses) {
-        ComputationGraph g = RewardScorer.scoringGraph(valueModel);
-        int len = TransformerLm.seqLen(g), o = Tokenizer.promptOffset(tok.bosId());
-        INDArray f = Nd4j.valueArrayOf(new long[]{prompts.size(), len}, (double) tok.padId(), DataType.FLOAT);
-        for (int b = 0; b < prompts.size(); b++) {
-            int[] seq = full(tok.bosId(), prompts.get(b), responses.get(b));
-            for (int t = 0; t < seq.length; t++) {
-                f.putScalar(b, t, seq[t]);
-            }
-        }
-        INDArray v = g.outputSingle(false, f);                                                 // [mb, 1, len]
-        List<float[]> out = new ArrayList<>(prompts.size());
-        for (int b = 0; b < prompts.size(); b++) {
-            float[] values = new float[responses.get(b).length];
-            int start = o + prompts.get(b).length - 1;
-            for (int i = 0; i < values.length; i++) {
-                values[i] = v.getFloat(b, 0, start + i);
-            }
-            out.add(values);
-        }
-        return out;
+        return RewardScorer.values(valueModel, prompts, responses);
     }
 
     static int[] full(int bosId, int[] prompt, int[] response) {

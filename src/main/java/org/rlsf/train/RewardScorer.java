@@ -32,44 +32,81 @@ public final class RewardScorer {
      * this equals a pass over the whole context at a fraction of its cost.
      */
     public static double[] score(Checkpoint rewardModel, List<int[]> prompts, List<int[]> responses) {
+        double[] out = new double[prompts.size()];
+        forEachChunk(rewardModel, prompts, responses, (g, f, rows, seqs) -> {
+            INDArray l = Nd4j.zeros(DataType.FLOAT, rows.length, 2, f.size(1));
+            for (int b = 0; b < rows.length; b++) {
+                l.putScalar(b, 0, Math.max(0, seqs[b].length - 1), 1);
+            }
+            double[] r = RewardMetrics.rowRewards(g, new DataSet(f, l));
+            for (int b = 0; b < rows.length; b++) {
+                out[rows[b]] = r[b];
+            }
+        });
+        return out;
+    }
+
+    /**
+     * A value model's value of the state before each response token (its head at position o + |prompt| − 1 + i, the
+     * LM layout), per row, chunked and sized as {@link #score}.
+     */
+    public static List<float[]> values(Checkpoint valueModel, List<int[]> prompts, List<int[]> responses) {
+        float[][] out = new float[prompts.size()][];
+        int o = Tokenizer.promptOffset(valueModel.tokenizer().bosId());
+        forEachChunk(valueModel, prompts, responses, (g, f, rows, seqs) -> {
+            INDArray v = g.outputSingle(false, f);                                             // [mb, 1, len]
+            for (int b = 0; b < rows.length; b++) {
+                float[] values = new float[responses.get(rows[b]).length];
+                int start = o + prompts.get(rows[b]).length - 1;
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = v.getFloat(b, 0, start + i);
+                }
+                out[rows[b]] = values;
+            }
+        });
+        return java.util.Arrays.asList(out);
+    }
+
+    private interface Chunk {
+        /** {@code f}: the chunk's features [rows, len]; {@code rows}: their indices in the caller's lists. */
+        void run(ComputationGraph g, INDArray f, int[] rows, int[][] seqs);
+    }
+
+    private static void forEachChunk(Checkpoint model, List<int[]> prompts, List<int[]> responses, Chunk chunk) {
         if (prompts.size() != responses.size()) {
             throw new IllegalArgumentException(prompts.size() + " prompts for " + responses.size() + " responses");
         }
-        Tokenizer tok = rewardModel.tokenizer();
-        int context = rewardModel.model().contextLength();
+        Tokenizer tok = model.tokenizer();
+        int context = model.model().contextLength();
         int[][] seqs = new int[prompts.size()][];
         Integer[] order = new Integer[seqs.length];
         for (int i = 0; i < seqs.length; i++) {
             seqs[i] = sequence(tok.bosId(), prompts.get(i), responses.get(i));
             if (seqs[i].length > context) {
                 throw new IllegalArgumentException("prompt + response " + i + " has " + seqs[i].length
-                        + " tokens; the reward model's context is " + context);
+                        + " tokens; the model's context is " + context);
             }
             order[i] = i;
         }
         java.util.Arrays.sort(order, java.util.Comparator.comparingInt(i -> seqs[i].length));
         java.util.Map<Integer, ComputationGraph> graphs = new java.util.HashMap<>();
-        double[] out = new double[seqs.length];
         for (int from = 0; from < seqs.length; from += CHUNK) {
             int n = Math.min(CHUNK, seqs.length - from);
             int longest = seqs[order[from + n - 1]].length;
             int len = Math.min(context, Math.max(LENGTH_STEP, (longest + LENGTH_STEP - 1) / LENGTH_STEP * LENGTH_STEP));
-            ComputationGraph g = graphs.computeIfAbsent(len, l -> scoringGraph(rewardModel, l));
+            ComputationGraph g = graphs.computeIfAbsent(len, l -> scoringGraph(model, l));
             INDArray f = Nd4j.valueArrayOf(new long[]{n, len}, (double) tok.padId(), DataType.FLOAT);
-            INDArray l = Nd4j.zeros(DataType.FLOAT, n, 2, len);
+            int[] rows = new int[n];
+            int[][] chunkSeqs = new int[n][];
             for (int b = 0; b < n; b++) {
-                int[] seq = seqs[order[from + b]];
-                for (int t = 0; t < seq.length; t++) {
-                    f.putScalar(b, t, seq[t]);
+                rows[b] = order[from + b];
+                chunkSeqs[b] = seqs[rows[b]];
+                for (int t = 0; t < chunkSeqs[b].length; t++) {
+                    f.putScalar(b, t, chunkSeqs[b][t]);
                 }
-                l.putScalar(b, 0, Math.max(0, seq.length - 1), 1);
             }
-            double[] r = RewardMetrics.rowRewards(g, new DataSet(f, l));
-            for (int b = 0; b < n; b++) {
-                out[order[from + b]] = r[b];
-            }
+            chunk.run(g, f, rows, chunkSeqs);
         }
-        return out;
     }
 
     /** A reward-model-shaped checkpoint as a graph over {@code len} positions (its own may differ). */

@@ -59,6 +59,16 @@ class RewardScorerTest {
         for (int i = 0; i < whole.length; i++) {
             assertEquals(whole[i], scored[i], 1e-5, "row " + i);
         }
+        // the per-position head (a value model's values) through the same chunks equals the full-context output
+        INDArray v = g.outputSingle(false, f);
+        List<float[]> values = RewardScorer.values(rm, prompts, responses);
+        for (int b = 0; b < prompts.size(); b++) {
+            int start = 1 + prompts.get(b).length - 1;   // the tokenizer adds BOS
+            assertEquals(responses.get(b).length, values.get(b).length);
+            for (int i = 0; i < values.get(b).length; i++) {
+                assertEquals(v.getFloat(b, 0, start + i), values.get(b)[i], 1e-5, "row " + b + " position " + i);
+            }
+        }
         assertThrows(IllegalArgumentException.class, () -> RewardScorer.score(rm, List.of(ids(rnd, 30)), List.of(ids(rnd, 20))),
                 "longer than the context");
     }
