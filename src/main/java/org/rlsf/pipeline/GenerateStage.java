@@ -37,8 +37,9 @@ import java.util.Map;
 
 /**
  * The generate stage on Spark: the prompts are cut into shards; each executor loads the frozen model once (from its
- * path), CoT-decodes and scores its shard, and the traces table is written partitioned by run_id and shard. Shards
- * already committed under the same run id are skipped, so rerunning a run id resumes it.
+ * path), CoT-decodes and scores its shard, and the traces table is written partitioned by run_id and shard, in waves
+ * of as many shards as run at once, each wave committed (data, then manifests) before the next: a kill loses at most
+ * the wave in flight. Shards already committed under the same run id are skipped, so rerunning a run id resumes it.
  */
 public final class GenerateStage {
     private static final Logger LOG = LoggerFactory.getLogger(GenerateStage.class);
@@ -75,43 +76,67 @@ public final class GenerateStage {
             return;
         }
 
-        // 3) decode on the executors, write the pending partitions
+        // 3) decode on the executors in waves of as many shards as the cluster runs at once; each wave's partitions
+        //    and manifests are committed before the next starts, so a kill loses at most the wave in flight
         LongAccumulator tokens = jsc.sc().longAccumulator("rlsf.generated_tokens");   // progress display only
         ShardProgress progress = new ShardProgress(pendingPrompts, pending.size(), tokens);
         spark.sparkContext().addSparkListener(progress);
-        jsc.setJobGroup("rlsf-generate", "generate " + runId);
-        JavaRDD<Row> rows = jsc.parallelize(pending, pending.size()).flatMap(new DecodeShard(modelPath, settings, run, tokens));
         spark.conf().set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS");   // readable beyond Spark
-        spark.createDataFrame(rows, TracesTable.SCHEMA).write()
-                .mode(SaveMode.Overwrite)
-                .option("partitionOverwriteMode", "dynamic")
-                .option("compression", "zstd")
-                .partitionBy("run_id", "shard")
-                .parquet(table.toString());
-        spark.sparkContext().removeSparkListener(progress);
+        int wave = Math.max(1, jsc.defaultParallelism());
+        long traces = 0, errors = 0, zero = 0;
+        try {
+            for (int from = 0; from < pending.size(); from += wave) {
+                List<Shards.Shard> part = pending.subList(from, Math.min(pending.size(), from + wave));
+                jsc.setJobGroup("rlsf-generate", "generate " + runId + " shards " + part.get(0).shard() + ".."
+                        + part.get(part.size() - 1).shard());
+                JavaRDD<Row> rows = jsc.parallelize(new ArrayList<>(part), part.size())
+                        .flatMap(new DecodeShard(modelPath, settings, run, tokens));
+                spark.createDataFrame(rows, TracesTable.SCHEMA).write()
+                        .mode(SaveMode.Overwrite)
+                        .option("partitionOverwriteMode", "dynamic")
+                        .option("compression", "zstd")
+                        .partitionBy("run_id", "shard")
+                        .parquet(table.toString());
+                long[] c = commitManifests(spark, store, table, runId, part);
+                traces += c[0];
+                errors += c[1];
+                zero += c[2];
+            }
+        } finally {
+            spark.sparkContext().removeSparkListener(progress);
+        }
+        double secs = progress.seconds();
+        LOG.info(String.format("wrote %d traces (%d error rows; %d with no answer span) for %d prompts in %s "
+                        + "(%.2f prompts/s, %,.0f generated tokens/s) to %s", traces, errors, zero, pendingPrompts,
+                Durations.format(secs), pendingPrompts / secs, tokens.value() / secs, table));
+    }
 
-        // 4) manifests after commit, with counts from the written data: one aggregation over the run's shards
+    /**
+     * A wave's manifests, after its partitions are committed, with counts from the written data (one aggregation over
+     * the wave's shards). Returns the wave's traces, error rows and rows without an answer span.
+     */
+    private static long[] commitManifests(SparkSession spark, FileStore store, Path table, String runId,
+                                          List<Shards.Shard> part) {
+        List<String> dirs = part.stream().map(w -> RunLayout.shardPartition(table, runId, w.shard()).toString()).toList();
         Map<Integer, long[]> written = new HashMap<>();
-        for (Row r : spark.read().parquet(RunLayout.runPartition(table, runId).toString()).groupBy("shard")
+        for (Row r : spark.read().option("basePath", table.toString()).parquet(dirs.toArray(new String[0]))
+                .groupBy("shard")
                 .agg(functions.count("*").as("rows"), functions.expr("count_if(error IS NOT NULL)").as("errors"),
                         functions.expr("count_if(error IS NULL AND span_end = span_start)").as("zero"))
                 .collectAsList()) {
             written.put(((Number) r.get(r.fieldIndex("shard"))).intValue(), new long[]{r.getLong(r.fieldIndex("rows")),
                     r.getLong(r.fieldIndex("errors")), r.getLong(r.fieldIndex("zero"))});
         }
-        long traces = 0, errors = 0, zero = 0;
-        for (Shards.Shard w : pending) {
+        long[] total = new long[3];
+        for (Shards.Shard w : part) {
             long[] c = written.getOrDefault(w.shard(), new long[3]);
             TracesTable.writeManifest(store, table, Manifests.TracesShard.of(TracesTable.SCHEMA_VERSION, runId, w.shard(),
                     w.problems().size(), c[0], c[1], c[2], CodeVersion.get()));
-            traces += c[0];
-            errors += c[1];
-            zero += c[2];
+            for (int i = 0; i < 3; i++) {
+                total[i] += c[i];
+            }
         }
-        double secs = progress.seconds();
-        LOG.info(String.format("wrote %d traces (%d error rows; %d with no answer span) for %d prompts in %s "
-                        + "(%.2f prompts/s, %,.0f generated tokens/s) to %s", traces, errors, zero, pendingPrompts,
-                Durations.format(secs), pendingPrompts / secs, tokens.value() / secs, table));
+        return total;
     }
 
     /**
