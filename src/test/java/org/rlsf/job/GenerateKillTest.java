@@ -15,13 +15,10 @@ import org.rlsf.tasks.McqTask;
 import org.rlsf.tasks.Problem;
 
 import java.io.File;
-import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,23 +49,13 @@ class GenerateKillTest {
 
         // the same command in its own JVM, killed with SIGKILL once a shard is committed
         File killed = new File(dir, "killed");
-        List<String> cmd = new ArrayList<>(List.of(new File(System.getProperty("java.home"), "bin/java").getPath()));
-        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                .filter(a -> !a.startsWith("-agentlib") && !a.startsWith("-javaagent")).toList());
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        cmd.addAll(args(ckpt, new File(corpus.getAbsolutePath()), killed));
-        File log = new File(dir, "killed.log");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log).start();
-        int committed = 0;
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-        while (committed == 0 && p.isAlive() && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-            committed = committedShards(killed).size();
-        }
-        assertTrue(p.isAlive(), () -> "the generate JVM ended before it could be killed (" + p.exitValue() + "):\n" + tail(log));
-        p.destroyForcibly();   // SIGKILL: no shutdown hook, no cleanup
-        assertTrue(p.waitFor(1, TimeUnit.MINUTES));
-        assertEquals(137, p.exitValue(), "killed by SIGKILL");
+        KilledJvm.runUntil(args(ckpt, corpus, killed), new File(dir, "killed.log"), () -> {
+            try {
+                return !committedShards(killed).isEmpty();
+            } catch (Exception e) {
+                return false;
+            }
+        });
         Map<String, String> before = committedShards(killed);
         assertTrue(!before.isEmpty() && before.size() < SHARDS, "killed mid-run: " + before.size() + " of " + SHARDS + " shards committed");
         System.out.printf("generate killed (SIGKILL) with %d of %d shards committed%n", before.size(), SHARDS);
@@ -113,14 +100,5 @@ class GenerateKillTest {
             out.add(r.toString());
         }
         return out;
-    }
-
-    private static String tail(File log) {
-        try {
-            List<String> lines = Files.readAllLines(log.toPath());
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
-        } catch (java.io.IOException e) {
-            return "(no log: " + e + ")";
-        }
     }
 }
