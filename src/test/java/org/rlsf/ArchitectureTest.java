@@ -41,7 +41,7 @@ class ArchitectureTest {
             Map.entry("train", List.of()));
     /** The files of train that drive Spark (dl4j-spark's training master); the rest of train is plain DL4J. */
     private static final Set<String> SPARK_TRAINERS = Set.of("SparkPretrainer.java", "PairTrainer.java", "PpoTrainer.java",
-            "PretrainStage.java", "IterationCarryOver.java");
+            "PretrainStage.java", "IterationCarryOver.java", "OrderedAveraging.java");
     /** Which of our packages each package may import (besides itself). */
     private static final Map<String, Set<String>> MAY_IMPORT = Map.ofEntries(
             Map.entry("config", Set.of()),

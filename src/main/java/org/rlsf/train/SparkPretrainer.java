@@ -116,7 +116,7 @@ public final class SparkPretrainer {
      */
     static ParameterAveragingTrainingMaster trainingMaster(int workers, int batchRows, int averagingFrequency, long seed,
                                                            IterationCarryOver carryOver) {
-        return new ParameterAveragingTrainingMaster.Builder(workers, batchRows)
+        return new OrderedAveraging(new ParameterAveragingTrainingMaster.Builder(workers, batchRows)
                 .batchSizePerWorker(batchRows)
                 .averagingFrequency(averagingFrequency)
                 .workerPrefetchNumBatches(0)
@@ -125,8 +125,7 @@ public final class SparkPretrainer {
                 .rddTrainingApproach(RDDTrainingApproach.Direct)
                 .storageLevel(null)
                 .rngSeed(seed)
-                .trainingHooks(carryOver)
-                .build();
+                .trainingHooks(carryOver));
     }
 
     /** Seeded shuffle, then consecutive minibatches; the last may be smaller. */

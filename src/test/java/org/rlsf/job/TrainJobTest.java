@@ -110,6 +110,17 @@ class TrainJobTest {
     }
 
     @Test
+    void threeWorkersTrainToTheSameWeightsWhateverOrderTheyFinishIn() {
+        // with three workers the averaging sum's order matters in float32; OrderedAveraging sums in partition order
+        // (OrderedAveragingTest pins the order dependence itself); on 2 task slots the third worker runs after the others
+        File a = new File(dir, "three-a"), b = new File(dir, "three-b");
+        assertEquals(0, train(a, "--set", "train.epochs=2", "--set", "train.workers=3"));
+        assertEquals(0, train(b, "--set", "train.epochs=2", "--set", "train.workers=3"));
+        assertEquals(Checkpoint.load(STORE, new Path(a.getAbsolutePath())).weightsSha256(),
+                Checkpoint.load(STORE, new Path(b.getAbsolutePath())).weightsSha256());
+    }
+
+    @Test
     void theSamePairsUnderAnotherRunIdTrainToTheSameWeights() {
         // pair ids hash the run id in; the training order must not depend on it
         File corpus = new File(dir, "corpus"), traces = new File(dir, "traces-other"), other = new File(dir, "pairs-other");
