@@ -119,6 +119,20 @@ def check_run_ids(pipeline):
             problems.append(f"rlsf_pipeline.run_id refuses the valid id {ok!r}")
     if pipeline.run_id(None, "20260101") != SAMPLE_RUN_ID or pipeline.run_id(_DagRun({}), "20260101") != SAMPLE_RUN_ID:
         problems.append("rlsf_pipeline.run_id: the default id is not rlsf-<ds>")
+    import re
+    dns = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+    label = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+    names = set()
+    for ok in ("rlsf-20260101", "a.b_c-1", "R1", "_x", "-y", "A" * 128, "A" * 127 + "B"):
+        for task in ("evaluate-base-cot-decoding", "report"):
+            name = pipeline.k8s_name(task, ok)
+            if not dns.fullmatch(name):
+                problems.append(f"rlsf_pipeline.k8s_name({task!r}, {ok!r}) = {name!r} is not a DNS-1123 label")
+            names.add(name)
+        if not label.fullmatch(pipeline.k8s_label(ok)):
+            problems.append(f"rlsf_pipeline.k8s_label({ok!r}) = {pipeline.k8s_label(ok)!r} is not a label value")
+    if len(names) != 14:
+        problems.append("rlsf_pipeline.k8s_name gives two run ids the same name")
     for bad in ("../x", "a/b", "a#b", '"', "", ".hidden", 'x", "spec": {', 7):
         try:
             pipeline.run_id(_DagRun({"run_id": bad}), "20260101")

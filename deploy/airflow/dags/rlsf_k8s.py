@@ -32,7 +32,8 @@ with DAG(
     tasks = {}
     for task_id, _, _ in pipeline.STAGES:
         app = pipeline.spark_application(task_id, pipeline.RUN_ID_TEMPLATE, runs=RUNS, image=IMAGE)
-        # SparkApplication names must be DNS labels: the templated run id is rendered before submission
+        # SparkApplication names must be DNS-1123 labels: rlsf_k8s_name folds the rendered run id into one
+        # (lowercase, '-', at most 63 characters, a hash suffix when folded), rlsf_k8s_label the label value
         tasks[task_id] = SparkKubernetesOperator(
             task_id=task_id,
             namespace="rlsf",

@@ -11,6 +11,7 @@ command or option fails the build.
 
     python3 deploy/airflow/dags/rlsf_pipeline.py --write-manifests deploy/k8s/operator
 """
+import hashlib
 import json
 import os
 import re
@@ -106,9 +107,38 @@ def run_id(dag_run, ds_nodash):
     return rid
 
 
-# Airflow templates call run_id through this macro (every DAG passes user_defined_macros=MACROS).
-MACROS = {"rlsf_run_id": run_id}
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+
+
+def _digest(text):
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def k8s_name(task_id, rid):
+    """A SparkApplication name for a stage of a run: a DNS-1123 label (lowercase letters, digits, '-', at most 63).
+    Run ids may hold capitals, '_' and '.' and run to 128 characters: such an id is folded to fit and suffixed with
+    8 hex digits of its sha256, so two ids never share a name."""
+    name = f"rlsf-{task_id}-{rid}"
+    if _DNS_LABEL.fullmatch(name):
+        return name
+    folded = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:54].rstrip("-")
+    return f"{folded}-{_digest(rid)}"
+
+
+def k8s_label(rid):
+    """The run id as a Kubernetes label value (at most 63 characters, alphanumeric at both ends), folded like
+    k8s_name when it is not one already."""
+    if _LABEL_VALUE.fullmatch(rid):
+        return rid
+    folded = re.sub(r"[^A-Za-z0-9_.-]+", "-", rid)[:54].strip("-_.")
+    return f"{folded}-{_digest(rid)}" if folded else _digest(rid)
+
+
+# Airflow templates call these macros (every DAG passes user_defined_macros=MACROS).
+MACROS = {"rlsf_run_id": run_id, "rlsf_k8s_name": k8s_name, "rlsf_k8s_label": k8s_label}
 RUN_ID_TEMPLATE = "{{ rlsf_run_id(dag_run, ds_nodash) }}"
+_RUN_ID_EXPR = "rlsf_run_id(dag_run, ds_nodash)"
 
 
 def command(task_id, runs, run_id, stage_list=None):
@@ -137,6 +167,11 @@ JAVACPP_CACHE = "-Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp"
 def spark_application(task_id, run_id, runs="/data/rlsf/runs", image="registry.example.com/rlsf:0.1.0",
                       executors=2, stage_list=None):
     """A spark-operator SparkApplication (sparkoperator.k8s.io/v1beta2) for one stage."""
+    if run_id == RUN_ID_TEMPLATE:   # rendered by Airflow per DAG run: the same folding, as macros
+        name = "{{ rlsf_k8s_name('" + task_id + "', " + _RUN_ID_EXPR + ") }}"
+        label = "{{ rlsf_k8s_label(" + _RUN_ID_EXPR + ") }}"
+    else:
+        name, label = k8s_name(task_id, run_id), k8s_label(run_id)
     gpu = task_id in ("generate", "train", "reward-model", "ppo", "evaluate-base-greedy", "evaluate-base-cot-decoding",
                       "evaluate-rlsf-greedy", "evaluate-rlsf-ppo-greedy")
     volume_mount = [{"name": "rlsf-data", "mountPath": "/data"}, {"name": "tmp", "mountPath": "/tmp"}]
@@ -149,8 +184,8 @@ def spark_application(task_id, run_id, runs="/data/rlsf/runs", image="registry.e
     return {
         "apiVersion": "sparkoperator.k8s.io/v1beta2",
         "kind": "SparkApplication",
-        "metadata": {"name": "rlsf-" + task_id + "-" + run_id, "namespace": "rlsf",
-                     "labels": {"app.kubernetes.io/name": "rlsf", "rlsf/stage": task_id, "rlsf/run-id": run_id}},
+        "metadata": {"name": name, "namespace": "rlsf",
+                     "labels": {"app.kubernetes.io/name": "rlsf", "rlsf/stage": task_id, "rlsf/run-id": label}},
         "spec": {
             "type": "Java",
             "mode": "cluster",
