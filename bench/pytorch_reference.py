@@ -11,7 +11,9 @@ responses, DPO loss against fixed reference log-probs, backward, AdamW), KV-cach
 needed by the tests.
 """
 import argparse
+import ctypes
 import math
+import os
 import time
 
 import torch
@@ -156,6 +158,19 @@ def timed(fn, steps, warmup):
     return time.perf_counter() - t0
 
 
+def openblas_threads():
+    """The thread count of the OpenBLAS this process loaded (Debian's torch links the system one, which ignores
+    torch.set_num_threads and follows OPENBLAS_NUM_THREADS / OMP_NUM_THREADS or the core count), or n/a."""
+    try:
+        with open("/proc/self/maps") as maps:
+            path = next((l.split()[-1] for l in maps if "libopenblas" in l and l.split()[-1].startswith("/")), None)
+        if path is None:
+            return "n/a"
+        return ctypes.CDLL(path).openblas_get_num_threads()
+    except (OSError, AttributeError):
+        return "n/a"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
@@ -184,7 +199,10 @@ def main():
     model = (Llama(a.vocab, a.d, a.layers, a.heads, kv, a.d_ff, a.context, a.rope_theta) if a.arch == "llama"
              else Gpt(a.vocab, a.d, a.layers, a.heads, a.d_ff, a.context))
     params = sum(p.numel() for p in model.parameters())
-    out = {"torch_version": torch.__version__, "threads": a.threads, "vocab_size": a.vocab, "d_model": a.d,
+    out = {"torch_version": torch.__version__, "threads": a.threads, "torch_threads": torch.get_num_threads(),
+           "openblas_threads": openblas_threads(), "env_omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
+           "env_openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
+           "vocab_size": a.vocab, "d_model": a.d,
            "n_layers": a.layers, "n_heads": a.heads, "parameters": params, "seq_len": a.seq, "train_batch": a.batch}
 
     # 1) LM step

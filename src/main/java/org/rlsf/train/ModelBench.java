@@ -51,6 +51,11 @@ public final class ModelBench {
         out.put("seq_len", String.valueOf(s.seqLen()));
         out.put("train_batch", String.valueOf(s.batch()));
         out.put("kernels", s.compute().kernels().configName());
+        // what this JVM computes with, as the native libraries report it (not what was asked for)
+        out.put("nd4j_threads", String.valueOf(org.nd4j.linalg.factory.Nd4j.getEnvironment().maxThreads()));
+        out.put("blas_threads", String.valueOf(org.nd4j.linalg.factory.Nd4j.factory().blas().getMaxThreads()));
+        out.put("env_omp_num_threads", String.valueOf(System.getenv().getOrDefault("OMP_NUM_THREADS", "unset")));
+        out.put("env_openblas_num_threads", String.valueOf(System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "unset")));
 
         // 1) training step
         ComputationGraph graph = TransformerLm.create(model, s.seqLen(),
