@@ -42,7 +42,7 @@ public record PpoBatch(List<Rollout> rollouts, List<double[]> advantages, List<d
         java.util.Arrays.fill(features, padId);
         for (int b = 0; b < mb; b++) {
             Rollout r = rollouts.get(b);
-            int[] s = PpoRollouts.full(bosId, r.prompt(), r.response());
+            int[] s = RewardScorer.sequence(bosId, r.prompt(), r.response());
             if (s.length - 1 > t) {
                 throw new IllegalArgumentException("rollout " + r.promptId() + " needs " + (s.length - 1) + " positions, more than " + t);
             }

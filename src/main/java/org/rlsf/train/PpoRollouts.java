@@ -1,17 +1,11 @@
 package org.rlsf.train;
 
-import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
 import org.rlsf.config.GenerateConfig;
 import org.rlsf.model.Checkpoint;
 import org.rlsf.model.Generation;
 import org.rlsf.model.KvCacheDecoder;
 import org.rlsf.model.TokenChooser;
 import org.rlsf.model.Tokenizer;
-import org.rlsf.model.TransformerLm;
 import org.rlsf.generate.ShardGenerator;
 import org.rlsf.ppo.Rollout;
 import org.rlsf.tasks.Problem;
@@ -61,7 +55,7 @@ public final class PpoRollouts {
         List<int[]> responses = gens.stream().map(Generation::tokens).toList();
         List<float[]> ref = reference.decoder(s.decoding()).forcedLogProbs(prompts, responses, tok.bosId());
         double[] scores = RewardScorer.score(rewardModel, prompts, responses);
-        List<float[]> values = stateValues(valueModel, tok, prompts, responses);
+        List<float[]> values = RewardScorer.values(valueModel, prompts, responses);
         List<Rollout> out = new ArrayList<>(kept.size());
         for (int i = 0; i < kept.size(); i++) {
             if (responses.get(i).length == 0) {
@@ -71,14 +65,5 @@ public final class PpoRollouts {
                     ref.get(i), values.get(i), scores[i], gens.get(i).finish() == Generation.FinishReason.EOS));
         }
         return out;
-    }
-
-    /** V at each response token's preceding state (see {@link RewardScorer#values}). */
-    static List<float[]> stateValues(Checkpoint valueModel, Tokenizer tok, List<int[]> prompts, List<int[]> responses) {
-        return RewardScorer.values(valueModel, prompts, responses);
-    }
-
-    static int[] full(int bosId, int[] prompt, int[] response) {
-        return RewardScorer.sequence(bosId, prompt, response);
     }
 }

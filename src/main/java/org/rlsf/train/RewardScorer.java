@@ -117,11 +117,6 @@ public final class RewardScorer {
         return g;
     }
 
-    /** A reward-model-shaped checkpoint as a graph over the whole context (its own may be shorter). */
-    static ComputationGraph scoringGraph(Checkpoint c) {
-        return scoringGraph(c, c.model().contextLength());
-    }
-
     /** BOS (when the tokenizer adds one), prompt, response. */
     static int[] sequence(int bosId, int[] prompt, int[] response) {
         int o = Tokenizer.promptOffset(bosId);
