@@ -25,6 +25,8 @@ public record RunLayout(Path dir, String runId) {
     public static final String CHECKPOINT_MANIFEST = "checkpoint.json";
     /** An evaluation's completion marker. */
     public static final String EVAL_SUMMARY = "summary.json";
+    /** The field of an evaluation's summary.json naming the reward model that scored its branches (null: none). */
+    public static final String EVAL_SUMMARY_REWARD_MODEL = "reward_model";
     /** The directory a DPO output's selected policy is saved in. */
     public static final String POLICY = "checkpoint";
 

@@ -110,9 +110,7 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
      */
     public static Checkpoint load(FileStore store, Path dir) {
         store.recover(dir);   // a replacing save killed between its two renames left the previous checkpoint beside it
-        if (!store.exists(new Path(dir, MANIFEST)) && store.exists(new Path(new Path(dir, "checkpoint"), MANIFEST))) {
-            dir = new Path(dir, "checkpoint");
-        }
+        dir = checkpointDir(store, dir);
         Path manifestPath = new Path(dir, MANIFEST);
         if (!store.exists(manifestPath)) {
             throw new IllegalArgumentException("not a checkpoint: " + dir + " has no " + MANIFEST
@@ -179,6 +177,14 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
         }
     }
 
+    /** {@code dir}, or its {@code checkpoint/} subdirectory when {@code dir} is a training output that holds one. */
+    private static Path checkpointDir(FileStore store, Path dir) {
+        if (!store.exists(new Path(dir, MANIFEST)) && store.exists(new Path(new Path(dir, "checkpoint"), MANIFEST))) {
+            return new Path(dir, "checkpoint");
+        }
+        return dir;
+    }
+
     /**
      * The weights hash a checkpoint directory's manifest records (read without loading the model), or null for an
      * {@code hf:} spec or a directory without a readable manifest.
@@ -187,11 +193,7 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
         if (HfImport.isSpec(spec)) {
             return null;
         }
-        Path dir = FileStore.path(spec);
-        if (!store.exists(new Path(dir, MANIFEST)) && store.exists(new Path(new Path(dir, "checkpoint"), MANIFEST))) {
-            dir = new Path(dir, "checkpoint");
-        }
-        Path manifest = new Path(dir, MANIFEST);
+        Path manifest = new Path(checkpointDir(store, FileStore.path(spec)), MANIFEST);
         if (!store.exists(manifest)) {
             return null;
         }

@@ -57,9 +57,6 @@ import java.util.TreeMap;
 public final class EvaluateStage {
     private static final Logger LOG = LoggerFactory.getLogger(EvaluateStage.class);
 
-    /** The summary.json field naming the reward model that scored the branches (null when none did). */
-    public static final String REWARD_MODEL = "reward_model";
-
     private EvaluateStage() {
     }
 
@@ -202,7 +199,7 @@ public final class EvaluateStage {
         summary.put("model_id", info.modelId());
         summary.put("weights_sha256", info.weightsSha256());
         summary.put("config_hash", info.configHash());
-        summary.put(REWARD_MODEL, rewardPath);
+        summary.put(RunLayout.EVAL_SUMMARY_REWARD_MODEL, rewardPath);
         summary.put("code_version", CodeVersion.get());
         summary.put("seconds", seconds);
         summary.put("all", all.summary());

@@ -181,7 +181,7 @@ public final class MainJob {
     private static boolean scoredByRewardModel(FileStore store, Path evalDir) {
         Path summary = RunLayout.evalSummary(evalDir);
         return Json.read(store.readText(summary), com.fasterxml.jackson.databind.JsonNode.class, summary)
-                .path(EvaluateStage.REWARD_MODEL).isTextual();
+                .path(RunLayout.EVAL_SUMMARY_REWARD_MODEL).isTextual();
     }
 
     private static void evaluateGreedy(RlsfConfig config, FileStore store, RunLayout layout, StageTimings timings, Path policy,

@@ -40,9 +40,6 @@ public final class RunReport {
         return out;
     }
 
-    /** The evaluation summary's field naming the reward model that scored its branches (EvaluateStage.REWARD_MODEL). */
-    private static final String REWARD_MODEL = "reward_model";
-
     private RunReport() {
     }
 
@@ -95,7 +92,7 @@ public final class RunReport {
         List<String> rewardLines = new ArrayList<>();
         List<Map<String, Object>> rewardRows = new ArrayList<>();
         JsonNode cotSummary = summaries.get("base-cot-decoding");
-        if (cotSummary.path(REWARD_MODEL).isTextual()) {
+        if (cotSummary.path(RunLayout.EVAL_SUMMARY_REWARD_MODEL).isTextual()) {
             for (String t : scopes) {
                 JsonNode c = scope(cotSummary, t);
                 Map<String, Object> r = new LinkedHashMap<>();
