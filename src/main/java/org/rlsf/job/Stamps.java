@@ -24,17 +24,27 @@ final class Stamps {
     private static final Logger LOG = LoggerFactory.getLogger(Stamps.class);
 
     private final FileStore store;
-    private final StageStamp stamp;   // without fingerprints: done() and mark() take them
+    private final String command;
+    private final List<String> args;
+    private final String configHash;
     private final Path file;
     private final List<Path> inputs;
     private final List<Path> outputs;
 
-    private Stamps(FileStore store, StageStamp stamp, Path file, List<Path> inputs, List<Path> outputs) {
+    private Stamps(FileStore store, String command, List<String> args, String configHash, Path file, List<Path> inputs,
+                   List<Path> outputs) {
         this.store = store;
-        this.stamp = stamp;
+        this.command = command;
+        this.args = args;
+        this.configHash = configHash;
         this.file = file;
         this.inputs = inputs;
         this.outputs = outputs;
+    }
+
+    /** The stamp of the inputs and outputs as they are now. */
+    private StageStamp now() {
+        return StageStamp.of(store, command, args, configHash, inputs, outputs);
     }
 
     /**
@@ -56,9 +66,7 @@ final class Stamps {
         }
         List<String> args = spec.commandLine().getParseResult() == null ? List.of()
                 : spec.commandLine().getParseResult().originalArgs();
-        String command = spec.name();
-        return new Stamps(store, new StageStamp(command, args, configHash == null ? "" : configHash, java.util.Map.of(),
-                java.util.Map.of()), StageStamp.file(out, command, key), in, outputs);
+        return new Stamps(store, spec.name(), args, configHash, StageStamp.file(out, spec.name(), key), in, outputs);
     }
 
     /** A model argument as an input: the directory of a checkpoint or an hf: model; none for a built-in model. */
@@ -98,19 +106,18 @@ final class Stamps {
     boolean done() {
         String why;
         try {
-            why = StageStamp.of(store, stamp.command(), stamp.args(), stamp.configHash(), inputs, outputs)
-                    .difference(store, file);
+            why = now().difference(store, file);
         } catch (RuntimeException e) {   // a store that cannot list or read it: do the work
-            LOG.warn("{}: cannot check {} ({}); running", stamp.command(), file, e.toString());
+            LOG.warn("{}: cannot check {} ({}); running", command, file, e.toString());
             return false;
         }
         if (why == null) {
             LOG.info("{}: already complete with the same command line, settings and inputs ({}); nothing to do",
-                    stamp.command(), store.qualify(file));
+                    command, store.qualify(file));
             return true;
         }
         if (store.exists(file)) {
-            LOG.info("{}: running again: {}", stamp.command(), why);
+            LOG.info("{}: running again: {}", command, why);
         }
         return false;
     }
@@ -118,9 +125,9 @@ final class Stamps {
     /** Marks the output complete, with the fingerprints its output has now; the stage's last write. */
     void mark() {
         try {
-            StageStamp.of(store, stamp.command(), stamp.args(), stamp.configHash(), inputs, outputs).write(store, file);
+            now().write(store, file);
         } catch (RuntimeException e) {   // the stage's output is complete either way; only its rerun will not be skipped
-            LOG.warn("{}: finished, but cannot stamp {} ({}): a rerun will do the work again", stamp.command(), file,
+            LOG.warn("{}: finished, but cannot stamp {} ({}): a rerun will do the work again", command, file,
                     e.toString());
         }
     }
