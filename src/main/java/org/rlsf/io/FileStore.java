@@ -215,7 +215,10 @@ public final class FileStore {
             OutputStream opened;
             try {
                 opened = fs.append(p);
-            } catch (UnsupportedOperationException | IOException notAppendable) {   // the store cannot append at all
+            } catch (UnsupportedOperationException | IOException notAppendable) {
+                // the store cannot append (S3A throws UnsupportedOperationException, some an IOException), or not now
+                // (HDFS while it recovers a killed writer's lease): the whole file, old lines and the new one, goes
+                // through writeText's temp + rename instead, so nothing written before is lost either way
                 writeText(p, readText(p) + new String(bytes, StandardCharsets.UTF_8));
                 return;
             }
