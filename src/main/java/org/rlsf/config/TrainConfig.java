@@ -26,11 +26,13 @@ import com.typesafe.config.Config;
  * @param heldoutEveryRounds held-out metrics every this many averaging rounds; 0 = at the end of each epoch only
  * @param lengthMultiple     the training length is the longest pair rounded up to this; 0 = by the natives in use
  *                           (8 with oneDNN, 1 otherwise)
+ * @param lora               LoRA adapters ({@link LoraConfig#NONE}: full fine-tuning)
  */
 public record TrainConfig(Loss loss, double beta, double labelSmoothing, double learningRate, int warmupSteps,
                           double minLrFraction, double weightDecay, double gradClip, int epochs, int pairsPerBatch,
                           int averagingFrequency, int workers, double heldoutFraction, int heldoutMaxPairs,
-                          Selection select, long seed, int lengthBucket, int heldoutEveryRounds, int lengthMultiple) {
+                          Selection select, long seed, int lengthBucket, int heldoutEveryRounds, int lengthMultiple,
+                          LoraConfig lora) {
     /** The preference loss (method.md §1.6): DPO's −log σ(βh), or IPO's (h − 1/(2β))². */
     public enum Loss {
         DPO, IPO;
@@ -47,6 +49,16 @@ public record TrainConfig(Loss loss, double beta, double labelSmoothing, double 
         public String configName() {
             return Require.configName(this);
         }
+    }
+
+    /** Full fine-tuning (no LoRA adapters). */
+    public TrainConfig(Loss loss, double beta, double labelSmoothing, double learningRate, int warmupSteps,
+                       double minLrFraction, double weightDecay, double gradClip, int epochs, int pairsPerBatch,
+                       int averagingFrequency, int workers, double heldoutFraction, int heldoutMaxPairs,
+                       Selection select, long seed, int lengthBucket, int heldoutEveryRounds, int lengthMultiple) {
+        this(loss, beta, labelSmoothing, learningRate, warmupSteps, minLrFraction, weightDecay, gradClip, epochs,
+                pairsPerBatch, averagingFrequency, workers, heldoutFraction, heldoutMaxPairs, select, seed, lengthBucket,
+                heldoutEveryRounds, lengthMultiple, LoraConfig.NONE);
     }
 
     public TrainConfig {
@@ -68,6 +80,7 @@ public record TrainConfig(Loss loss, double beta, double labelSmoothing, double 
         require(lengthBucket >= 0, "length-bucket must be >= 0, was " + lengthBucket);
         require(heldoutEveryRounds >= 0, "heldout-every-rounds must be >= 0, was " + heldoutEveryRounds);
         require(lengthMultiple >= 0, "length-multiple must be >= 0, was " + lengthMultiple);
+        require(lora != null, "lora must be set, was null");
     }
 
     static TrainConfig fromConfig(Config c) {
@@ -77,7 +90,8 @@ public record TrainConfig(Loss loss, double beta, double labelSmoothing, double 
                 c.getInt("averaging-frequency"), c.getInt("workers"), c.getDouble("heldout-fraction"),
                 c.getInt("heldout-max-pairs"),
                 Require.choice("train.select", c.getString("select"), Selection.class), c.getLong("seed"),
-                c.getInt("length-bucket"), c.getInt("heldout-every-rounds"), c.getInt("length-multiple"));
+                c.getInt("length-bucket"), c.getInt("heldout-every-rounds"), c.getInt("length-multiple"),
+                LoraConfig.fromConfig(c.getConfig("lora")));
     }
 
     private static void require(boolean ok, String message) {

@@ -18,7 +18,13 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.lossfunctions.impl.LossSparseMCXENT;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
 import org.rlsf.config.Architecture;
+import org.rlsf.config.LoraConfig;
+import org.rlsf.model.graph.Frozen;
 import org.rlsf.config.ModelConfig;
 import org.rlsf.model.graph.DpoOutputLayer;
 import org.rlsf.model.graph.FinalLayerNorm;
@@ -96,6 +102,16 @@ public final class TransformerLm {
         return configuration(m, seqLen, opt, dataType, head);
     }
 
+    /** The LM graph with LoRA adapters in every block (tests, and LM fine-tuning with adapters). */
+    public static ComputationGraphConfiguration configuration(ModelConfig m, int seqLen, Optimiser opt,
+                                                              DataType dataType, LoraConfig lora) {
+        Layer head = m.arch().headBias()
+                ? new RnnOutputLayer.Builder(new LossSparseMCXENT()).nIn(m.dModel()).nOut(m.vocabSize())
+                        .dataFormat(RNNFormat.NCW).activation(Activation.SOFTMAX).build()
+                : LmHead.withoutBias(m.dModel(), m.vocabSize());
+        return configuration(m, seqLen, opt, dataType, head, HEAD, lora);
+    }
+
     /**
      * The same network with the preference head ({@link DpoOutputLayer}): minibatch rows 2i / 2i+1 are
      * pair i's chosen / rejected sequence. Parameters match the LM graph's by layer and name.
@@ -103,9 +119,32 @@ public final class TransformerLm {
     public static ComputationGraphConfiguration preferenceConfiguration(ModelConfig m, int seqLen, Optimiser opt,
                                                                         DataType dataType, double beta,
                                                                         double labelSmoothing, String lossType) {
+        return preferenceConfiguration(m, seqLen, opt, dataType, beta, labelSmoothing, lossType, LoraConfig.NONE);
+    }
+
+    /**
+     * The preference graph with LoRA adapters in every block ({@link TransformerBlock#withLora}); with adapters every
+     * parameter but their B matrices is frozen ({@link Frozen} updater, no regularisation).
+     */
+    public static ComputationGraphConfiguration preferenceConfiguration(ModelConfig m, int seqLen, Optimiser opt,
+                                                                        DataType dataType, double beta,
+                                                                        double labelSmoothing, String lossType,
+                                                                        LoraConfig lora) {
         DpoOutputLayer head = new DpoOutputLayer(m.dModel(), m.vocabSize(), seqLen, beta, labelSmoothing, lossType)
                 .withSameDiffKernels(opt.sameDiffKernels());
-        return configuration(m, seqLen, opt, dataType, m.arch().headBias() ? head : head.withoutBias());
+        return configuration(m, seqLen, opt, dataType, m.arch().headBias() ? head : head.withoutBias(), HEAD, lora);
+    }
+
+    /** Whether {@code graph} has LoRA adapters (its blocks' B matrices are then its only trainable parameters). */
+    public static boolean hasLora(ComputationGraph graph) {
+        return graph.getLayer(block(0)).conf().getLayer() instanceof TransformerBlock b && b.getLoraRank() > 0;
+    }
+
+    /** The learning rate after {@code step} steps (every trainable parameter shares the schedule). */
+    public static double learningRate(ComputationGraph graph, int step, int epoch) {
+        String layer = hasLora(graph) ? block(0) : EMBED;
+        String param = hasLora(graph) ? LoraTargets.paramB(0) : "W";
+        return graph.getLayer(layer).conf().getLayer().getUpdaterByParam(param).getLearningRate(step, epoch);
     }
 
     /**
@@ -161,7 +200,12 @@ public final class TransformerLm {
             if (target == null) {
                 throw new IllegalArgumentException("no layer '" + name + "' in the target graph");
             }
+            boolean merge = layer.conf().getLayer() instanceof TransformerBlock b && b.getLoraRank() > 0
+                    && target.getParam(LoraTargets.paramA(0)) == null;
             for (Map.Entry<String, INDArray> e : layer.paramTable().entrySet()) {
+                if (merge && e.getKey().startsWith("lora")) {
+                    continue;   // merged below
+                }
                 INDArray dst = target.getParam(e.getKey());
                 if (dst == null || dst.length() != e.getValue().length()
                         || dst.size(dst.rank() - 1) != e.getValue().size(e.getValue().rank() - 1)) {
@@ -169,6 +213,23 @@ public final class TransformerLm {
                 }
                 dst.assign(e.getValue().reshape(dst.shape()));   // a bias may be [V] on one side, [1, V] on the other
             }
+            if (merge) {
+                mergeLora((TransformerBlock) layer.conf().getLayer(), layer, target);
+            }
+        }
+    }
+
+    /** Adds each adapter's s·A·B to its module's columns of {@code target}'s weights (a block without adapters). */
+    private static void mergeLora(TransformerBlock conf, org.deeplearning4j.nn.api.Layer source,
+                                  org.deeplearning4j.nn.api.Layer target) {
+        java.util.List<LoraTargets.Target> targets = conf.loraTargets();
+        for (int i = 0; i < targets.size(); i++) {
+            LoraTargets.Target t = targets.get(i);
+            INDArray delta = source.getParam(LoraTargets.paramA(i)).mmul(source.getParam(LoraTargets.paramB(i)))
+                    .muli(conf.getLoraScale());
+            INDArray w = target.getParam(t.param());
+            w.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                    org.nd4j.linalg.indexing.NDArrayIndex.interval(t.colOffset(), t.colOffset() + t.out())).addi(delta);
         }
     }
 
@@ -179,6 +240,12 @@ public final class TransformerLm {
 
     private static ComputationGraphConfiguration configuration(ModelConfig m, int seqLen, Optimiser opt,
                                                                DataType dataType, Layer head, String headName) {
+        return configuration(m, seqLen, opt, dataType, head, headName, LoraConfig.NONE);
+    }
+
+    private static ComputationGraphConfiguration configuration(ModelConfig m, int seqLen, Optimiser opt,
+                                                               DataType dataType, Layer head, String headName,
+                                                               LoraConfig lora) {
         if (seqLen > m.contextLength()) {
             throw new IllegalArgumentException("sequence length " + seqLen + " exceeds the context length " + m.contextLength());
         }
@@ -204,14 +271,42 @@ public final class TransformerLm {
             prev = POS;
         }
         for (int i = 0; i < m.nLayers(); i++) {
-            g.addLayer(block(i), new TransformerBlock(m, seqLen).withSameDiffKernels(opt.sameDiffKernels()), prev);
+            g.addLayer(block(i), new TransformerBlock(m, seqLen).withLora(lora).withSameDiffKernels(opt.sameDiffKernels()),
+                    prev);
             prev = block(i);
         }
         g.addLayer(FINAL_NORM, new FinalLayerNorm(m.dModel(), seqLen, m.layerNormEps())
                         .withRms(m.arch().norm() == Architecture.Norm.RMS).withSameDiffKernels(opt.sameDiffKernels()), prev)
                 .addLayer(headName, head, FINAL_NORM)
                 .setOutputs(headName);
-        return g.build();
+        ComputationGraphConfiguration conf = g.build();
+        if (lora.enabled()) {
+            freezeAllButBlocks(conf);
+        }
+        return conf;
+    }
+
+    /** Every layer but the blocks (which freeze their own parameters but the adapters') gets {@link Frozen}. */
+    private static void freezeAllButBlocks(ComputationGraphConfiguration conf) {
+        for (GraphVertex v : conf.getVertices().values()) {
+            if (v instanceof LayerVertex lv && !(lv.getLayerConf().getLayer() instanceof TransformerBlock)) {
+                Layer layer = lv.getLayerConf().getLayer();
+                if (layer instanceof BaseLayer b) {
+                    b.setIUpdater(new Frozen());
+                    b.setBiasUpdater(new Frozen());
+                    b.setRegularization(new java.util.ArrayList<>());
+                    b.setRegularizationBias(new java.util.ArrayList<>());
+                } else if (layer instanceof AbstractSameDiffLayer b) {
+                    b.setUpdater(new Frozen());
+                    b.setBiasUpdater(new Frozen());
+                    b.setRegularization(new java.util.ArrayList<>());
+                    b.setRegularizationBias(new java.util.ArrayList<>());
+                } else {
+                    throw new IllegalStateException("cannot freeze layer " + layer.getLayerName() + " ("
+                            + layer.getClass().getSimpleName() + ")");
+                }
+            }
+        }
     }
 
     /** A freshly initialised graph; the same config (incl. seed) gives the same parameters. */

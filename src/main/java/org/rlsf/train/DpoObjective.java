@@ -18,7 +18,7 @@ public record DpoObjective(Checkpoint base, TrainConfig cfg) implements PairObje
     @Override
     public ComputationGraph trainingGraph(int seqLen, TransformerLm.Optimiser opt) {
         return TransformerLm.create(TransformerLm.preferenceConfiguration(base.model(), seqLen, opt, DataType.FLOAT,
-                cfg.beta(), cfg.labelSmoothing(), cfg.loss().configName()), base.model());
+                cfg.beta(), cfg.labelSmoothing(), cfg.loss().configName(), cfg.lora()), base.model());
     }
 
     @Override
@@ -36,7 +36,7 @@ public record DpoObjective(Checkpoint base, TrainConfig cfg) implements PairObje
         return PreferenceMetrics.of(training, batches, cfg);
     }
 
-    /** The policy as an ordinary LM checkpoint at the base's length. */
+    /** The policy as an ordinary LM checkpoint at the base's length (LoRA adapters merged into its weights). */
     @Override
     public ComputationGraph checkpointGraph(ComputationGraph training) {
         ComputationGraph lm = TransformerLm.create(base.model(), SparkPretrainer.graphSeqLen(base.graph()),

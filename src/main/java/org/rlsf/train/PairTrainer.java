@@ -104,9 +104,7 @@ public final class PairTrainer {
                 long tokens = round.batches().stream().mapToLong(PreferenceBatch::responseTokens).sum();
                 double trainLoss = sparkGraph.getScore();
                 long step = graph.getConfiguration().getIterationCount();
-                // every layer shares the schedule; the embedding exists in every design (rotary ones have no POS layer)
-                double lr = graph.getLayer(TransformerLm.EMBED).conf().getLayer().getUpdaterByParam("W")
-                        .getLearningRate(Math.max(0, (int) step - 1), epoch - 1);
+                double lr = TransformerLm.learningRate(graph, Math.max(0, (int) step - 1), epoch - 1);
                 double elapsed = (System.nanoTime() - start) / 1e9;
                 String eta = Durations.format(elapsed / roundNo * (totalRounds - roundNo));
                 boolean evaluate = r == rounds.size() - 1 || (cfg.heldoutEveryRounds() > 0 && (r + 1) % cfg.heldoutEveryRounds() == 0);

@@ -96,8 +96,7 @@ public final class SparkPretrainer {
                 double loss = evalNow ? HeldoutLoss.of(graph, heldout, graphSeqLen(graph), padId, bs) : Double.NaN;
                 double elapsed = (System.nanoTime() - start) / 1e9;
                 long step = graph.getConfiguration().getIterationCount();
-                double lr = graph.getLayer(TransformerLm.EMBED).conf().getLayer().getUpdaterByParam("W")
-                        .getLearningRate(Math.max(0, (int) step - 1), epoch - 1);
+                double lr = TransformerLm.learningRate(graph, Math.max(0, (int) step - 1), epoch - 1);
                 last = new RoundMetrics(epoch, roundNo, totalRounds, step, totalSteps, loss, lr,
                         roundTokens / Math.max(seconds, 1e-9), tokens, elapsed,
                         elapsed / roundNo * (totalRounds - roundNo));

@@ -32,7 +32,7 @@ class PreferenceTrainingTest {
         return new TrainConfig(TrainConfig.Loss.DPO, 0.5, 0, 3e-3, 0, 1.0, 0, 1.0, 1, pairsPerBatch, freq, 1, 0, 0, TrainConfig.Selection.LAST, 3, 0, 0, 0);
     }
 
-    private static List<PreferenceExample> pairs(int n) {
+    static List<PreferenceExample> pairs(int n) {
         Random rng = new Random(8);
         List<PreferenceExample> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -54,7 +54,7 @@ class PreferenceTrainingTest {
     }
 
     /** The reference log-probs of the base for each example (what the traces table would hold). */
-    private static List<PreferenceExample> withReference(ComputationGraph lm, List<PreferenceExample> ex) {
+    static List<PreferenceExample> withReference(ComputationGraph lm, List<PreferenceExample> ex) {
         double[] own = PreferenceGraphTest.responseLogProbs(lm, new PreferenceBatch(ex, T, 1, 0));
         List<PreferenceExample> out = new ArrayList<>();
         for (int i = 0; i < ex.size(); i++) {

@@ -58,7 +58,12 @@ public abstract class CorrectedSameDiffLayer extends SameDiffLayer {
     /** The runtime layer: the eager one, or DL4J's SameDiff execution with the gradient correction below. */
     private org.deeplearning4j.nn.layers.samediff.SameDiffLayer runtimeLayer(NeuralNetConfiguration conf,
                                                                              DataType networkDataType) {
-        return sameDiffKernels ? new HalvedEpsilonLayer(conf, networkDataType) : eagerRuntime(conf, networkDataType);
+        return sameDiffKernels ? sameDiffRuntime(conf, networkDataType) : eagerRuntime(conf, networkDataType);
+    }
+
+    /** DL4J's SameDiff execution of {@code defineLayer} with the gradient correction. */
+    protected HalvedEpsilonLayer sameDiffRuntime(NeuralNetConfiguration conf, DataType networkDataType) {
+        return new HalvedEpsilonLayer(conf, networkDataType);
     }
 
     /** The hand-written runtime computing the same function as {@code defineLayer}. */
@@ -66,7 +71,7 @@ public abstract class CorrectedSameDiffLayer extends SameDiffLayer {
                                                                                         DataType networkDataType);
 
     /** The runtime layer with the 0.5 correction on the incoming gradient. */
-    public static final class HalvedEpsilonLayer extends org.deeplearning4j.nn.layers.samediff.SameDiffLayer {
+    public static class HalvedEpsilonLayer extends org.deeplearning4j.nn.layers.samediff.SameDiffLayer {
         public HalvedEpsilonLayer(NeuralNetConfiguration conf, DataType dataType) {
             super(conf, dataType);
         }

@@ -14,6 +14,16 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.rlsf.config.Architecture;
 import org.rlsf.config.ModelConfig;
 
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.regularization.Regularization;
+import org.rlsf.config.LoraConfig;
+import org.rlsf.model.LoraTargets;
+
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -30,6 +40,11 @@ import java.util.Map;
  *
  * <p>Rotary positions (when {@link #getRopeInvFreq()} is set) rotate q and k in Hugging Face's half-split convention:
  * dimension i pairs with i + dh/2, at angle position·invFreq[i].
+ *
+ * <p>LoRA ({@link #withLora}): each targeted module ({@link LoraTargets}) adds parameters loraA{i} [in, r] and
+ * loraB{i} [r, out], and the block computes with W + s·A·B in that module's columns. Only the B matrices train: every
+ * other parameter of the block has the {@link Frozen} updater and no regularisation, and its gradient is zeroed before
+ * DL4J clips the layer's gradient (so the clip sees B's gradient alone). LoRA blocks run through the SameDiff graph.
  */
 @Data
 @EqualsAndHashCode(callSuper = true)
@@ -55,6 +70,10 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
     private boolean mlpBias = true;
     /** Rotary inverse frequencies (dh/2), or null for none (learned positions are added before the blocks). */
     private double[] ropeInvFreq;
+    /** LoRA rank (0 = no adapters), the factor on A·B, and the adapted modules' paths ({@link LoraTargets}). */
+    private int loraRank;
+    private double loraScale;
+    private String[] loraModules;
 
     public TransformerBlock() {
     }
@@ -62,8 +81,54 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
     @Override
     protected org.deeplearning4j.nn.layers.samediff.SameDiffLayer eagerRuntime(NeuralNetConfiguration conf,
                                                                                DataType networkDataType) {
-        // hand-written kernels exist for rlsf's own block; the other designs train through the SameDiff graph
-        return classicDesign() ? new EagerBlockLayer(conf, networkDataType) : new HalvedEpsilonLayer(conf, networkDataType);
+        // hand-written kernels exist for rlsf's own block without adapters; the rest trains through the SameDiff graph
+        return classicDesign() && loraRank == 0 ? new EagerBlockLayer(conf, networkDataType)
+                : sameDiffRuntime(conf, networkDataType);
+    }
+
+    @Override
+    protected HalvedEpsilonLayer sameDiffRuntime(NeuralNetConfiguration conf, DataType networkDataType) {
+        return loraRank > 0 ? new FrozenBaseRuntime(conf, networkDataType, frozenParams())
+                : new HalvedEpsilonLayer(conf, networkDataType);
+    }
+
+    /** This block with LoRA adapters on the modules {@code lora} selects (none when its rank is 0). */
+    public TransformerBlock withLora(LoraConfig lora) {
+        if (lora.enabled()) {
+            this.loraRank = lora.rank();
+            this.loraScale = lora.scale();
+            this.loraModules = LoraTargets.resolve(mlp == Architecture.Mlp.SWIGLU, dModel, nHeads, kvHeads(), dFf,
+                    lora.targetModules()).stream().map(LoraTargets.Target::module).toArray(String[]::new);
+        }
+        return this;
+    }
+
+    /** The adapted modules, in parameter order (empty without LoRA). */
+    public List<LoraTargets.Target> loraTargets() {
+        return loraRank == 0 ? List.of() : LoraTargets.resolve(mlp == Architecture.Mlp.SWIGLU, dModel, nHeads,
+                kvHeads(), dFf, List.of(loraModules));
+    }
+
+    private boolean trainable(String param) {
+        return loraRank == 0 || param.startsWith("loraB");
+    }
+
+    private List<String> frozenParams() {
+        List<String> names = new ArrayList<>(List.of(LN1_G, LN1_B, W_QKV, B_QKV, W_O, B_O, LN2_G, LN2_B, W_1, B_1, W_2, B_2));
+        for (int i = 0; i < loraModules.length; i++) {
+            names.add(LoraTargets.paramA(i));
+        }
+        return names;
+    }
+
+    @Override
+    public IUpdater getUpdaterByParam(String paramName) {
+        return trainable(paramName) ? super.getUpdaterByParam(paramName) : new Frozen();
+    }
+
+    @Override
+    public List<Regularization> getRegularizationByParam(String paramName) {
+        return trainable(paramName) ? super.getRegularizationByParam(paramName) : List.of();
     }
 
     public TransformerBlock(int dModel, int nHeads, int dFf, int seqLen, int nLayers, double eps, double initStd) {
@@ -136,6 +201,11 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
         if (mlpBias) {
             params.addBiasParam(B_2, 1, dModel);
         }
+        List<LoraTargets.Target> targets = loraTargets();
+        for (int i = 0; i < targets.size(); i++) {
+            params.addWeightParam(LoraTargets.paramA(i), targets.get(i).in(), loraRank);
+            params.addWeightParam(LoraTargets.paramB(i), loraRank, targets.get(i).out());
+        }
     }
 
     @Override
@@ -148,7 +218,14 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
                 case LN1_G, LN2_G -> a.assign(1.0);
                 case W_QKV, W_1 -> a.assign(Nd4j.randn(a.dataType(), a.shape()).muli(initStd));
                 case W_O, W_2 -> a.assign(Nd4j.randn(a.dataType(), a.shape()).muli(residualStd));
-                default -> a.assign(0.0);
+                // LoRA: A as PEFT draws it (Kaiming-uniform with a = √5: U(±1/√in)), B zero
+                default -> {
+                    if (e.getKey().startsWith("loraA")) {
+                        a.assign(Nd4j.rand(a.dataType(), a.shape()).muli(2).subi(1).muli(1.0 / Math.sqrt(a.size(0))));
+                    } else {
+                        a.assign(0.0);
+                    }
+                }
             }
         }
     }
@@ -160,7 +237,7 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
 
         // 1) attention on the normed input
         SDVariable a = norm(x, p, LN1_G, LN1_B).reshape(-1, d);                              // [mb·T, d]
-        SDVariable w = p.get(W_QKV);
+        SDVariable w = weight(sd, p, W_QKV);
         SDVariable wq = w.get(SDIndex.all(), SDIndex.interval(0, qd));
         SDVariable wk = w.get(SDIndex.all(), SDIndex.interval(qd, qd + kvd));
         SDVariable wv = w.get(SDIndex.all(), SDIndex.interval(qd + kvd, qd + 2 * kvd));
@@ -196,12 +273,12 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
         SDVariable probs = sd.nn.softmax(scores.add(causal), 3);
         SDVariable att = sd.mmul(probs, v)                                                  // [mb, H, T, dh]
                 .permute(0, 2, 1, 3).reshape(-1, d);                                        // [mb·T, d]
-        SDVariable attOut = affine(att, p.get(W_O), outBias ? p.get(B_O) : null).reshape(-1, t, d);
+        SDVariable attOut = affine(att, weight(sd, p, W_O), outBias ? p.get(B_O) : null).reshape(-1, t, d);
         SDVariable x1 = x.add(attOut);                                                       // residual
 
         // 2) MLP on the normed residual stream
         SDVariable m = norm(x1, p, LN2_G, LN2_B).reshape(-1, d);
-        SDVariable u = affine(m, p.get(W_1), mlpBias ? p.get(B_1) : null);                  // [mb·T, dFf or 2·dFf]
+        SDVariable u = affine(m, weight(sd, p, W_1), mlpBias ? p.get(B_1) : null);                  // [mb·T, dFf or 2·dFf]
         SDVariable hidden;
         if (mlp == Architecture.Mlp.SWIGLU) {
             SDVariable gate = u.get(SDIndex.all(), SDIndex.interval(0, dFf));
@@ -210,8 +287,65 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
         } else {
             hidden = SdOps.gelu(sd, u);
         }
-        SDVariable mlpOut = affine(hidden, p.get(W_2), mlpBias ? p.get(B_2) : null).reshape(-1, t, d);
+        SDVariable mlpOut = affine(hidden, weight(sd, p, W_2), mlpBias ? p.get(B_2) : null).reshape(-1, t, d);
         return x1.add(mlpOut).permute(0, 2, 1);                                             // [mb, d, T]
+    }
+
+    /** Parameter {@code name}, plus s·A·B in the columns of each adapted module it holds (LoRA). */
+    private SDVariable weight(SameDiff sd, Map<String, SDVariable> p, String name) {
+        SDVariable w = p.get(name);
+        List<LoraTargets.Target> targets = loraTargets();
+        List<SDVariable> pieces = new ArrayList<>();
+        int col = 0;
+        int rows = W_2.equals(name) ? dFf : dModel;
+        int width = switch (name) {
+            case W_QKV -> qkvWidth();
+            case W_1 -> mlpInWidth();
+            default -> dModel;
+        };
+        for (int i = 0; i < targets.size(); i++) {
+            LoraTargets.Target t = targets.get(i);
+            if (!t.param().equals(name)) {
+                continue;
+            }
+            if (t.colOffset() > col) {
+                pieces.add(sd.constant(Nd4j.zeros(w.dataType(), rows, t.colOffset() - col)));
+            }
+            pieces.add(p.get(LoraTargets.paramA(i)).mmul(p.get(LoraTargets.paramB(i))).mul(loraScale));
+            col = t.colOffset() + t.out();
+        }
+        if (pieces.isEmpty()) {
+            return w;
+        }
+        if (col < width) {
+            pieces.add(sd.constant(Nd4j.zeros(w.dataType(), rows, width - col)));
+        }
+        return w.add(pieces.size() == 1 ? pieces.get(0) : sd.concat(1, pieces.toArray(new SDVariable[0])));
+    }
+
+    /**
+     * The SameDiff runtime of a LoRA block: the frozen parameters' gradients are zeroed before DL4J's updater sees
+     * them, so the per-layer clip measures the adapters' gradient alone.
+     */
+    static final class FrozenBaseRuntime extends HalvedEpsilonLayer {
+        private final List<String> frozen;
+
+        FrozenBaseRuntime(NeuralNetConfiguration conf, DataType dataType, List<String> frozen) {
+            super(conf, dataType);
+            this.frozen = frozen;
+        }
+
+        @Override
+        public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+            Pair<Gradient, INDArray> out = super.backpropGradient(epsilon, workspaceMgr);
+            for (String name : frozen) {
+                INDArray g = out.getFirst().getGradientFor(name);
+                if (g != null) {
+                    g.assign(0);
+                }
+            }
+            return out;
+        }
     }
 
     private SDVariable norm(SDVariable x, Map<String, SDVariable> p, String gain, String bias) {
