@@ -12,6 +12,7 @@ import org.rlsf.config.RunIds;
  *                   corpus/TASK-train  pretraining corpora (base-model = pretrain)
  *                   checkpoints/base   the frozen base;  checkpoints/rlsf  the DPO output (checkpoint/ = the policy)
  *                   checkpoints/rlsf-hf  the policy as a Hugging Face directory (imported base models only)
+ *                   checkpoints/rlsf-adapter  a LoRA-tuned policy as a PEFT adapter directory (instead of rlsf-hf)
  *                   traces/  pairs/    tables partitioned by run_id
  *                   eval/NAME/         one evaluation each
  *                   report/            report.md, report.html, charts, results
@@ -90,6 +91,11 @@ public record RunLayout(Path dir, String runId) {
     /** An imported model's tuned policy as a Hugging Face model directory. */
     public Path export() {
         return new Path(checkpoints(), "rlsf-hf");
+    }
+
+    /** An imported model's LoRA-tuned policy as a PEFT adapter directory. */
+    public Path exportAdapter() {
+        return new Path(checkpoints(), "rlsf-adapter");
     }
 
     private Path checkpoints() {

@@ -4,6 +4,7 @@ import org.rlsf.io.FileStore;
 import org.rlsf.model.Checkpoint;
 import org.rlsf.model.hf.HfExport;
 import org.rlsf.model.hf.HfTokenizer;
+import org.rlsf.model.hf.PeftAdapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -14,9 +15,13 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code rlsf export}: a checkpoint of an imported model as a Hugging Face model directory ({@link HfExport}). */
+/**
+ * {@code rlsf export}: a checkpoint of an imported model as a Hugging Face model directory ({@link HfExport}), or a
+ * LoRA policy's adapter as a PEFT adapter directory ({@link PeftAdapter}).
+ */
 @Command(name = "export", mixinStandardHelpOptions = true,
-        description = "Write a checkpoint of a model imported from Hugging Face (hf:DIR) as a Hugging Face model directory.")
+        description = "Write a checkpoint of a model imported from Hugging Face (hf:DIR) as a Hugging Face model directory; "
+                + "a LoRA-trained policy as a PEFT adapter directory (--merge: the merged model instead).")
 final class ExportCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(ExportCommand.class);
 
@@ -34,11 +39,29 @@ final class ExportCommand implements Callable<Integer> {
             description = "Split the weights into files of at most this size (default ${DEFAULT-VALUE}, as save_pretrained).")
     long shardMb;
 
+    @Option(names = "--merge", description = "For a LoRA-trained policy: write the whole model with the adapter merged "
+            + "into its weights instead of the adapter.")
+    boolean merge;
+
+    @Option(names = "--base-model-name", paramLabel = "NAME", description = "The adapter's base_model_name_or_path "
+            + "(default: the directory the base was imported from).")
+    String baseModelName;
+
     @Override
     public Integer call() {
         String type = dtype.toUpperCase(Locale.ROOT);
         if (!java.util.List.of("BF16", "F16", "F32").contains(type)) {
             throw new IllegalArgumentException("--dtype must be bf16, f16 or f32, was " + dtype);
+        }
+        Map<String, byte[]> adapter = PeftAdapter.read(FileStore.local(), model);
+        if (!adapter.isEmpty() && !merge) {
+            if (baseModelName != null) {
+                adapter.put(PeftAdapter.CONFIG, PeftAdapter.withBaseModel(adapter.get(PeftAdapter.CONFIG), baseModelName));
+            }
+            PeftAdapter.write(adapter, out);
+            LOG.info("exported the LoRA adapter of {} to {} (PEFT: {} and {}, {} bytes); --merge writes the whole model",
+                    model, out, PeftAdapter.CONFIG, PeftAdapter.WEIGHTS, adapter.get(PeftAdapter.WEIGHTS).length);
+            return 0;
         }
         Checkpoint ckpt = Checkpoint.open(FileStore.local(), model);
         if (!(ckpt.tokenizer() instanceof HfTokenizer hf)) {

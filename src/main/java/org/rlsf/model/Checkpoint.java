@@ -46,6 +46,8 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
     public static final int FORMAT_VERSION = 1;
     /** Written last: a directory with it holds a complete checkpoint. */
     public static final String MANIFEST = org.rlsf.io.RunLayout.CHECKPOINT_MANIFEST;
+    /** A LoRA policy's PEFT adapter directory inside its checkpoint ({@link #extraFile}). */
+    public static final String ADAPTER_DIR = "adapter";
     static final String MODEL = "model.zip", TOKENIZER = "tokenizer.json", CONFIG = "model.json", LINEAGE = "lineage.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -68,6 +70,16 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
     /** As above; {@code withUpdater = false} leaves the optimiser state out (a third of the size: shipped models). */
     public static String save(FileStore store, Path dir, ComputationGraph graph, Tokenizer tokenizer,
                               ModelConfig model, Map<String, Object> lineage, boolean withUpdater) {
+        return save(store, dir, graph, tokenizer, model, lineage, withUpdater, Map.of());
+    }
+
+    /**
+     * As above, with {@code extras}: further files by relative path (a LoRA policy's {@code adapter/}), hashed in the
+     * manifest and verified on load like the rest ({@link #extraFile} reads one).
+     */
+    public static String save(FileStore store, Path dir, ComputationGraph graph, Tokenizer tokenizer,
+                              ModelConfig model, Map<String, Object> lineage, boolean withUpdater,
+                              Map<String, byte[]> extras) {
         Path staging = store.stagingFor(dir);
         try {
             Map<String, String> fileHashes = new LinkedHashMap<>();
@@ -82,6 +94,7 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
             files.put(TOKENIZER, tokenizer.toJson().getBytes(StandardCharsets.UTF_8));
             files.put(CONFIG, JSON.writeValueAsBytes(model));
             files.put(LINEAGE, JSON.writeValueAsBytes(lineage));
+            files.putAll(extras);
             for (Map.Entry<String, byte[]> f : files.entrySet()) {
                 try (var out = store.create(new Path(staging, f.getKey()))) {
                     out.write(f.getValue());
@@ -153,6 +166,11 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
                             + actual + ", expected " + hashes.get(name) + ")");
                 }
             }
+            for (Map.Entry<String, String> extra : hashes.entrySet()) {   // further files (an adapter): present and intact
+                if (!files.containsKey(extra.getKey()) && !MODEL.equals(extra.getKey())) {
+                    verifiedExtra(store, dir, extra.getKey(), extra.getValue());
+                }
+            }
             ComputationGraph graph;
             try (var in = new java.io.BufferedInputStream(store.open(new Path(dir, MODEL)), 1 << 20)) {
                 graph = ModelSerializer.restoreComputationGraph(in, true);
@@ -175,6 +193,38 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
         } catch (IOException e) {
             throw new IllegalArgumentException("checkpoint " + dir + " is unreadable: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A further file the checkpoint was saved with ({@link #save} {@code extras}), verified against its manifest; null
+     * when the checkpoint has no such file (or {@code spec} is {@code hf:}).
+     */
+    public static byte[] extraFile(FileStore store, String spec, String name) {
+        if (HfImport.isSpec(spec)) {
+            return null;
+        }
+        Path dir = checkpointDir(store, FileStore.path(spec));
+        try {
+            Map<String, Object> manifest = JSON.readValue(store.readText(new Path(dir, MANIFEST)), new TypeReference<>() { });
+            Object hash = manifest.get("files") instanceof Map<?, ?> m ? m.get(name) : null;
+            return hash == null ? null : verifiedExtra(store, dir, name, hash.toString());
+        } catch (IOException e) {
+            throw new IllegalArgumentException("checkpoint " + dir + " is unreadable: " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] verifiedExtra(FileStore store, Path dir, String name, String expected) {
+        Path p = new Path(dir, name);
+        if (!store.exists(p)) {
+            throw new IllegalArgumentException("checkpoint " + dir + " is missing " + name);
+        }
+        byte[] bytes = store.readBytes(p);
+        String actual = sha256(bytes);
+        if (!actual.equals(expected)) {
+            throw new IllegalArgumentException("checkpoint " + dir + ": " + name + " is corrupted (sha256 " + actual
+                    + ", expected " + expected + ")");
+        }
+        return bytes;
     }
 
     /** {@code dir}, or its {@code checkpoint/} subdirectory when {@code dir} is a training output that holds one. */

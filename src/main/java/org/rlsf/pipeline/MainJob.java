@@ -17,6 +17,7 @@ import org.rlsf.model.hf.HfExport;
 import org.rlsf.model.hf.HfImport;
 import org.rlsf.model.hf.HfModel;
 import org.rlsf.model.hf.HfTokenizer;
+import org.rlsf.model.hf.PeftAdapter;
 import org.rlsf.report.Durations;
 import org.rlsf.report.RunReport;
 import org.rlsf.tasks.Problem;
@@ -116,7 +117,7 @@ public final class MainJob {
             }
             // 5b) an imported model's policy, back in the format it came in
             if (baseCkpt.tokenizer() instanceof HfTokenizer) {
-                exportPolicy(store, RunLayout.policy(tuned), layout.export());
+                exportPolicy(store, RunLayout.policy(tuned), layout.export(), layout.exportAdapter());
             }
         }
 
@@ -196,8 +197,34 @@ public final class MainJob {
         }
     }
 
-    /** Writes the policy as a Hugging Face directory (bf16) unless it is there; staged, then renamed into place. */
-    private static void exportPolicy(FileStore store, Path policy, Path out) {
+    /**
+     * Writes the policy as a Hugging Face directory (bf16), or a LoRA-tuned one as a PEFT adapter directory into
+     * {@code adapterOut}, unless it is there; staged, then renamed into place.
+     */
+    private static void exportPolicy(FileStore store, Path policy, Path out, Path adapterOut) {
+        Map<String, byte[]> adapter = PeftAdapter.read(store, policy.toString());
+        if (!adapter.isEmpty()) {
+            java.io.File local = store.localFile(adapterOut);
+            if (local == null) {
+                LOG.info("  export: {} is not on the local file system; run `rlsf export --model {}`", adapterOut, policy);
+                return;
+            }
+            if (java.nio.file.Files.isRegularFile(local.toPath().resolve(PeftAdapter.CONFIG))) {
+                LOG.info("  export: done ({})", adapterOut);
+                return;
+            }
+            java.nio.file.Path staging = local.toPath().resolveSibling(local.getName() + ".staging");
+            store.delete(new Path(staging.toUri()));
+            PeftAdapter.write(adapter, staging);
+            try {
+                java.nio.file.Files.move(staging, local.toPath(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("cannot move " + staging + " to " + local + ": " + e.getMessage(), e);
+            }
+            LOG.info("  export: the LoRA adapter (PEFT) in {}; `rlsf export --merge --model {}` writes the merged model",
+                    adapterOut, policy);
+            return;
+        }
         java.io.File local = store.localFile(out);
         if (local == null) {
             LOG.info("  export: {} is not on the local file system; run `rlsf export --model {}`", out, policy);

@@ -8,6 +8,8 @@ import org.rlsf.config.TrainConfig;
 import org.rlsf.io.FileStore;
 import org.rlsf.io.Json;
 import org.rlsf.model.Checkpoint;
+import org.rlsf.model.TransformerLm;
+import org.rlsf.model.hf.PeftAdapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,7 +67,13 @@ public final class TrainerState {
         l.put("steps", graph.getConfiguration().getIterationCount());
         l.put("heldout", metricsMap(m));
         l.put("created_at", Instant.now().toString());
-        String hash = Checkpoint.save(store, new Path(dir, "checkpoint"), saved, base.tokenizer(), base.model(), l);
+        Map<String, byte[]> adapter = new LinkedHashMap<>();
+        if (TransformerLm.hasLora(graph)) {   // the merged policy, and its adapter in PEFT's format beside it
+            PeftAdapter.files(graph, base.model(), PeftAdapter.baseModelName(base.lineage()))
+                    .forEach((name, bytes) -> adapter.put(Checkpoint.ADAPTER_DIR + "/" + name, bytes));
+        }
+        String hash = Checkpoint.save(store, new Path(dir, "checkpoint"), saved, base.tokenizer(), base.model(), l, true,
+                adapter);
         LOG.info("epoch {} saved to {} (weights sha256 {})", epoch, dir, hash.substring(0, 12));
     }
 

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.rlsf.config.LoraConfig;
 import org.rlsf.config.ModelConfig;
 import org.rlsf.model.graph.CorrectedSameDiffLayer;
 import org.rlsf.model.graph.EagerBlockLayer;
@@ -114,6 +115,53 @@ class EagerBlockTest {
         // weight by a visible fraction of a step; an error in a gradient would move it by whole steps
         double diff = maxAbsDiff(eager.params(), reference.params());
         assertTrue(diff < 0.05 * moved, "after 5 steps the weights differ by " + diff + " (moved " + moved + ")");
+    }
+
+    /** LoRA on every module: the eager block's adapters (dB = s·Aᵀ·dW, frozen gradients zeroed) against SameDiff's. */
+    @Test
+    void loraAdaptersMatchTheSameDiffGraphInDoublePrecision() {
+        LoraConfig lora = new LoraConfig(3, 6, 0, java.util.List.of("all-linear"), false);
+        ComputationGraph[] graphs = new ComputationGraph[2];
+        for (int i = 0; i < 2; i++) {
+            TransformerLm.Optimiser opt = new TransformerLm.Optimiser(3e-3, 0, 100, 1.0, 0.0, 1.0).withSameDiffKernels(i == 1);
+            graphs[i] = TransformerLm.create(TransformerLm.configuration(MODEL, SEQ, opt, DataType.DOUBLE, lora), MODEL);
+        }
+        ComputationGraph eager = graphs[0], reference = graphs[1];
+        assertInstanceOf(EagerBlockLayer.class, eager.getLayer(TransformerLm.block(0)));
+        org.nd4j.linalg.factory.Nd4j.getRandom().setSeed(4);
+        for (org.deeplearning4j.nn.api.Layer layer : eager.getLayers()) {
+            for (var p : layer.paramTable().entrySet()) {
+                if (p.getKey().startsWith("loraB")) {
+                    p.getValue().assign(org.nd4j.linalg.factory.Nd4j.randn(DataType.DOUBLE, p.getValue().shape()).muli(0.4));
+                }
+            }
+        }
+        reference.setParams(eager.params());
+        DataSet ds = batch(DataType.DOUBLE);
+        INDArray outEager = eager.outputSingle(false, ds.getFeatures()), outRef = reference.outputSingle(false, ds.getFeatures());
+        INDArray base = graph(false, DataType.DOUBLE).outputSingle(false, ds.getFeatures());
+        assertTrue(maxAbsDiff(outEager, base) > 1e-3, "the adapters change the output");
+        assertTrue(maxAbsDiff(outEager, outRef) < 1e-12, "inference output differs by " + maxAbsDiff(outEager, outRef));
+        for (ComputationGraph g : graphs) {
+            g.setInputs(ds.getFeatures());
+            g.setLabels(ds.getLabels());
+            g.setLayerMaskArrays(null, new INDArray[]{ds.getLabelsMaskArray()});
+            g.computeGradientAndScore();
+        }
+        assertEquals(reference.score(), eager.score(), 1e-12);
+        for (int layer = 0; layer < MODEL.nLayers(); layer++) {
+            String name = TransformerLm.block(layer);
+            for (String param : eager.getLayer(name).paramTable().keySet()) {
+                INDArray ge = eager.gradient().getGradientFor(name + "_" + param);
+                INDArray gr = reference.gradient().getGradientFor(name + "_" + param);
+                if (param.startsWith("loraB")) {
+                    assertTrue(ge.norm2Number().doubleValue() > 1e-4, name + "/" + param + " has a gradient");
+                } else {
+                    assertEquals(0.0, ge.amaxNumber().doubleValue(), name + "/" + param + " is frozen");
+                }
+                assertTrue(maxAbsDiff(ge, gr) < 1e-10, name + "/" + param + " differs by " + maxAbsDiff(ge, gr));
+            }
+        }
     }
 
     private static double maxAbsDiff(INDArray a, INDArray b) {

@@ -66,7 +66,57 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
     private record Cache(INDArray input, long mb, int t, INDArray xhat1, INDArray rstd1, INDArray a,
                          INDArray q, INDArray k, INDArray v, INDArray probs, INDArray att,
                          INDArray xhat2, INDArray rstd2, INDArray m, INDArray u, INDArray sig, INDArray hid,
-                         INDArray out) {
+                         INDArray out, Map<String, INDArray> w) {
+    }
+
+    /**
+     * The weights the block computes with: the parameters, or with LoRA adapters W + s·A·B in each adapted module's
+     * columns (a copy; the parameter stays as it is).
+     */
+    private Map<String, INDArray> effectiveWeights() {
+        TransformerBlock b = block();
+        Map<String, INDArray> w = new java.util.HashMap<>();
+        for (String name : new String[]{W_QKV, W_O, W_1, W_2}) {
+            w.put(name, paramTable.get(name));
+        }
+        java.util.List<org.rlsf.model.LoraTargets.Target> targets = b.loraTargets();
+        for (int i = 0; i < targets.size(); i++) {
+            org.rlsf.model.LoraTargets.Target t = targets.get(i);
+            INDArray base = w.get(t.param());
+            if (base == paramTable.get(t.param())) {
+                base = base.dup('c');
+                w.put(t.param(), base);
+            }
+            INDArray delta = paramTable.get(org.rlsf.model.LoraTargets.paramA(i))
+                    .mmul(paramTable.get(org.rlsf.model.LoraTargets.paramB(i))).muli(b.getLoraScale());
+            base.get(NDArrayIndex.all(), NDArrayIndex.interval(t.colOffset(), t.colOffset() + t.out())).addi(delta);
+        }
+        return w;
+    }
+
+    /**
+     * LoRA: each B's gradient from its module's columns of dL/dW (W + s·A·B: dB = s·Aᵀ·dW), then every frozen
+     * parameter's gradient zeroed (before DL4J's per-layer clip sees the layer's gradient).
+     */
+    private void adapterGrads() {
+        TransformerBlock b = block();
+        java.util.List<org.rlsf.model.LoraTargets.Target> targets = b.loraTargets();
+        if (targets.isEmpty()) {
+            return;
+        }
+        for (int i = 0; i < targets.size(); i++) {
+            org.rlsf.model.LoraTargets.Target t = targets.get(i);
+            INDArray dW = gradTable.get(t.param()).get(NDArrayIndex.all(),
+                    NDArrayIndex.interval(t.colOffset(), t.colOffset() + t.out()));
+            Nd4j.exec(new Mmul(paramTable.get(org.rlsf.model.LoraTargets.paramA(i)), dW,
+                    gradTable.get(org.rlsf.model.LoraTargets.paramB(i)), b.getLoraScale(), 0.0,
+                    MMulTranspose.builder().transposeA(true).build()));
+        }
+        for (Map.Entry<String, INDArray> g : gradTable.entrySet()) {
+            if (!g.getKey().startsWith("loraB")) {
+                g.getValue().assign(0);
+            }
+        }
     }
 
     @Override
@@ -111,28 +161,29 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         int t = (int) in.size(2);
         long n = mb * t;
         Map<String, INDArray> p = paramTable;
+        Map<String, INDArray> w = effectiveWeights();
         INDArray x = asRows(in);                                                    // [n, d], a copy only if needed
 
         // attention on LN1(x)
         INDArray[] ln1 = layerNorm(x, b.getEps());                                  // xhat, rstd
         INDArray a = ln1[0].mulRowVector(p.get(LN1_G)).addiRowVector(p.get(LN1_B));
-        INDArray qkv = xwPlusB(a, p.get(W_QKV), p.get(B_QKV));                      // [n, 3d]
+        INDArray qkv = xwPlusB(a, w.get(W_QKV), p.get(B_QKV));                      // [n, 3d]
         INDArray split = qkv.reshape('c', mb, t, 3, h, dh).permute(2, 0, 3, 1, 4).dup('c');  // [3, mb, H, T, dh]
         INDArray q = part(split, 0), k = part(split, 1), v = part(split, 2);
         INDArray probs = Nd4j.exec(new Mmul(q, k, 1.0 / Math.sqrt(dh), 0.0, false, true, false))[0]; // [mb, H, T, T]
         probs.addi(causal(t, probs.dataType()));
         Nd4j.exec(new SoftMax(probs, probs, 3));
         INDArray att = Nd4j.matmul(probs, v).permute(0, 2, 1, 3).dup('c').reshape('c', n, d);
-        INDArray x1 = xwPlusB(att, p.get(W_O), p.get(B_O)).addi(x);
+        INDArray x1 = xwPlusB(att, w.get(W_O), p.get(B_O)).addi(x);
 
         // MLP on LN2(x1)
         INDArray[] ln2 = layerNorm(x1, b.getEps());
         INDArray m = ln2[0].mulRowVector(p.get(LN2_G)).addiRowVector(p.get(LN2_B));
-        INDArray u = xwPlusB(m, p.get(W_1), p.get(B_1));                            // [n, dFf]
+        INDArray u = xwPlusB(m, w.get(W_1), p.get(B_1));                            // [n, dFf]
         INDArray sig = Transforms.sigmoid(u.mul(u).muli(C2).addi(C1).muli(u), false);
         INDArray hid = u.mul(sig);
-        INDArray out = xwPlusB(hid, p.get(W_2), p.get(B_2)).addi(x1);               // [n, d]
-        return new Cache(in, mb, t, ln1[0], ln1[1], a, q, k, v, probs, att, ln2[0], ln2[1], m, u, sig, hid, out);
+        INDArray out = xwPlusB(hid, w.get(W_2), p.get(B_2)).addi(x1);               // [n, d]
+        return new Cache(in, mb, t, ln1[0], ln1[1], a, q, k, v, probs, att, ln2[0], ln2[1], m, u, sig, hid, out, w);
     }
 
     @Override
@@ -143,7 +194,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         TransformerBlock b = block();
         int d = b.getDModel(), h = b.getNHeads(), dh = d / h, t = c.t;
         long mb = c.mb, n = mb * t;
-        Map<String, INDArray> p = paramTable;
+        Map<String, INDArray> p = c.w();
         INDArray dy = asRows(epsilon);                                              // dL/d out, [n, d]
 
         // MLP: out = x1 + gelu(m·W1 + b1)·W2 + b2
@@ -171,6 +222,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         linearGrads(c.a, dQkv, W_QKV, B_QKV);
         INDArray dX = layerNormBackward(dQkv.mmul(p.get(W_QKV).transpose()), c.xhat1, c.rstd1, LN1_G, LN1_B).addi(dX1);
 
+        adapterGrads();
         Gradient g = new DefaultGradient();
         for (String name : paramTable.keySet()) {
             g.gradientForVariable().put(name, gradTable.get(name));

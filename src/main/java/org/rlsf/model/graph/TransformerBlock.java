@@ -44,7 +44,8 @@ import java.util.Map;
  * <p>LoRA ({@link #withLora}): each targeted module ({@link LoraTargets}) adds parameters loraA{i} [in, r] and
  * loraB{i} [r, out], and the block computes with W + s·A·B in that module's columns. Only the B matrices train: every
  * other parameter of the block has the {@link Frozen} updater and no regularisation, and its gradient is zeroed before
- * DL4J clips the layer's gradient (so the clip sees B's gradient alone). LoRA blocks run through the SameDiff graph.
+ * DL4J clips the layer's gradient (so the clip sees B's gradient alone). rlsf's own block keeps its eager kernels with
+ * adapters ({@link EagerBlockLayer}: dB = s·Aᵀ·dW); the other designs run through the SameDiff graph.
  */
 @Data
 @EqualsAndHashCode(callSuper = true)
@@ -74,6 +75,8 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
     private int loraRank;
     private double loraScale;
     private String[] loraModules;
+    private boolean loraRslora;
+    private double loraAlpha;
 
     public TransformerBlock() {
     }
@@ -81,9 +84,9 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
     @Override
     protected org.deeplearning4j.nn.layers.samediff.SameDiffLayer eagerRuntime(NeuralNetConfiguration conf,
                                                                                DataType networkDataType) {
-        // hand-written kernels exist for rlsf's own block without adapters; the rest trains through the SameDiff graph
-        return classicDesign() && loraRank == 0 ? new EagerBlockLayer(conf, networkDataType)
-                : sameDiffRuntime(conf, networkDataType);
+        // hand-written kernels exist for rlsf's own block (with or without adapters); the other designs train through
+        // the SameDiff graph
+        return classicDesign() ? new EagerBlockLayer(conf, networkDataType) : sameDiffRuntime(conf, networkDataType);
     }
 
     @Override
@@ -97,6 +100,8 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
         if (lora.enabled()) {
             this.loraRank = lora.rank();
             this.loraScale = lora.scale();
+            this.loraRslora = lora.rslora();
+            this.loraAlpha = lora.alpha();
             this.loraModules = LoraTargets.resolve(mlp == Architecture.Mlp.SWIGLU, dModel, nHeads, kvHeads(), dFf,
                     lora.targetModules()).stream().map(LoraTargets.Target::module).toArray(String[]::new);
         }
