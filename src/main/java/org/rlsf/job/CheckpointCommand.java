@@ -76,7 +76,8 @@ final class CheckpointCommand implements Callable<Integer> {
         LOG.info("checkpoint {}: weights sha256 {}", store.qualify(dir), ckpt.weightsSha256());
         if (weightsOnlyOut != null) {
             Path slim = FileStore.path(weightsOnlyOut);
-            Checkpoint.save(store, slim, ckpt.graph(), ckpt.tokenizer(), ckpt.model(), ckpt.lineage(), false);
+            Checkpoint.save(store, slim, ckpt.graph(), ckpt.tokenizer(), ckpt.model(), ckpt.lineage(), false,
+                    Checkpoint.extraFiles(store, dir));
             String hash = Checkpoint.load(store, slim).weightsSha256();      // reads back what was written, verified
             if (!hash.equals(ckpt.weightsSha256())) {
                 throw new IllegalStateException("the copy at " + slim + " has weights sha256 " + hash + ", not " + ckpt.weightsSha256());

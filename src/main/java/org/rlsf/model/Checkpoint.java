@@ -213,6 +213,26 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
         }
     }
 
+    /** Every further file of a checkpoint ({@link #save} {@code extras}), verified; empty when it has none. */
+    public static Map<String, byte[]> extraFiles(FileStore store, Path dir) {
+        Path d = checkpointDir(store, dir);
+        try {
+            Map<String, Object> manifest = JSON.readValue(store.readText(new Path(d, MANIFEST)), new TypeReference<>() { });
+            Map<String, byte[]> out = new LinkedHashMap<>();
+            if (manifest.get("files") instanceof Map<?, ?> m) {
+                for (Map.Entry<?, ?> e : m.entrySet()) {
+                    String name = e.getKey().toString();
+                    if (!java.util.Set.of(MODEL, TOKENIZER, CONFIG, LINEAGE).contains(name)) {
+                        out.put(name, verifiedExtra(store, d, name, String.valueOf(e.getValue())));
+                    }
+                }
+            }
+            return out;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("checkpoint " + d + " is unreadable: " + e.getMessage(), e);
+        }
+    }
+
     private static byte[] verifiedExtra(FileStore store, Path dir, String name, String expected) {
         Path p = new Path(dir, name);
         if (!store.exists(p)) {

@@ -201,7 +201,8 @@ public final class TrainerState {
                 }
             }
             Checkpoint c = Checkpoint.load(store, new Path(src, "checkpoint"));
-            Checkpoint.save(store, new Path(epochDir(to, e), "checkpoint"), c.graph(), c.tokenizer(), c.model(), c.lineage());
+            Checkpoint.save(store, new Path(epochDir(to, e), "checkpoint"), c.graph(), c.tokenizer(), c.model(), c.lineage(),
+                    true, Checkpoint.extraFiles(store, new Path(src, "checkpoint")));
         }
         Path metrics = new Path(from, "metrics.jsonl");
         if (store.exists(metrics)) {

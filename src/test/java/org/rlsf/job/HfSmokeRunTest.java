@@ -43,5 +43,28 @@ class HfSmokeRunTest {
         long exportedAt = new File(run, "checkpoints/rlsf-hf/model.safetensors").lastModified();
         assertEquals(0, Main.execute(args));
         assertEquals(exportedAt, new File(run, "checkpoints/rlsf-hf/model.safetensors").lastModified());
+
+        // LoRA on the same pairs: rlsf train hands back the merged policy with its PEFT adapter; export writes either
+        File lora = new File(runs, "lora");
+        assertEquals(0, Main.execute("train", "-c", "conf/experiments/hf-smoke.conf", "--model",
+                new File(run, "checkpoints/base").getPath(), "--pairs", new File(run, "pairs").getPath(), "--out",
+                lora.getPath(), "--set", "train.lora.rank=4", "--set", "train.learning-rate=1e-2"));
+        for (String p : new String[]{"adapter_config.json", "adapter_model.safetensors"}) {
+            assertTrue(new File(lora, "checkpoint/adapter/" + p).isFile(), "the checkpoint holds its adapter: " + p);
+        }
+        File adapter = new File(runs, "adapter"), merged = new File(runs, "merged");
+        assertEquals(0, Main.execute("export", "--model", lora.getPath(), "--out", adapter.getPath(),
+                "--base-model-name", "gpt2"));
+        String config = Files.readString(new File(adapter, "adapter_config.json").toPath());
+        assertTrue(config.contains("\"peft_type\" : \"LORA\"") && config.contains("\"base_model_name_or_path\" : \"gpt2\"")
+                && config.contains("\"c_attn\"") && config.contains("\"fan_in_fan_out\" : true"), config);
+        assertEquals(0, Main.execute("export", "--model", lora.getPath(), "--out", merged.getPath(), "--merge", "--dtype", "f32"));
+        Checkpoint tuned = Checkpoint.load(FileStore.local(), FileStore.path(lora.getPath()));
+        HfModel back = HfModel.load(merged.toPath());
+        Checkpoint base = Checkpoint.load(FileStore.local(), FileStore.path(new File(run, "checkpoints/base").getPath()));
+        double moved = tuned.graph().params().sub(base.graph().params()).amaxNumber().doubleValue();
+        assertTrue(moved > 0, "LoRA moved the policy");
+        assertEquals(0.0, tuned.graph().params().sub(back.graph().params()).amaxNumber().doubleValue(),
+                "the merged export (f32) imports back to the merged policy");
     }
 }
