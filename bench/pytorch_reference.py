@@ -9,6 +9,11 @@ measurements, printed as the same name=value lines. Run with Debian's Python and
 Measures: LM training step (forward + backward + AdamW), DPO step (policy log-probs of chosen and rejected
 responses, DPO loss against fixed reference log-probs, backward, AdamW), KV-cache greedy generation. Never
 needed by the tests.
+
+--only dpo measures the DPO step alone (as `rlsf bench dpo`), and --lora-rank R puts hand-written LoRA adapters on
+the blocks' projections (--lora-targets all | attn: every projection, or the attention input only) the way rlsf
+trains them: base weights frozen (requires_grad False, so PyTorch skips their weight gradients), A drawn
+Kaiming-uniform and frozen, B zero and the only trainable tensor; peak RSS is reported.
 """
 import argparse
 import ctypes
@@ -149,6 +154,38 @@ class Gpt(nn.Module):
         return self.head(self.ln(x))
 
 
+class LoraLinear(nn.Module):
+    """y = base(x) + s * (x A^T) B^T with base and A frozen, B trained (rlsf's exact-averaging scheme)."""
+
+    def __init__(self, base, rank, alpha):
+        super().__init__()
+        self.base = base
+        self.scale = alpha / rank
+        self.lora_a = nn.Parameter(torch.empty(rank, base.in_features), requires_grad=False)
+        nn.init.kaiming_uniform_(self.lora_a, a=math.sqrt(5))
+        self.lora_b = nn.Parameter(torch.zeros(base.out_features, rank))
+
+    def forward(self, x):
+        return self.base(x) + self.scale * F.linear(F.linear(x, self.lora_a), self.lora_b)
+
+
+def add_lora(model, rank, alpha, targets):
+    """Freezes every parameter, then wraps the chosen projections of every block with adapters."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    names = {"all": ["qkv", "proj", "fc1", "fc2", "q", "k", "v", "o", "gate", "up", "down"],
+             "attn": ["qkv", "q", "v"]}[targets]
+    for block in model.blocks:
+        for name in names:
+            if isinstance(getattr(block, name, None), nn.Linear):
+                setattr(block, name, LoraLinear(getattr(block, name), rank, alpha))
+
+
+def peak_rss_mb():
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def timed(fn, steps, warmup):
     for _ in range(warmup):
         fn()
@@ -171,6 +208,33 @@ def openblas_threads():
         return "n/a"
 
 
+def dpo(model, ids, a, out):
+    """The DPO step: batch/2 pairs, rows 2i/2i+1 = chosen/rejected, prompt = the first quarter."""
+    pairs = max(1, a.batch // 2)
+    prompt_len = a.seq // 4
+    rows = ids[: 2 * pairs, : a.seq + 1]
+    mask = torch.zeros(2 * pairs, a.seq)
+    mask[:, prompt_len - 1:] = 1.0   # positions predicting response tokens
+    ref = torch.full((2 * pairs,), -50.0)
+    beta = 0.1
+    opt2 = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+
+    def dpo_step():
+        opt2.zero_grad(set_to_none=True)
+        logp = F.log_softmax(model(rows[:, :-1]), dim=-1)
+        tok = logp.gather(2, rows[:, 1:].unsqueeze(-1)).squeeze(-1)
+        seq_logp = (tok * mask).sum(1)
+        r = beta * (seq_logp - ref)
+        loss = -F.logsigmoid(r[0::2] - r[1::2]).mean()
+        loss.backward()
+        opt2.step()
+
+    s = timed(dpo_step, a.steps, a.warmup)
+    out["dpo_step_ms"] = 1000 * s / a.steps
+    out["dpo_tokens_per_s"] = 2 * pairs * a.seq * a.steps / s
+    out["dpo_pairs_per_s"] = pairs * a.steps / s
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
@@ -191,6 +255,10 @@ def main():
     ap.add_argument("--arch", default="rlsf", choices=["rlsf", "llama"])
     ap.add_argument("--kv-heads", type=int, default=0)
     ap.add_argument("--rope-theta", type=float, default=10000.0)
+    ap.add_argument("--only", default="all", choices=["all", "dpo"])
+    ap.add_argument("--lora-rank", type=int, default=0)
+    ap.add_argument("--lora-alpha", type=float, default=16.0)
+    ap.add_argument("--lora-targets", default="all", choices=["all", "attn"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -205,9 +273,20 @@ def main():
            "vocab_size": a.vocab, "d_model": a.d,
            "n_layers": a.layers, "n_heads": a.heads, "parameters": params, "seq_len": a.seq, "train_batch": a.batch}
 
+    ids = torch.randint(3, a.vocab, (a.batch, a.seq + 1))
+    if a.only == "dpo":
+        if a.lora_rank > 0:
+            add_lora(model, a.lora_rank, a.lora_alpha, a.lora_targets)
+        out["lora_rank"] = a.lora_rank
+        out["trainable_parameters"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        dpo(model, ids, a, out)
+        out["peak_rss_mb"] = peak_rss_mb()
+        for k, v in out.items():
+            print(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}")
+        return
+
     # 1) LM step
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    ids = torch.randint(3, a.vocab, (a.batch, a.seq + 1))
 
     def lm_step():
         opt.zero_grad(set_to_none=True)
@@ -220,30 +299,7 @@ def main():
     out["train_step_ms"] = 1000 * s / a.steps
     out["train_tokens_per_s"] = a.batch * a.seq * a.steps / s
 
-    # 2) DPO step: batch/2 pairs, rows 2i/2i+1 = chosen/rejected, prompt = the first quarter
-    pairs = max(1, a.batch // 2)
-    prompt_len = a.seq // 4
-    rows = ids[: 2 * pairs, : a.seq + 1]
-    mask = torch.zeros(2 * pairs, a.seq)
-    mask[:, prompt_len - 1:] = 1.0   # positions predicting response tokens
-    ref = torch.full((2 * pairs,), -50.0)
-    beta = 0.1
-    opt2 = torch.optim.AdamW(model.parameters(), lr=1e-4)
-
-    def dpo_step():
-        opt2.zero_grad(set_to_none=True)
-        logp = F.log_softmax(model(rows[:, :-1]), dim=-1)
-        tok = logp.gather(2, rows[:, 1:].unsqueeze(-1)).squeeze(-1)
-        seq_logp = (tok * mask).sum(1)
-        r = beta * (seq_logp - ref)
-        loss = -F.logsigmoid(r[0::2] - r[1::2]).mean()
-        loss.backward()
-        opt2.step()
-
-    s = timed(dpo_step, a.steps, a.warmup)
-    out["dpo_step_ms"] = 1000 * s / a.steps
-    out["dpo_tokens_per_s"] = 2 * pairs * a.seq * a.steps / s
-    out["dpo_pairs_per_s"] = pairs * a.steps / s
+    dpo(model, ids, a, out)
 
     # 3) KV-cache greedy generation (no EOS: every row generates new_tokens)
     model.eval()

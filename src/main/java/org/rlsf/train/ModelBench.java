@@ -2,6 +2,7 @@ package org.rlsf.train;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.rlsf.config.ComputeConfig;
 import org.rlsf.config.ModelConfig;
@@ -38,6 +39,69 @@ public final class ModelBench {
     /** A decoder over the graph's weights, with compute.decoding's steps. */
     private static KvCacheDecoder decoder(ModelConfig model, ComputationGraph graph, ComputeConfig compute) {
         return new KvCacheDecoder(model, TransformerWeights.of(graph, model), KvCacheDecoder.Attention.of(compute.decoding()));
+    }
+
+    /**
+     * The DPO step alone, with LoRA adapters or full fine-tuning ({@code lora} rank 0), in a process that holds only
+     * the DPO graph (so its peak RSS is the step's): tokens/s, trainable parameters, what one worker receives and
+     * returns per parameter-averaging round (parameters and Adam state that travel, float32: {@link OrderedAveraging}),
+     * and the peak resident set size.
+     */
+    public static Map<String, String> dpo(ModelConfig model, Settings s, org.rlsf.config.LoraConfig lora) {
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put("parameters", String.valueOf(model.parameterCount()));
+        out.put("seq_len", String.valueOf(s.seqLen()));
+        out.put("train_batch", String.valueOf(s.batch()));
+        out.put("lora_rank", String.valueOf(lora.rank()));
+        out.put("lora_targets", String.join(",", lora.targetModules()));
+        out.put("nd4j_threads", String.valueOf(org.nd4j.linalg.factory.Nd4j.getEnvironment().maxThreads()));
+        out.put("blas_threads", String.valueOf(org.nd4j.linalg.factory.Nd4j.factory().blas().getMaxThreads()));
+        ComputationGraph dpo = TransformerLm.create(TransformerLm.preferenceConfiguration(model, s.seqLen(),
+                new TransformerLm.Optimiser(1e-4, 0, 1000, 1.0, 0.0, 1.0).withSameDiffKernels(s.compute().sameDiffKernels()),
+                DataType.FLOAT, 0.1, 0, "dpo", lora), model);
+        Random rng = new Random(s.seed());
+        int[][] seqs = new int[s.batch()][s.seqLen() + 1];
+        for (int[] row : seqs) {
+            for (int i = 0; i < row.length; i++) {
+                row[i] = 3 + rng.nextInt(model.vocabSize() - 3);
+            }
+        }
+        List<PreferenceExample> pairs = new ArrayList<>();
+        int promptLen = s.seqLen() / 4;
+        for (int i = 0; i < Math.max(1, s.batch() / 2); i++) {
+            pairs.add(new PreferenceExample("b" + i, "b" + i, Arrays.copyOfRange(seqs[2 * i % seqs.length], 0, promptLen),
+                    Arrays.copyOfRange(seqs[2 * i % seqs.length], promptLen, s.seqLen()),
+                    Arrays.copyOfRange(seqs[(2 * i + 1) % seqs.length], promptLen, s.seqLen()), -50, -50));
+        }
+        DataSet pairData = new PreferenceBatch(pairs, s.seqLen(), 1, 0).toDataSet();
+        double seconds = seconds(() -> dpo.fit(pairData), s);
+        long trainable = TrainableSlices.of(dpo).total();
+        INDArray state = dpo.getUpdater().getStateViewArray();
+        long stateLength = state == null ? 0 : state.length();
+        out.put("trainable_parameters", String.valueOf(trainable));
+        out.put("optimiser_state_values", String.valueOf(stateLength));
+        out.put("dpo_step_ms", fmt(seconds * 1000 / s.trainSteps()));
+        out.put("dpo_tokens_per_s", fmt(2.0 * pairs.size() * s.seqLen() * s.trainSteps() / seconds));
+        // what the library's averaging ships per worker and round: every parameter and its Adam state; with LoRA only
+        // the trainable values and their state (the frozen vector is broadcast once per training)
+        out.put("bytes_per_round_each_way", String.valueOf(4L * ((lora.enabled() ? trainable : dpo.numParams()) + stateLength)));
+        out.put("bytes_broadcast_once", String.valueOf(lora.enabled() ? 4L * dpo.numParams() : 0));
+        out.put("peak_rss_mb", peakRssMb());
+        return out;
+    }
+
+    /** The process's peak resident set size (Linux {@code VmHWM}), in MB, or "n/a". */
+    static String peakRssMb() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return fmt(Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0);
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux
+        }
+        return "n/a";
     }
 
     /** Ordered name → value figures. */

@@ -25,4 +25,22 @@ class ModelBenchTest {
             assertTrue(Double.parseDouble(out.get(k)) > 0, k + " = " + out.get(k));
         }
     }
+
+    @Test
+    void theDpoStepWithLoraShipsOnlyTheAdaptersPerRound() {
+        ModelConfig model = new ModelConfig(40, 16, 2, 2, 32, 64, 1e-5, 0.3, 7);
+        ModelBench.Settings s = new ModelBench.Settings(16, 4, 1, 1, 4, 6, List.of(2), 5L, 1,
+                org.rlsf.config.ComputeConfig.defaults());
+        Map<String, String> full = ModelBench.dpo(model, s, org.rlsf.config.LoraConfig.NONE);
+        Map<String, String> lora = ModelBench.dpo(model, s, new org.rlsf.config.LoraConfig(2, 4, 0, List.of("auto"), false));
+        long params = model.parameterCount();
+        assertEquals(String.valueOf(params), full.get("trainable_parameters"));
+        assertEquals(String.valueOf(12 * params), full.get("bytes_per_round_each_way"), "parameters + Adam's two moments");
+        long b = 2L * 2 * 3 * 16;   // 2 layers x B [r=2, 3d] on c_attn
+        assertEquals(String.valueOf(b), lora.get("trainable_parameters"));
+        assertEquals(String.valueOf(12 * b), lora.get("bytes_per_round_each_way"));
+        for (Map<String, String> out : List.of(full, lora)) {
+            assertTrue(Double.parseDouble(out.get("dpo_tokens_per_s")) > 0);
+        }
+    }
 }
