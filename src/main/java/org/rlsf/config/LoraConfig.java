@@ -22,6 +22,11 @@ import java.util.List;
  * @param rslora        scale alpha / √r instead of alpha / r
  */
 public record LoraConfig(int rank, double alpha, double dropout, List<String> targetModules, boolean rslora) {
+    /** Every module name (and path) of the supported families' blocks, and the two keywords. */
+    private static final List<String> KNOWN = List.of("auto", "all-linear", "self_attn.q_proj", "self_attn.k_proj",
+            "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj", "attn.c_attn",
+            "attn.c_proj", "mlp.c_fc", "mlp.c_proj");
+
     /** No adapters: full fine-tuning. */
     public static final LoraConfig NONE = new LoraConfig(0, 16, 0, List.of("auto"), false);
 
@@ -33,6 +38,10 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
         Require.that(targetModules != null && !targetModules.isEmpty(), "train.lora.target-modules",
                 "a non-empty list of module names, \"auto\" or \"all-linear\"", targetModules);
         targetModules = List.copyOf(targetModules);
+        for (String name : targetModules) {   // a name no family has fails at load; one this model lacks, at the base
+            Require.that(KNOWN.contains(name.trim()) || KNOWN.stream().anyMatch(k -> k.endsWith("." + name.trim())),
+                    "train.lora.target-modules", "Hugging Face module names (" + String.join(", ", KNOWN) + ")", name);
+        }
     }
 
     public boolean enabled() {

@@ -93,6 +93,11 @@ class RlsfConfigTest {
         assertEquals("rlsf.bench.model.gen-batches must be a non-empty list of sizes >= 1, was [0]",
                 loadError("bench.model.gen-batches", "[0]"));
         assertTrue(loadError("model.n-heads", "3").contains("n-heads"), "model shapes are checked at load too");
+        assertEquals("rlsf.train.lora.rank must be in [0, 4096] (0 = full fine-tuning), was -1", loadError("train.lora.rank", "-1"));
+        assertTrue(loadError("train.lora.dropout", "0.1").startsWith("rlsf.train.lora.dropout must be 0"));
+        String modules = loadError("train.lora.target-modules", "[qproj]");
+        assertTrue(modules.startsWith("rlsf.train.lora.target-modules must be Hugging Face module names")
+                && modules.contains("q_proj") && modules.endsWith("was qproj"), modules);
     }
 
     @Test

@@ -53,6 +53,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
 
     private Cache cache;
     private INDArray causal;
+    private boolean frozenGradsZeroed;
 
     public EagerBlockLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -94,29 +95,46 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         return w;
     }
 
+    /** Whether the block trains LoRA adapters only (its own parameters frozen). */
+    private boolean adaptersOnly() {
+        return !block().loraTargets().isEmpty();
+    }
+
     /**
-     * LoRA: each B's gradient from its module's columns of dL/dW (W + s·A·B: dB = s·Aᵀ·dW), then every frozen
-     * parameter's gradient zeroed (before DL4J's per-layer clip sees the layer's gradient).
+     * LoRA: the B gradients of the modules in weight {@code w}'s columns, from the layer input x and dL/dy. With
+     * y = x·(W + s·A·B), dB = s·(x·A)ᵀ·dy[module columns]: an [n, r] product and an [r, out] one, instead of the
+     * weight gradient xᵀ·dy ([in, out], as large as the forward) that a frozen W does not need.
      */
-    private void adapterGrads() {
+    private void adapterGrads(INDArray x, INDArray dy, String w) {
         TransformerBlock b = block();
         java.util.List<org.rlsf.model.LoraTargets.Target> targets = b.loraTargets();
-        if (targets.isEmpty()) {
-            return;
-        }
         for (int i = 0; i < targets.size(); i++) {
             org.rlsf.model.LoraTargets.Target t = targets.get(i);
-            INDArray dW = gradTable.get(t.param()).get(NDArrayIndex.all(),
-                    NDArrayIndex.interval(t.colOffset(), t.colOffset() + t.out()));
-            Nd4j.exec(new Mmul(paramTable.get(org.rlsf.model.LoraTargets.paramA(i)), dW,
-                    gradTable.get(org.rlsf.model.LoraTargets.paramB(i)), b.getLoraScale(), 0.0,
-                    MMulTranspose.builder().transposeA(true).build()));
+            if (!t.param().equals(w)) {
+                continue;
+            }
+            INDArray xa = x.mmul(paramTable.get(org.rlsf.model.LoraTargets.paramA(i)));            // [n, r]
+            INDArray dyCols = dy.get(NDArrayIndex.all(), NDArrayIndex.interval(t.colOffset(), t.colOffset() + t.out()));
+            Nd4j.exec(new Mmul(xa, dyCols.dup('c'), gradTable.get(org.rlsf.model.LoraTargets.paramB(i)), b.getLoraScale(),
+                    0.0, MMulTranspose.builder().transposeA(true).build()));
+        }
+    }
+
+    /**
+     * LoRA: the frozen parameters' gradients are never written (the adapter path skips them), so they hold zeros; they
+     * are zeroed once here in case the gradient view started otherwise, and the {@link Frozen} updater zeroes them
+     * again after every step. DL4J's per-layer clip then sees the adapters' gradient alone.
+     */
+    private void zeroFrozenGradsOnce() {
+        if (frozenGradsZeroed) {
+            return;
         }
         for (Map.Entry<String, INDArray> g : gradTable.entrySet()) {
             if (!g.getKey().startsWith("loraB")) {
                 g.getValue().assign(0);
             }
         }
+        frozenGradsZeroed = true;
     }
 
     @Override
@@ -222,7 +240,9 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         linearGrads(c.a, dQkv, W_QKV, B_QKV);
         INDArray dX = layerNormBackward(dQkv.mmul(p.get(W_QKV).transpose()), c.xhat1, c.rstd1, LN1_G, LN1_B).addi(dX1);
 
-        adapterGrads();
+        if (adaptersOnly()) {
+            zeroFrozenGradsOnce();
+        }
         Gradient g = new DefaultGradient();
         for (String name : paramTable.keySet()) {
             g.gradientForVariable().put(name, gradTable.get(name));
@@ -231,8 +251,12 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         return new Pair<>(g, asActivation(eps, c.mb, c.t));
     }
 
-    /** y = x·W + b: dW = xᵀ·dy, db = Σ rows of dy, written into the layer's gradient views. */
+    /** y = x·W + b: dW = xᵀ·dy, db = Σ rows of dy, written into the layer's gradient views (with LoRA: dB only). */
     private void linearGrads(INDArray x, INDArray dy, String w, String bias) {
+        if (adaptersOnly()) {
+            adapterGrads(x, dy, w);
+            return;
+        }
         Nd4j.exec(new Mmul(x, dy, gradTable.get(w), MMulTranspose.builder().transposeA(true).build()));
         columnSums(dy, gradTable.get(bias));
     }
@@ -264,17 +288,24 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
     }
 
     private INDArray layerNormBackward(INDArray dOut, INDArray xhat, INDArray rstd, String gain, String bias) {
-        return layerNormBackward(dOut, xhat, rstd, paramTable.get(gain), gradTable.get(gain), gradTable.get(bias));
+        boolean frozen = adaptersOnly();   // no gain or bias gradient for frozen norms
+        return layerNormBackward(dOut, xhat, rstd, paramTable.get(gain), frozen ? null : gradTable.get(gain),
+                frozen ? null : gradTable.get(bias));
     }
 
     /**
-     * Backward of out = xhat·g + b: fills the gain and bias gradients ({@code dGain}, {@code dBias}, [1, d] views) and
+     * Backward of out = xhat·g + b: fills the gain and bias gradients ({@code dGain}, {@code dBias}, [1, d] views; null
+     * skips one) and
      * returns dL/dx = rstd·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)) with dxhat = dout·g.
      */
     static INDArray layerNormBackward(INDArray dOut, INDArray xhat, INDArray rstd, INDArray gain, INDArray dGain,
                                       INDArray dBias) {
-        columnSums(dOut.mul(xhat), dGain);
-        columnSums(dOut, dBias);
+        if (dGain != null) {
+            columnSums(dOut.mul(xhat), dGain);
+        }
+        if (dBias != null) {
+            columnSums(dOut, dBias);
+        }
         INDArray dxhat = dOut.mulRowVector(gain);
         INDArray proj = dxhat.mul(xhat).mean(true, 1);
         return dxhat.subiColumnVector(dxhat.mean(true, 1)).subi(xhat.mulColumnVector(proj)).muliColumnVector(rstd);

@@ -211,6 +211,7 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
         Positions pos = Positions.of(labels);
         long mb = input.size(0), d = input.size(1), t = input.size(2);
         INDArray xRows = asRows(input);
+        boolean frozen = layerConf().getUpdaterByParam(DpoOutputLayer.WEIGHT) instanceof Frozen;
         INDArray dW = gradTable.get(DpoOutputLayer.WEIGHT).assign(0);
         INDArray dB = head().isHasBias() ? gradTable.get(DpoOutputLayer.BIAS).assign(0) : null;
         INDArray dxRows = Nd4j.zeros(input.dataType(), mb * t, d);
@@ -231,8 +232,10 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
             for (int k = from; k < to; k++) {
                 g.putScalar(k - from, pos.ids[k], g.getDouble(k - from, pos.ids[k]) + coef[k - from]);
             }
-            Nd4j.exec(new Mmul(xc, g, dW, 1.0, 1.0, MMulTranspose.builder().transposeA(true).build()));  // dW += xᵀ·g
-            if (dB != null) {
+            if (!frozen) {   // a frozen head (LoRA) needs only dx
+                Nd4j.exec(new Mmul(xc, g, dW, 1.0, 1.0, MMulTranspose.builder().transposeA(true).build()));  // dW += xᵀ·g
+            }
+            if (dB != null && !frozen) {
                 dB.addi(g.sum(true, 0));
             }
             INDArray dxc = g.mmul(weight.transpose());                               // [c, d]
