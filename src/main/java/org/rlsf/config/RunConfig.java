@@ -13,6 +13,8 @@ import java.util.List;
  * @param trainProblems problems per task for pretraining (base-model = pretrain only)
  * @param prompts       unlabelled self-feedback prompts per task (train split)
  * @param evalProblems  labelled held-out problems per task
+ * @param oodProblems   labelled out-of-distribution problems per built-in task (longer step chains than training saw),
+ *                      evaluated and reported beside the held-out table; 0 = none (imported corpora have none)
  * @param seed          seed of the prompt corpus (and of pretraining corpora)
  * @param evalSeed      seed of the held-out corpus
  * @param promptsFile   "FORMAT:PATH" of an imported prompt corpus replacing the generated tasks' prompts, or ""
@@ -21,7 +23,8 @@ import java.util.List;
  *                      or both side by side
  */
 public record RunConfig(String runsDir, List<String> tasks, String baseModel, int trainProblems, int prompts,
-                        int evalProblems, long seed, long evalSeed, String promptsFile, String heldoutFile, Method method) {
+                        int evalProblems, int oodProblems, long seed, long evalSeed, String promptsFile, String heldoutFile,
+                        Method method) {
     /** Which RLSF variants the main job trains and evaluates. */
     public enum Method {
         DPO, PPO, BOTH;
@@ -50,6 +53,7 @@ public record RunConfig(String runsDir, List<String> tasks, String baseModel, in
         Require.that(trainProblems >= 1, "run.train-problems", ">= 1", trainProblems);
         Require.that(prompts >= 1, "run.prompts", ">= 1", prompts);
         Require.that(evalProblems >= 1, "run.eval-problems", ">= 1", evalProblems);
+        Require.that(oodProblems >= 0, "run.ood-problems", ">= 0 (0 = none)", oodProblems);
         Require.that(promptsFile.isEmpty() || hasFormat(promptsFile), "run.prompts-file", "\"\" or FORMAT:PATH with FORMAT in "
                 + FILE_FORMATS, promptsFile);
         Require.that(heldoutFile.isEmpty() || hasFormat(heldoutFile), "run.heldout-file", "\"\" or FORMAT:PATH with FORMAT in "
@@ -65,7 +69,7 @@ public record RunConfig(String runsDir, List<String> tasks, String baseModel, in
 
     static RunConfig fromConfig(Config c) {
         return new RunConfig(c.getString("runs-dir"), c.getStringList("tasks"), c.getString("base-model"),
-                c.getInt("train-problems"), c.getInt("prompts"), c.getInt("eval-problems"), c.getLong("seed"),
+                c.getInt("train-problems"), c.getInt("prompts"), c.getInt("eval-problems"), c.getInt("ood-problems"), c.getLong("seed"),
                 c.getLong("eval-seed"), c.getString("prompts-file"), c.getString("heldout-file"),
                 Require.choice("run.method", c.getString("method"), Method.class));
     }

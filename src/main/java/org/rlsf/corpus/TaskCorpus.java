@@ -17,6 +17,8 @@ import java.util.Set;
 public final class TaskCorpus {
     public static final String TRAIN = "train";
     public static final String HELDOUT = "heldout";
+    /** Held-out problems outside the training range ({@link TaskFamily#drawOutOfDistribution}). */
+    public static final String OOD = "ood";
     static final int HELDOUT_BUCKETS = 10;
 
     private TaskCorpus() {
@@ -44,9 +46,10 @@ public final class TaskCorpus {
      * @throws IllegalArgumentException when the task cannot supply n unique problems of that split
      */
     public static List<Problem> generate(TaskFamily task, int n, long seed, String split) {
-        if (!split.equals(TRAIN) && !split.equals(HELDOUT)) {
-            throw new IllegalArgumentException("split must be train or heldout, was '" + split + "'");
+        if (!split.equals(TRAIN) && !split.equals(HELDOUT) && !split.equals(OOD)) {
+            throw new IllegalArgumentException("split must be train, heldout or ood, was '" + split + "'");
         }
+        boolean ood = split.equals(OOD);   // never a training problem: no content split needed
         if (n <= 0) {
             throw new IllegalArgumentException("--n must be > 0, was " + n);
         }
@@ -61,8 +64,8 @@ public final class TaskCorpus {
                         + " problems after " + out.size() + " of " + n);
             }
             String id = String.format("%s-%s-%d-%06d", task.name(), split, seed, out.size());
-            Problem p = task.draw(rng, id);
-            if (splitOf(p).equals(split) && seen.add(p.contentSha256())) {
+            Problem p = ood ? task.drawOutOfDistribution(rng, id) : task.draw(rng, id);
+            if ((ood || splitOf(p).equals(split)) && seen.add(p.contentSha256())) {
                 out.add(p);
             }
         }

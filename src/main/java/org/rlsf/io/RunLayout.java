@@ -9,6 +9,7 @@ import org.rlsf.config.RunIds;
  *   &lt;runs&gt;/&lt;run_id&gt;/config.conf        the resolved configuration
  *                   stages.json        wall time and memory per step
  *                   corpus/prompts     unlabelled self-feedback prompts;  corpus/heldout  labelled evaluation problems
+ *                   corpus/heldout-ood labelled problems outside the training range (eval/NAME-ood)
  *                   corpus/TASK-train  pretraining corpora (base-model = pretrain)
  *                   checkpoints/base   the frozen base;  checkpoints/rlsf  the DPO output (checkpoint/ = the policy)
  *                   checkpoints/rlsf-hf  the policy as a Hugging Face directory (imported base models only)
@@ -26,6 +27,8 @@ public record RunLayout(Path dir, String runId) {
     public static final String CHECKPOINT_MANIFEST = "checkpoint.json";
     /** An evaluation's completion marker. */
     public static final String EVAL_SUMMARY = "summary.json";
+    /** The suffix of an out-of-distribution evaluation's name ({@link #evalOod}). */
+    public static final String OOD_SUFFIX = "-ood";
     /** The field of an evaluation's summary.json naming the reward model that scored its branches (null: none). */
     public static final String EVAL_SUMMARY_REWARD_MODEL = "reward_model";
     /** The directory a DPO output's selected policy is saved in. */
@@ -55,6 +58,16 @@ public record RunLayout(Path dir, String runId) {
 
     public Path heldout() {
         return new Path(corpora(), "heldout");
+    }
+
+    /** Labelled out-of-distribution problems (longer step chains than training saw). */
+    public Path heldoutOod() {
+        return new Path(corpora(), "heldout-ood");
+    }
+
+    /** The evaluation of {@code name} on the out-of-distribution problems. */
+    public Path evalOod(String name) {
+        return eval(name + OOD_SUFFIX);
     }
 
     public Path pretrainCorpus(String task) {

@@ -13,6 +13,9 @@ import org.rlsf.io.Json;
 import org.rlsf.io.RunLayout;
 import org.rlsf.io.SparkSessions;
 import org.rlsf.model.Checkpoint;
+import org.rlsf.config.ModelConfig;
+import org.rlsf.config.Architecture;
+import org.rlsf.model.LoraTargets;
 import org.rlsf.model.hf.HfExport;
 import org.rlsf.model.hf.HfImport;
 import org.rlsf.model.hf.HfModel;
@@ -68,6 +71,10 @@ public final class MainJob {
         writeCorpus(spark, store, layout.prompts(), run.tasks(), run.promptsFile(), run.prompts(), run.seed(), TaskCorpus.TRAIN);
         writeCorpus(spark, store, layout.heldout(), run.tasks(), run.heldoutFile(), run.evalProblems(), run.evalSeed(),
                 TaskCorpus.HELDOUT);
+        boolean ood = run.oodProblems() > 0 && run.heldoutFile().isEmpty();
+        if (ood) {
+            writeCorpus(spark, store, layout.heldoutOod(), run.tasks(), "", run.oodProblems(), run.evalSeed(), TaskCorpus.OOD);
+        }
 
         // 2) the frozen base
         LOG.info("[2/7] base model: {}", run.baseModel());
@@ -87,6 +94,12 @@ public final class MainJob {
             baseCkpt = Checkpoint.load(store, base);
         }
         LOG.info("  base {} (weights sha256 {})", base, baseCkpt.weightsSha256().substring(0, 12));
+        if (config.train().lora().enabled()) {   // module names that this base lacks fail now, not after generate
+            ModelConfig m = baseCkpt.model();
+            LOG.info("  LoRA rank {} on {}", config.train().lora().rank(), LoraTargets.resolve(
+                    m.arch().mlp() == Architecture.Mlp.SWIGLU, m.dModel(), m.nHeads(), m.kvHeads(), m.dFf(),
+                    config.train().lora().targetModules()).stream().map(LoraTargets.Target::module).toList());
+        }
 
         // 3) self-feedback traces (resumes by shard)
         timings.begin("generate");
@@ -159,10 +172,31 @@ public final class MainJob {
             EvaluateStage.run(config, store, base, layout.heldout(), baseCot, baseGreedy, scorer);
         }
         if (run.method().dpo()) {
-            evaluateGreedy(config, store, layout, timings, RunLayout.policy(tuned), RunReport.RLSF_GREEDY);
+            evaluateGreedy(config, store, layout, timings, RunLayout.policy(tuned), RunReport.RLSF_GREEDY, false);
         }
         if (run.method().ppo()) {
-            evaluateGreedy(config, store, layout, timings, RunLayout.policy(layout.ppo()), RunReport.PPO_GREEDY);
+            evaluateGreedy(config, store, layout, timings, RunLayout.policy(layout.ppo()), RunReport.PPO_GREEDY, false);
+        }
+
+        // 6b) out of distribution (longer chains than training saw): the same evaluations on corpus/heldout-ood
+        if (ood) {
+            EvaluateStage.Target oodCot = new EvaluateStage.Target(layout.evalOod("base-cot-decoding"),
+                    "base-cot-decoding" + RunLayout.OOD_SUFFIX, Decoding.COT_DECODING);
+            EvaluateStage.Target oodGreedy = new EvaluateStage.Target(layout.evalOod("base-greedy"),
+                    "base-greedy" + RunLayout.OOD_SUFFIX, Decoding.GREEDY);
+            LOG.info("[6/7] evaluate out of distribution: base cot-decoding + greedy on {}", layout.heldoutOod());
+            timings.begin("evaluate base, out of distribution");
+            if (RunLayout.isEvaluated(store, oodGreedy.out()) && RunLayout.isEvaluated(store, oodCot.out())) {
+                LOG.info("  done ({}, {})", oodCot.out(), oodGreedy.out());
+            } else {
+                EvaluateStage.run(config, store, base, layout.heldoutOod(), oodCot, oodGreedy, null);
+            }
+            if (run.method().dpo()) {
+                evaluateGreedy(config, store, layout, timings, RunLayout.policy(tuned), RunReport.RLSF_GREEDY, true);
+            }
+            if (run.method().ppo()) {
+                evaluateGreedy(config, store, layout, timings, RunLayout.policy(layout.ppo()), RunReport.PPO_GREEDY, true);
+            }
         }
 
         // 7) report
@@ -186,14 +220,16 @@ public final class MainJob {
     }
 
     private static void evaluateGreedy(RlsfConfig config, FileStore store, RunLayout layout, StageTimings timings, Path policy,
-                                       String name) {
-        EvaluateStage.Target target = new EvaluateStage.Target(layout.eval(name), name, Decoding.GREEDY);
-        LOG.info("[6/7] evaluate {}: greedy on {}", name, layout.heldout());
-        timings.begin("evaluate " + name);
+                                       String name, boolean ood) {
+        String label = ood ? name + RunLayout.OOD_SUFFIX : name;
+        Path corpus = ood ? layout.heldoutOod() : layout.heldout();
+        EvaluateStage.Target target = new EvaluateStage.Target(layout.eval(label), label, Decoding.GREEDY);
+        LOG.info("[6/7] evaluate {}: greedy on {}", label, corpus);
+        timings.begin("evaluate " + label);
         if (RunLayout.isEvaluated(store, target.out())) {
             LOG.info("  done ({})", target.out());
         } else {
-            EvaluateStage.run(config, store, policy, layout.heldout(), target);
+            EvaluateStage.run(config, store, policy, corpus, target);
         }
     }
 

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -65,22 +66,8 @@ public final class RunReport {
         scopes.add("all");
 
         // 1) the results table
-        List<Map<String, Object>> rows = new ArrayList<>();
-        StringBuilder csv = new StringBuilder("task,model,accuracy,ece_10bin_x100,ece_15bin,brier,auroc,tokens_per_problem,cot_style_share,problems\n");
-        for (String t : scopes) {
-            for (String e : evals) {
-                JsonNode m = scope(summaries.get(e), t);
-                Map<String, Object> r = new LinkedHashMap<>();
-                r.put("task", t);
-                r.put("model", e);
-                for (String k : List.of("accuracy", "ece_10bin_x100", "ece_15bin", "brier", "auroc", "generated_tokens_per_problem",
-                        "cot_style_share", "problems")) {
-                    r.put(k, m.hasNonNull(k) ? m.get(k).asDouble() : null);
-                }
-                rows.add(r);
-                csv.append(String.join(",", r.values().stream().map(v -> v == null ? "" : String.valueOf(v)).toList())).append('\n');
-            }
-        }
+        List<Map<String, Object>> rows = resultRows(scopes, evals, summaries);
+        String csv = csv(rows);
         List<String> table = new ArrayList<>();
         table.add(String.format("%-6s %-18s %9s %7s %7s %7s %10s", "task", "model", "accuracy", "ECE10", "Brier", "AUROC", "tokens/pb"));
         for (Map<String, Object> r : rows) {
@@ -112,22 +99,23 @@ public final class RunReport {
             }
             table.addAll(rewardLines);
         }
-        List<String> checks = new ArrayList<>();
-        for (String tuned : evals.subList(2, evals.size())) {
-            String label = tuned.equals(PPO_GREEDY) ? "RLSF-PPO greedy" : "RLSF-greedy";
-            for (String t : tasks) {
-                JsonNode g = scope(summaries.get("base-greedy"), t), c = scope(summaries.get("base-cot-decoding"), t),
-                        r = scope(summaries.get(tuned), t);
-                double ga = g.get("accuracy").asDouble(), ca = c.get("accuracy").asDouble(), ra = r.get("accuracy").asDouble();
-                checks.add(String.format("%s: %s accuracy %.1f%% vs base greedy %.1f%% (target +10 points): %s", t, label,
-                        100 * ra, 100 * ga, ra >= ga + 0.10 ? "met" : "not met"));
-                checks.add(String.format("%s: %s ECE %.2f vs base greedy %.2f (target <=): %s", t, label,
-                        r.get("ece_10bin_x100").asDouble(), g.get("ece_10bin_x100").asDouble(),
-                        r.get("ece_10bin_x100").asDouble() <= g.get("ece_10bin_x100").asDouble() ? "met" : "not met"));
-                double rt = r.get("generated_tokens_per_problem").asDouble(), ct = c.get("generated_tokens_per_problem").asDouble();
-                checks.add(String.format("%s: %s accuracy %.1f%% vs 80%% of base CoT-decoding %.1f%%, at %.1f vs %.1f tokens per problem: %s",
-                        t, label, 100 * ra, 100 * ca, rt, ct, ra >= 0.8 * ca && rt < ct ? "met" : "not met"));
+        List<String> checks = targetChecks(tasks, evals, summaries, "");
+
+        // 1b) out of distribution: the same evaluations on problems outside the training range (run.ood-problems)
+        Map<String, JsonNode> oodSummaries = new LinkedHashMap<>();
+        for (String e : evals) {
+            Path s = RunLayout.evalSummary(layout.evalOod(e));
+            if (store.exists(s)) {
+                oodSummaries.put(e, read(store, s));
             }
+        }
+        boolean ood = oodSummaries.keySet().containsAll(evals);
+        List<Map<String, Object>> oodRows = ood ? resultRows(scopes, evals, oodSummaries) : List.of();
+        List<String> oodChecks = ood ? targetChecks(tasks, evals, oodSummaries, " (out of distribution)") : List.of();
+        for (Map<String, Object> r : oodRows) {
+            table.add(String.format("%-6s %-18s %8.1f%% %7.2f %7.3f %7.3f %10.1f", r.get("task") + "-ood", r.get("model"),
+                    100 * d(r.get("accuracy")), d(r.get("ece_10bin_x100")), d(r.get("brier")), d(r.get("auroc")),
+                    d(r.get("generated_tokens_per_problem"))));
         }
 
         // 2) charts
@@ -189,14 +177,17 @@ public final class RunReport {
         md.append("Held-out problems, base model vs the RLSF policies (rlsf-greedy: DPO; rlsf-ppo-greedy: RLSF-PPO). "
                 + "ECE: 10 equal-width bins (lower, upper], ×100. ")
                 .append("Tokens: generated per problem (all branches for CoT-decoding).\n\n");
-        md.append("| task | model | accuracy | ECE | Brier | AUROC | tokens/problem | CoT style |\n|---|---|---|---|---|---|---|---|\n");
-        for (Map<String, Object> r : rows) {
-            md.append(String.format("| %s | %s | %.1f%% | %.2f | %.3f | %.3f | %.1f | %.0f%% |%n", r.get("task"), r.get("model"),
-                    100 * d(r.get("accuracy")), d(r.get("ece_10bin_x100")), d(r.get("brier")), d(r.get("auroc")),
-                    d(r.get("generated_tokens_per_problem")), 100 * d(r.get("cot_style_share"))));
-        }
+        markdownTable(md, rows);
         md.append("\n## Targets\n\n");
         checks.forEach(c -> md.append("- ").append(c).append('\n'));
+        if (ood) {
+            md.append("\n## Out of distribution\n\nThe same models on problems generated the same way but outside the "
+                    + "training range (longer step chains than any prompt or pretraining problem; `run.ood-problems`). "
+                    + "Nothing was tuned on them; the targets are checked the same way.\n\n");
+            markdownTable(md, oodRows);
+            md.append('\n');
+            oodChecks.forEach(c -> md.append("- ").append(c).append('\n'));
+        }
         md.append("\n## Reliability diagrams\n\n");
         images.forEach((f, label) -> md.append("![").append(label).append("](").append(f).append(")\n"));
         if (store.exists(metrics)) {
@@ -246,16 +237,85 @@ public final class RunReport {
         md.append("\n## Configuration\n\n```hocon\n").append(config).append("\n```\n");
         store.writeText(new Path(out, "report.md"), md.toString());
         store.writeText(new Path(out, "report.html"), Html.of("RLSF run report: " + runDir.getName(), md.toString()));
-        store.writeText(new Path(out, "results.csv"), csv.toString());
+        store.writeText(new Path(out, "results.csv"), csv);
+        if (ood) {
+            store.writeText(new Path(out, "results-ood.csv"), csv(oodRows));
+        }
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("run", runDir.getName());
         json.put("results", rows);
         json.put("targets", checks);
+        if (ood) {
+            json.put("results_ood", oodRows);
+            json.put("targets_ood", oodChecks);
+        }
         if (!rewardRows.isEmpty()) {
             json.put("reward_model_on_base_branches", rewardRows);
         }
         store.writeText(new Path(out, "results.json"), Json.write(json));
-        return new Result(out, table, checks);
+        List<String> allChecks = new ArrayList<>(checks);
+        allChecks.addAll(oodChecks);
+        return new Result(out, table, allChecks);
+    }
+
+    /** One row per scope (each task, then all) and evaluation. */
+    private static List<Map<String, Object>> resultRows(List<String> scopes, List<String> evals, Map<String, JsonNode> summaries) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (String t : scopes) {
+            for (String e : evals) {
+                JsonNode m = scope(summaries.get(e), t);
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("task", t);
+                r.put("model", e);
+                for (String k : List.of("accuracy", "ece_10bin_x100", "ece_15bin", "brier", "auroc", "generated_tokens_per_problem",
+                        "cot_style_share", "problems")) {
+                    r.put(k, m.hasNonNull(k) ? m.get(k).asDouble() : null);
+                }
+                rows.add(r);
+            }
+        }
+        return rows;
+    }
+
+    private static String csv(List<Map<String, Object>> rows) {
+        StringBuilder csv = new StringBuilder("task,model,accuracy,ece_10bin_x100,ece_15bin,brier,auroc,tokens_per_problem,cot_style_share,problems\n");
+        for (Map<String, Object> r : rows) {
+            csv.append(String.join(",", r.values().stream().map(v -> v == null ? "" : String.valueOf(v)).toList())).append('\n');
+        }
+        return csv.toString();
+    }
+
+    private static void markdownTable(StringBuilder md, List<Map<String, Object>> rows) {
+        md.append("| task | model | accuracy | ECE | Brier | AUROC | tokens/problem | CoT style |\n|---|---|---|---|---|---|---|---|\n");
+        for (Map<String, Object> r : rows) {
+            md.append(String.format("| %s | %s | %.1f%% | %.2f | %.3f | %.3f | %.1f | %.0f%% |%n", r.get("task"), r.get("model"),
+                    100 * d(r.get("accuracy")), d(r.get("ece_10bin_x100")), d(r.get("brier")), d(r.get("auroc")),
+                    d(r.get("generated_tokens_per_problem")), 100 * d(r.get("cot_style_share"))));
+        }
+    }
+
+    /** The RLSF targets of each tuned policy against the base, per task ({@code qualifier} follows the task name). */
+    private static List<String> targetChecks(Set<String> tasks, List<String> evals, Map<String, JsonNode> summaries,
+                                             String qualifier) {
+        List<String> checks = new ArrayList<>();
+        for (String tuned : evals.subList(2, evals.size())) {
+            String label = tuned.equals(PPO_GREEDY) ? "RLSF-PPO greedy" : "RLSF-greedy";
+            for (String task : tasks) {
+                String t = task + qualifier;
+                JsonNode g = scope(summaries.get("base-greedy"), task), c = scope(summaries.get("base-cot-decoding"), task),
+                        r = scope(summaries.get(tuned), task);
+                double ga = g.get("accuracy").asDouble(), ca = c.get("accuracy").asDouble(), ra = r.get("accuracy").asDouble();
+                checks.add(String.format("%s: %s accuracy %.1f%% vs base greedy %.1f%% (target +10 points): %s", t, label,
+                        100 * ra, 100 * ga, ra >= ga + 0.10 ? "met" : "not met"));
+                checks.add(String.format("%s: %s ECE %.2f vs base greedy %.2f (target <=): %s", t, label,
+                        r.get("ece_10bin_x100").asDouble(), g.get("ece_10bin_x100").asDouble(),
+                        r.get("ece_10bin_x100").asDouble() <= g.get("ece_10bin_x100").asDouble() ? "met" : "not met"));
+                double rt = r.get("generated_tokens_per_problem").asDouble(), ct = c.get("generated_tokens_per_problem").asDouble();
+                checks.add(String.format("%s: %s accuracy %.1f%% vs 80%% of base CoT-decoding %.1f%%, at %.1f vs %.1f tokens per problem: %s",
+                        t, label, 100 * ra, 100 * ca, rt, ct, ra >= 0.8 * ca && rt < ct ? "met" : "not met"));
+            }
+        }
+        return checks;
     }
 
     private static JsonNode scope(JsonNode summary, String task) {

@@ -35,10 +35,20 @@ public final class ArithTask implements TaskFamily {
 
     @Override
     public Problem draw(Random rng, String problemId) {
+        return draw(rng, problemId, 2, 4);
+    }
+
+    /** 5–6 steps: longer chains than any training or pretraining problem (2–4). */
+    @Override
+    public Problem drawOutOfDistribution(Random rng, String problemId) {
+        return draw(rng, problemId, 5, 6);
+    }
+
+    private Problem draw(Random rng, String problemId, int minSteps, int maxSteps) {
         String who = NAMES.get(rng.nextInt(NAMES.size()));
         String what = THINGS.get(rng.nextInt(THINGS.size()));
         int start = 1 + rng.nextInt(9);
-        int nSteps = 2 + rng.nextInt(3);
+        int nSteps = minSteps + rng.nextInt(maxSteps - minSteps + 1);
         List<Step> steps = new ArrayList<>();
         int x = start;
         while (steps.size() < nSteps) {

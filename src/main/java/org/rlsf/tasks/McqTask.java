@@ -30,11 +30,21 @@ public final class McqTask implements TaskFamily {
 
     @Override
     public Problem draw(Random rng, String problemId) {
+        return draw(rng, problemId, 2, 3);
+    }
+
+    /** A story of 4–5 steps: longer than any training or pretraining problem (2–3). */
+    @Override
+    public Problem drawOutOfDistribution(Random rng, String problemId) {
+        return draw(rng, problemId, 4, 5);
+    }
+
+    private Problem draw(Random rng, String problemId, int minSteps, int maxSteps) {
         int nOptions = 3 + rng.nextInt(3);
         String who = ArithTask.NAMES.get(rng.nextInt(ArithTask.NAMES.size()));
         String what = ArithTask.THINGS.get(rng.nextInt(ArithTask.THINGS.size()));
         int start = 1 + rng.nextInt(9);
-        int nSteps = 2 + rng.nextInt(2);
+        int nSteps = minSteps + rng.nextInt(maxSteps - minSteps + 1);
         StringBuilder q = new StringBuilder(who + " has " + start + " " + what + ".");
         int x = start, steps = 0;
         while (steps < nSteps) {

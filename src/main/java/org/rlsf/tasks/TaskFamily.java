@@ -15,6 +15,12 @@ public interface TaskFamily {
     /** One problem drawn from {@code rng}; the id is assigned by the caller. */
     Problem draw(Random rng, String problemId);
 
+    /**
+     * A problem generated the same way but outside the range the training and pretraining problems cover (longer
+     * step chains): the out-of-distribution evaluation split.
+     */
+    Problem drawOutOfDistribution(Random rng, String problemId);
+
     /** The prompt for a problem: {@code Q: <question>\nA:}; the answer starts with a space. */
     default String prompt(Problem p) {
         return Prompts.qa(p);

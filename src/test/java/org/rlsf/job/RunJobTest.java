@@ -69,12 +69,19 @@ class RunJobTest {
             assertEquals(24, problems.count(), e + ": 12 held-out problems per task");
         }
         JsonNode stages = new ObjectMapper().readTree(new File(run, "stages.json"));
-        assertEquals(8, stages.size(), "corpus, base, generate, pairs, train, base evaluations (one pass), rlsf evaluation, report");
+        assertEquals(10, stages.size(), "corpus, base, generate, pairs, train, base evaluations (one pass), rlsf evaluation, "
+                + "the same two out of distribution, report");
         for (JsonNode st : stages) {
             assertTrue(st.get("wall_s").asDouble() >= 0 && st.get("heap_peak_mb").asLong() > 0, st.toString());
         }
         JsonNode results = new ObjectMapper().readTree(new File(run, "report/results.json"));
         assertEquals(9, results.get("results").size(), "3 models x (arith, mcq, all)");
+        assertEquals(9, results.get("results_ood").size(), "the same, out of distribution");
+        assertEquals(6, results.get("targets_ood").size(), "3 targets x 2 tasks, out of distribution");
+        for (String e : RunReport.EVALS) {
+            assertEquals(12, spark().read().parquet(new File(run, "eval/" + e + "-ood/problems").getAbsolutePath()).count(),
+                    e + ": 6 out-of-distribution problems per task");
+        }
         String html = Files.readString(new File(run, "report/report.html").toPath());
         assertTrue(html.contains("<table>") && html.contains("rlsf-greedy") && html.contains("reliability-base-greedy-arith.png"));
         // the report reads only artefacts: regenerating it from the run directory gives the same tables

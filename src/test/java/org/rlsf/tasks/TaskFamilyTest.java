@@ -119,6 +119,41 @@ class TaskFamilyTest {
         }
     }
 
+    /** Out of distribution: the same stories with longer chains than any training problem, graded the same way. */
+    @Test
+    void outOfDistributionProblemsHaveLongerChainsThanAnyTrainingProblem() {
+        for (String name : TaskFamily.names()) {
+            TaskFamily t = TaskFamily.of(name);
+            int trainMax = 0, oodMin = Integer.MAX_VALUE;
+            for (Problem p : TaskCorpus.generate(t, 500, 1, TaskCorpus.TRAIN)) {
+                trainMax = Math.max(trainMax, steps(p));
+            }
+            List<Problem> ood = TaskCorpus.generate(t, 200, 2, TaskCorpus.OOD);
+            assertEquals(ood, TaskCorpus.generate(t, 200, 2, TaskCorpus.OOD), "seeded");
+            assertEquals(200, ood.stream().map(Problem::contentSha256).distinct().count());
+            for (Problem p : ood) {
+                oodMin = Math.min(oodMin, steps(p));
+                assertTrue(p.problemId().startsWith(name + "-ood-2-"), p.problemId());
+                assertTrue(Grader.grade(p.task(), p.answer(), t.cotSolution(p), List.of()).correct(),
+                        "its own chain of thought grades as correct: " + p);
+                if (name.equals(ArithTask.NAME)) {
+                    assertEquals(String.valueOf(solveArith(p.question())), p.answer(), p.question());
+                }
+            }
+            assertTrue(oodMin > trainMax, name + ": out-of-distribution chains (" + oodMin + "+ steps) are longer than "
+                    + "training's (at most " + trainMax + ")");
+        }
+    }
+
+    private static int steps(Problem p) {
+        Matcher m = Pattern.compile("(gets|gives away) \\d+").matcher(p.question());
+        int n = 0;
+        while (m.find()) {
+            n++;
+        }
+        return n;
+    }
+
     @Test
     void trainAndHeldoutAreDisjointByContentHash() {
         for (String name : TaskFamily.names()) {
