@@ -21,10 +21,12 @@ import java.util.List;
  * @param heldoutFile   "FORMAT:PATH" of an imported labelled held-out corpus, or ""
  * @param method        how the policy is tuned on the self-feedback: DPO on the pairs, RLSF-PPO (reward model + PPO),
  *                      or both side by side
+ * @param rounds        RLSF rounds (DPO): round r generates, scores and trains against round r−1's policy on fresh
+ *                      prompts (run.prompts per task each round, none reused)
  */
 public record RunConfig(String runsDir, List<String> tasks, String baseModel, int trainProblems, int prompts,
                         int evalProblems, int oodProblems, long seed, long evalSeed, String promptsFile, String heldoutFile,
-                        Method method) {
+                        Method method, int rounds) {
     /** Which RLSF variants the main job trains and evaluates. */
     public enum Method {
         DPO, PPO, BOTH;
@@ -59,6 +61,9 @@ public record RunConfig(String runsDir, List<String> tasks, String baseModel, in
         Require.that(heldoutFile.isEmpty() || hasFormat(heldoutFile), "run.heldout-file", "\"\" or FORMAT:PATH with FORMAT in "
                 + FILE_FORMATS, heldoutFile);
         Require.that(method != null, "run.method", "dpo | ppo | both", null);
+        Require.that(rounds >= 1 && rounds <= 20, "run.rounds", "in [1, 20]", rounds);
+        Require.that(rounds == 1 || method == Method.DPO, "run.rounds", "1 with run.method = " + (method == null ? "?"
+                : method.configName()) + " (rounds beyond the first are DPO rounds)", rounds);
         tasks = List.copyOf(tasks);
     }
 
@@ -71,6 +76,6 @@ public record RunConfig(String runsDir, List<String> tasks, String baseModel, in
         return new RunConfig(c.getString("runs-dir"), c.getStringList("tasks"), c.getString("base-model"),
                 c.getInt("train-problems"), c.getInt("prompts"), c.getInt("eval-problems"), c.getInt("ood-problems"), c.getLong("seed"),
                 c.getLong("eval-seed"), c.getString("prompts-file"), c.getString("heldout-file"),
-                Require.choice("run.method", c.getString("method"), Method.class));
+                Require.choice("run.method", c.getString("method"), Method.class), c.getInt("rounds"));
     }
 }

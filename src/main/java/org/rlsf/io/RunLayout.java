@@ -17,6 +17,8 @@ import org.rlsf.config.RunIds;
  *                   traces/  pairs/    tables partitioned by run_id
  *                   eval/NAME/         one evaluation each
  *                   report/            report.md, report.html, charts, results
+ *                   rounds/round-R/    rounds 2.. (run.rounds): corpus/prompts, traces, pairs, checkpoints/rlsf, eval
+ *                   rounds/summary.json  every round's label-free signals, evaluations and the round the rule keeps
  * </pre>
  * The static methods locate partitions and markers inside any table or output directory, run directory or not.
  */
@@ -58,6 +60,16 @@ public record RunLayout(Path dir, String runId) {
 
     public Path heldout() {
         return new Path(corpora(), "heldout");
+    }
+
+    /** Round {@code r}'s directory ({@code rounds/round-r}, for r >= 2; round 1 is the run itself), run id ID-rR. */
+    public RunLayout round(int r) {
+        return r == 1 ? this : new RunLayout(new Path(rounds(), "round-" + r), runId + "-r" + r);
+    }
+
+    /** Rounds 2.. of a multi-round run ({@code run.rounds}) and their summary. */
+    public Path rounds() {
+        return new Path(dir, "rounds");
     }
 
     /** Labelled out-of-distribution problems (longer step chains than training saw). */

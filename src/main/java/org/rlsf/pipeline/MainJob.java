@@ -2,7 +2,9 @@ package org.rlsf.pipeline;
 
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
+import org.rlsf.config.Architecture;
 import org.rlsf.config.EvaluateConfig.Decoding;
+import org.rlsf.config.ModelConfig;
 import org.rlsf.config.RlsfConfig;
 import org.rlsf.config.RunConfig;
 import org.rlsf.corpus.ProblemImport;
@@ -13,8 +15,6 @@ import org.rlsf.io.Json;
 import org.rlsf.io.RunLayout;
 import org.rlsf.io.SparkSessions;
 import org.rlsf.model.Checkpoint;
-import org.rlsf.config.ModelConfig;
-import org.rlsf.config.Architecture;
 import org.rlsf.model.LoraTargets;
 import org.rlsf.model.hf.HfExport;
 import org.rlsf.model.hf.HfImport;
@@ -134,6 +134,12 @@ public final class MainJob {
             }
         }
 
+        // 5a) further RLSF rounds, each on fresh prompts against the previous round's policy (run.rounds)
+        List<Path> policies = List.of(RunLayout.policy(tuned));
+        if (run.rounds() > 1) {
+            policies = Rounds.train(config, spark, store, layout, timings, RunLayout.policy(tuned));
+        }
+
         // 5c) RLSF-PPO: a reward model on the same pairs, then PPO on the prompts (resumes by epoch and by round)
         if (run.method().ppo()) {
             Path rm = layout.rewardModel();
@@ -197,6 +203,12 @@ public final class MainJob {
             if (run.method().ppo()) {
                 evaluateGreedy(config, store, layout, timings, RunLayout.policy(layout.ppo()), RunReport.PPO_GREEDY, true);
             }
+        }
+
+        if (run.rounds() > 1) {
+            Rounds.evaluate(config, store, layout, timings, policies, ood);
+            timings.begin("rounds: signals and the stopping rule");
+            Rounds.summarize(config, spark, store, layout);
         }
 
         // 7) report

@@ -154,6 +154,66 @@ public final class RunReport {
             }
         }
 
+        // 2b) rounds (run.rounds > 1): per-round results, label-free signals, the kept round
+        List<Map<String, Object>> roundRows = new ArrayList<>();
+        List<String> roundLines = new ArrayList<>();
+        Path roundsSummary = new Path(layout.rounds(), "summary.json");
+        JsonNode roundsJson = store.exists(roundsSummary) ? read(store, roundsSummary) : null;
+        if (roundsJson != null) {
+            for (JsonNode p : roundsJson.get("policies")) {
+                int r = p.get("round").asInt();
+                Path inEval = r == 0 ? layout.eval("base-greedy") : layout.round(r).eval(RLSF_GREEDY);
+                Path oodEval = r == 0 ? layout.evalOod("base-greedy") : layout.round(r).evalOod(RLSF_GREEDY);
+                JsonNode inAll = read(store, RunLayout.evalSummary(inEval)).get("all");
+                JsonNode outAll = store.exists(RunLayout.evalSummary(oodEval))
+                        ? read(store, RunLayout.evalSummary(oodEval)).get("all") : null;
+                JsonNode sig = p.get("signals");
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("round", r);
+                row.put("policy", p.get("policy").asText());
+                row.put("accuracy", inAll.get("accuracy").asDouble());
+                row.put("ece_10bin_x100", inAll.get("ece_10bin_x100").asDouble());
+                row.put("tokens_per_problem", inAll.get("generated_tokens_per_problem").asDouble());
+                row.put("ood_accuracy", outAll == null ? null : outAll.get("accuracy").asDouble());
+                row.put("ood_ece_10bin_x100", outAll == null ? null : outAll.get("ece_10bin_x100").asDouble());
+                for (String k : List.of("agreement", "confident_share", "mean_confidence", "confidence_entropy", "mean_trace_tokens",
+                        "greedy_trace_tokens")) {
+                    row.put(k, sig.get(k).asDouble());
+                }
+                roundRows.add(row);
+            }
+            double[] x = roundRows.stream().mapToDouble(r -> ((Integer) r.get("round")).doubleValue()).toArray();
+            List<Charts.Series> acc = new ArrayList<>(List.of(new Charts.Series("accuracy", col(roundRows, "accuracy"))));
+            List<Charts.Series> ece = new ArrayList<>(List.of(new Charts.Series("ECE", col(roundRows, "ece_10bin_x100"))));
+            if (roundRows.get(0).get("ood_accuracy") != null) {
+                acc.add(new Charts.Series("accuracy, out of distribution", col(roundRows, "ood_accuracy")));
+                ece.add(new Charts.Series("ECE, out of distribution", col(roundRows, "ood_ece_10bin_x100")));
+            }
+            writeBytes(store, new Path(out, "rounds-accuracy.png"), Charts.lines("Greedy accuracy and calibration by round "
+                    + "(labelled evaluation; round 0 = base)", "round", x, "accuracy", acc, "ECE (×100)", ece));
+            writeBytes(store, new Path(out, "rounds-signals.png"), Charts.lines("Label-free signals of each round's policy "
+                    + "(its own CoT-decoding traces on fresh prompts)", "round", x, "share",
+                    List.of(new Charts.Series("branch agreement", col(roundRows, "agreement")),
+                            new Charts.Series("confident branches", col(roundRows, "confident_share")),
+                            new Charts.Series("confidence entropy / ln 10", col(roundRows, "confidence_entropy"))),
+                    "tokens", List.of(new Charts.Series("greedy branch length", col(roundRows, "greedy_trace_tokens")))));
+            int kept = roundsJson.get("kept_round").asInt();
+            int best = 0;
+            for (int i = 1; i < roundRows.size(); i++) {
+                if ((double) roundRows.get(i).get("accuracy") > (double) roundRows.get(best).get("accuracy")) {
+                    best = i;
+                }
+            }
+            roundLines.add(String.format("the label-free rule keeps round %d (%s): accuracy %.1f%%, ECE %.2f", kept,
+                    roundsJson.get("reason").asText(), 100 * (double) roundRows.get(kept).get("accuracy"),
+                    (double) roundRows.get(kept).get("ece_10bin_x100")));
+            roundLines.add(String.format("the best round by the labelled evaluation is round %d: accuracy %.1f%%, ECE %.2f "
+                            + "(the kept round is %.1f points below it)", best, 100 * (double) roundRows.get(best).get("accuracy"),
+                    (double) roundRows.get(best).get("ece_10bin_x100"),
+                    100 * ((double) roundRows.get(best).get("accuracy") - (double) roundRows.get(kept).get("accuracy"))));
+            table.addAll(roundLines);
+        }
+
         // 3) pairs, config, lineage
         List<String> pairLines = new ArrayList<>();
         Path pairs = layout.pairs();
@@ -187,6 +247,25 @@ public final class RunReport {
             markdownTable(md, oodRows);
             md.append('\n');
             oodChecks.forEach(c -> md.append("- ").append(c).append('\n'));
+        }
+        if (roundsJson != null) {
+            md.append("\n## Rounds\n\nEach round's policy (round 0: the base), evaluated greedy on the held-out problems (and out "
+                    + "of distribution), beside its label-free signals, read from its own CoT-decoding traces on fresh prompts "
+                    + "(the base's from round 1's traces, the last round's from a probe set it was never trained on). "
+                    + "The rule (" + roundsJson.get("rule").asText() + ") reads only the signals.\n\n");
+            md.append("| round | accuracy | ECE | tokens/problem | OOD accuracy | OOD ECE | agreement | confident branches | "
+                    + "confidence entropy | greedy branch tokens |\n|---|---|---|---|---|---|---|---|---|---|\n");
+            for (Map<String, Object> r : roundRows) {
+                md.append(String.format("| %d | %.1f%% | %.2f | %.1f | %s | %s | %.3f | %.3f | %.3f | %.1f |%n", (Integer) r.get("round"),
+                        100 * d(r.get("accuracy")), d(r.get("ece_10bin_x100")), d(r.get("tokens_per_problem")),
+                        r.get("ood_accuracy") == null ? "–" : String.format("%.1f%%", 100 * d(r.get("ood_accuracy"))),
+                        r.get("ood_ece_10bin_x100") == null ? "–" : String.format("%.2f", d(r.get("ood_ece_10bin_x100"))),
+                        d(r.get("agreement")), d(r.get("confident_share")), d(r.get("confidence_entropy")),
+                        d(r.get("greedy_trace_tokens"))));
+            }
+            md.append('\n');
+            roundLines.forEach(l -> md.append("- ").append(l).append('\n'));
+            md.append("\n![accuracy by round](rounds-accuracy.png) ![signals by round](rounds-signals.png)\n");
         }
         md.append("\n## Reliability diagrams\n\n");
         images.forEach((f, label) -> md.append("![").append(label).append("](").append(f).append(")\n"));
@@ -252,10 +331,19 @@ public final class RunReport {
         if (!rewardRows.isEmpty()) {
             json.put("reward_model_on_base_branches", rewardRows);
         }
+        if (roundsJson != null) {
+            json.put("rounds", roundRows);
+            json.put("rounds_kept", roundsJson.get("kept_round").asInt());
+            json.put("rounds_statement", roundLines);
+        }
         store.writeText(new Path(out, "results.json"), Json.write(json));
         List<String> allChecks = new ArrayList<>(checks);
         allChecks.addAll(oodChecks);
         return new Result(out, table, allChecks);
+    }
+
+    private static double[] col(List<Map<String, Object>> rows, String key) {
+        return rows.stream().mapToDouble(r -> r.get(key) == null ? Double.NaN : ((Number) r.get(key)).doubleValue()).toArray();
     }
 
     /** One row per scope (each task, then all) and evaluation. */

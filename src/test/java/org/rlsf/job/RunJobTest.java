@@ -19,6 +19,7 @@ import org.rlsf.report.RunReport;
 
 import java.io.File;
 import java.nio.file.Files;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -135,6 +136,46 @@ class RunJobTest {
                 runs.getAbsolutePath()));
         assertTrue(new File(tuned, "checkpoint/checkpoint.json").isFile());
         assertTrue(new File(smokeRun, "report/results.csv").isFile());
+    }
+
+    /**
+     * Two RLSF rounds (run.rounds = 2): round 2 writes its traces with round 1's policy on prompts no round saw, trains
+     * against it, is evaluated in and out of distribution; the probe traces round 2's policy; the report has the
+     * per-round table, its charts and the kept round.
+     */
+    @Test
+    @Order(4)
+    void twoRoundsRunOnFreshPromptsAgainstThePreviousPolicy() throws Exception {
+        assertEquals(0, Main.execute("run", "-c", "conf/experiments/smoke.conf", "--run-id", "rounds", "--set", "run.rounds=2",
+                "--out", runs.getAbsolutePath()));
+        File run = new File(runs, "rounds"), round2 = new File(run, "rounds/round-2");
+        for (String p : new String[]{"corpus/prompts/_MANIFEST.json", "traces/run_id=rounds-r2/_RUN.json",
+                "pairs/run_id=rounds-r2/_MANIFEST.json", "checkpoints/rlsf/checkpoint/checkpoint.json",
+                "eval/rlsf-greedy/summary.json", "eval/rlsf-greedy-ood/summary.json"}) {
+            assertTrue(new File(round2, p).isFile(), "round 2 lacks " + p);
+        }
+        assertTrue(new File(run, "rounds/round-3/traces/run_id=rounds-r3/_RUN.json").isFile(), "the probe's traces");
+        assertTrue(!new File(run, "rounds/round-3/checkpoints").exists(), "the probe trains nothing");
+        java.util.Set<String> first = new java.util.HashSet<>(spark().read().parquet(new File(run, "corpus/prompts").getAbsolutePath())
+                .select("question").as(org.apache.spark.sql.Encoders.STRING()).collectAsList());
+        List<String> second = spark().read().parquet(new File(round2, "corpus/prompts").getAbsolutePath())
+                .select("question").as(org.apache.spark.sql.Encoders.STRING()).collectAsList();
+        assertEquals(32, second.size(), "16 fresh prompts per task");
+        assertTrue(second.stream().noneMatch(first::contains), "round 2 reuses no prompt of round 1");
+        String round1Policy = new ObjectMapper().readTree(new File(run, "checkpoints/rlsf/checkpoint/checkpoint.json"))
+                .get("weights_sha256").asText();
+        List<String> writers = spark().read().parquet(new File(round2, "traces").getAbsolutePath()).select("weights_sha256")
+                .distinct().as(org.apache.spark.sql.Encoders.STRING()).collectAsList();
+        assertEquals(List.of(round1Policy), writers, "round 2's traces are round 1's policy's");
+        JsonNode summary = new ObjectMapper().readTree(new File(run, "rounds/summary.json"));
+        assertEquals(3, summary.get("policies").size(), "base, round 1, round 2");
+        int kept = summary.get("kept_round").asInt();
+        assertTrue(kept >= 0 && kept <= 2, "kept " + kept);
+        JsonNode results = new ObjectMapper().readTree(new File(run, "report/results.json"));
+        assertEquals(3, results.get("rounds").size());
+        assertEquals(kept, results.get("rounds_kept").asInt());
+        assertTrue(Files.readString(new File(run, "report/report.md").toPath()).contains("## Rounds"));
+        assertTrue(new File(run, "report/rounds-accuracy.png").isFile() && new File(run, "report/rounds-signals.png").isFile());
     }
 
     static boolean notebooksAvailable() throws Exception {
