@@ -34,22 +34,29 @@ class RoundSignalsTest {
         assertEquals(0.0, RoundSignals.of(List.of(b("p", 0, "1", 0.99, 3), b("p", 1, "2", 0.95, 3)), 0.9).confidenceEntropy(), 1e-12);
     }
 
-    private static RoundSignals signals(double agreement, double greedyTokens) {
-        return new RoundSignals(10, 100, 0.5, agreement, 0.5, 0.5, greedyTokens, greedyTokens);
+    private static RoundSignals signals(double agreement, double confident, double greedyTokens) {
+        return new RoundSignals(10, 100, confident, agreement, 0.5, 0.5, greedyTokens, greedyTokens);
     }
 
     @Test
-    void theRuleKeepsRoundsWhileAgreementRisesAndTheStyleHolds() {
-        // base, then rounds 1..3: agreement rises by 0.2, 0.05, then 0.005
-        assertEquals(2, StoppingRule.decide(List.of(signals(0.5, 8), signals(0.7, 25), signals(0.75, 26), signals(0.755, 26))).round());
-        // every round raises it
-        assertEquals(3, StoppingRule.decide(List.of(signals(0.5, 8), signals(0.7, 25), signals(0.75, 26), signals(0.8, 27))).round());
-        // round 1 does not: keep the base
-        assertEquals(0, StoppingRule.decide(List.of(signals(0.5, 8), signals(0.5, 25))).round());
-        // round 1's change of style is RLSF's point; round 2 doubling the length ends the rounds
-        StoppingRule.Decision d = StoppingRule.decide(List.of(signals(0.5, 8), signals(0.7, 25), signals(0.8, 50)));
-        assertEquals(1, d.round());
-        assertTrue(d.reason().contains("length"), d.reason());
+    void theRuleKeepsRoundsUntilAgreementOrConfidenceFallsOrTheStyleDrifts() {
+        // run rounds4's signals (docs/rounds.md): base, rounds 1..4; round 4 lowers both: round 3 is kept
+        List<RoundSignals> measured = List.of(signals(0.793, 0.491, 7.7), signals(0.515, 0.611, 27.7),
+                signals(0.567, 0.774, 28.1), signals(0.599, 0.803, 28.0), signals(0.565, 0.605, 28.8));
+        StoppingRule.Decision d = StoppingRule.decide(measured);
+        assertEquals(3, d.round(), d.reason());
+        assertTrue(d.reason().startsWith("round 4 lowered"), d.reason());
+        // round 1 is kept over the base whatever the base's signals (another decoding style)
+        assertEquals(1, StoppingRule.decide(List.of(signals(0.9, 0.9, 8), signals(0.5, 0.6, 25))).round());
+        // every round holds up: the last is kept
+        assertEquals(3, StoppingRule.decide(measured.subList(0, 4)).round());
+        // the confident share alone falling also ends it
+        assertEquals(1, StoppingRule.decide(List.of(signals(0.8, 0.5, 8), signals(0.5, 0.7, 25), signals(0.6, 0.6, 25))).round());
+        // a doubled greedy length after round 1 ends it
+        StoppingRule.Decision drift = StoppingRule.decide(List.of(signals(0.5, 0.5, 8), signals(0.7, 0.7, 25),
+                signals(0.8, 0.8, 50)));
+        assertEquals(1, drift.round());
+        assertTrue(drift.reason().contains("length"), drift.reason());
     }
 
     /** Label-free: the signals (hence the rule) see answers, confidences and lengths, never a gold answer. */
