@@ -176,6 +176,7 @@ public final class RunReport {
                 row.put("tokens_per_problem", inAll.get("generated_tokens_per_problem").asDouble());
                 row.put("ood_accuracy", outAll == null ? null : outAll.get("accuracy").asDouble());
                 row.put("ood_ece_10bin_x100", outAll == null ? null : outAll.get("ece_10bin_x100").asDouble());
+                row.put("ood_tokens_per_problem", outAll == null ? null : outAll.get("generated_tokens_per_problem").asDouble());
                 for (String k : List.of("agreement", "confident_share", "mean_confidence", "confidence_entropy", "mean_trace_tokens",
                         "greedy_trace_tokens")) {
                     row.put(k, sig.get(k).asDouble());
@@ -183,20 +184,27 @@ public final class RunReport {
                 roundRows.add(row);
             }
             double[] x = roundRows.stream().mapToDouble(r -> ((Integer) r.get("round")).doubleValue()).toArray();
-            List<Charts.Series> acc = new ArrayList<>(List.of(new Charts.Series("accuracy", col(roundRows, "accuracy"))));
-            List<Charts.Series> ece = new ArrayList<>(List.of(new Charts.Series("ECE", col(roundRows, "ece_10bin_x100"))));
-            if (roundRows.get(0).get("ood_accuracy") != null) {
-                acc.add(new Charts.Series("accuracy, out of distribution", col(roundRows, "ood_accuracy")));
-                ece.add(new Charts.Series("ECE, out of distribution", col(roundRows, "ood_ece_10bin_x100")));
+            boolean oodRounds = roundRows.get(0).get("ood_accuracy") != null;
+            List<Charts.Series> acc = new ArrayList<>(List.of(new Charts.Series("held-out", col(roundRows, "accuracy"))));
+            List<Charts.Series> ece = new ArrayList<>(List.of(new Charts.Series("held-out", col(roundRows, "ece_10bin_x100"))));
+            List<Charts.Series> tokens = new ArrayList<>(List.of(new Charts.Series("held-out",
+                    col(roundRows, "tokens_per_problem"))));
+            if (oodRounds) {
+                acc.add(new Charts.Series("out of distribution", col(roundRows, "ood_accuracy")));
+                ece.add(new Charts.Series("out of distribution", col(roundRows, "ood_ece_10bin_x100")));
+                tokens.add(new Charts.Series("out of distribution", col(roundRows, "ood_tokens_per_problem")));
             }
-            writeBytes(store, new Path(out, "rounds-accuracy.png"), Charts.lines("Greedy accuracy and calibration by round "
-                    + "(labelled evaluation; round 0 = base)", "round", x, "accuracy", acc, "ECE (×100)", ece));
-            writeBytes(store, new Path(out, "rounds-signals.png"), Charts.lines("Label-free signals of each round's policy "
-                    + "(its own CoT-decoding traces on fresh prompts)", "round", x, "share",
-                    List.of(new Charts.Series("branch agreement", col(roundRows, "agreement")),
+            tokens.add(new Charts.Series("fresh prompts", col(roundRows, "greedy_trace_tokens")));
+            writeBytes(store, new Path(out, "rounds-accuracy.png"), Charts.lines("Greedy accuracy by round (0 = base)",
+                    "round", "accuracy", x, acc));
+            writeBytes(store, new Path(out, "rounds-ece.png"), Charts.lines("Greedy ECE by round (0 = base)", "round",
+                    "ECE, 10 bins (x100)", x, ece));
+            writeBytes(store, new Path(out, "rounds-tokens.png"), Charts.lines("Greedy tokens per problem by round (0 = base)",
+                    "round", "tokens", x, tokens));
+            writeBytes(store, new Path(out, "rounds-signals.png"), Charts.lines("Label-free signals by round (0 = base)",
+                    "round", "share", x, List.of(new Charts.Series("branch agreement", col(roundRows, "agreement")),
                             new Charts.Series("confident branches", col(roundRows, "confident_share")),
-                            new Charts.Series("confidence entropy / ln 10", col(roundRows, "confidence_entropy"))),
-                    "tokens", List.of(new Charts.Series("greedy branch length", col(roundRows, "greedy_trace_tokens")))));
+                            new Charts.Series("confidence entropy / ln 10", col(roundRows, "confidence_entropy")))));
             int kept = roundsJson.get("kept_round").asInt();
             int best = 0;
             for (int i = 1; i < roundRows.size(); i++) {
@@ -265,7 +273,8 @@ public final class RunReport {
             }
             md.append('\n');
             roundLines.forEach(l -> md.append("- ").append(l).append('\n'));
-            md.append("\n![accuracy by round](rounds-accuracy.png) ![signals by round](rounds-signals.png)\n");
+            md.append("\n![accuracy by round](rounds-accuracy.png) ![ECE by round](rounds-ece.png) "
+                    + "![tokens by round](rounds-tokens.png) ![signals by round](rounds-signals.png)\n");
         }
         md.append("\n## Reliability diagrams\n\n");
         images.forEach((f, label) -> md.append("![").append(label).append("](").append(f).append(")\n"));

@@ -175,7 +175,9 @@ class RunJobTest {
         assertEquals(3, results.get("rounds").size());
         assertEquals(kept, results.get("rounds_kept").asInt());
         assertTrue(Files.readString(new File(run, "report/report.md").toPath()).contains("## Rounds"));
-        assertTrue(new File(run, "report/rounds-accuracy.png").isFile() && new File(run, "report/rounds-signals.png").isFile());
+        for (String chart : new String[]{"accuracy", "ece", "tokens", "signals"}) {
+            assertTrue(new File(run, "report/rounds-" + chart + ".png").isFile(), chart);
+        }
     }
 
     static boolean notebooksAvailable() throws Exception {
