@@ -52,7 +52,8 @@ class RunJobTest {
     @Test
     @Order(1)
     void theSmokeRunWritesEveryArtefactAndResumes() throws Exception {
-        String[] args = {"run", "-c", "conf/experiments/smoke.conf", "--run-id", "smoke", "--out", runs.getAbsolutePath()};
+        String[] args = {"run", "-c", "conf/experiments/smoke.conf", "--run-id", "smoke", "--set", "run.ood-problems=6", "--out",
+                runs.getAbsolutePath()};
         assertEquals(0, Main.execute(args));
         File run = new File(runs, "smoke");
         for (String p : new String[]{"config.conf", "corpus/prompts/_MANIFEST.json", "corpus/heldout/_MANIFEST.json",
@@ -132,8 +133,8 @@ class RunJobTest {
             org.apache.commons.io.FileUtils.deleteDirectory(new File(smokeRun, gone));
         }
         assertTrue(new File(tuned, "epochs/epoch-1").mkdirs(), "the state a kill in that window leaves");
-        assertEquals(0, Main.execute("run", "-c", "conf/experiments/smoke.conf", "--run-id", "smoke", "--out",
-                runs.getAbsolutePath()));
+        assertEquals(0, Main.execute("run", "-c", "conf/experiments/smoke.conf", "--run-id", "smoke", "--set",
+                "run.ood-problems=6", "--out", runs.getAbsolutePath()));
         assertTrue(new File(tuned, "checkpoint/checkpoint.json").isFile());
         assertTrue(new File(smokeRun, "report/results.csv").isFile());
     }
@@ -147,7 +148,7 @@ class RunJobTest {
     @Order(4)
     void twoRoundsRunOnFreshPromptsAgainstThePreviousPolicy() throws Exception {
         assertEquals(0, Main.execute("run", "-c", "conf/experiments/smoke.conf", "--run-id", "rounds", "--set", "run.rounds=2",
-                "--out", runs.getAbsolutePath()));
+                "--set", "run.ood-problems=6", "--out", runs.getAbsolutePath()));
         File run = new File(runs, "rounds"), round2 = new File(run, "rounds/round-2");
         for (String p : new String[]{"corpus/prompts/_MANIFEST.json", "traces/run_id=rounds-r2/_RUN.json",
                 "pairs/run_id=rounds-r2/_MANIFEST.json", "checkpoints/rlsf/checkpoint/checkpoint.json",
