@@ -87,9 +87,6 @@ public final class ModelBench {
         out.put("bytes_per_round_each_way", String.valueOf(4L * ((lora.enabled() ? trainable : dpo.numParams()) + stateLength)));
         out.put("bytes_broadcast_once", String.valueOf(lora.enabled() ? 4L * dpo.numParams() : 0));
         out.put("peak_rss_mb", peakRssMb());
-        // what ND4J holds off the Java heap after the steps (weights, gradients, optimiser state, workspaces): the RSS
-        // peak above also counts the Java heap, which grows toward -Xmx under allocation and hides the difference
-        out.put("nd4j_offheap_mb", fmt(org.bytedeco.javacpp.Pointer.totalBytes() / 1048576.0));
         return out;
     }
 
