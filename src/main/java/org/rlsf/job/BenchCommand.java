@@ -1,7 +1,6 @@
 package org.rlsf.job;
 
 import org.rlsf.config.BenchConfig;
-import org.rlsf.config.ModelConfig;
 import org.rlsf.config.RlsfConfig;
 import org.rlsf.train.ModelBench;
 import picocli.CommandLine.Command;
@@ -29,13 +28,7 @@ final class BenchCommand implements Runnable {
         @Override
         public Integer call() {
             RlsfConfig config = options.load();
-            BenchConfig b = config.bench();
-            ModelConfig model = config.model(b.vocabSize());
-            ModelBench.Settings s = new ModelBench.Settings(b.seqLen(), b.batch(), b.trainSteps(), b.warmupSteps(),
-                    b.promptTokens(), b.newTokens(), b.genBatches(), 12345L, 1, config.compute());
-            for (Map.Entry<String, String> e : ModelBench.dpo(model, s, config.train().lora()).entrySet()) {
-                System.out.println(e.getKey() + "=" + e.getValue());
-            }
+            print(ModelBench.dpo(config.model(config.bench().vocabSize()), settings(config, 1), config.train().lora()));
             return 0;
         }
     }
@@ -49,15 +42,22 @@ final class BenchCommand implements Runnable {
         @Override
         public Integer call() {
             RlsfConfig config = options.load();
-            BenchConfig b = config.bench();
-            ModelConfig model = config.model(b.vocabSize());
-            ModelBench.Settings s = new ModelBench.Settings(b.seqLen(), b.batch(), b.trainSteps(), b.warmupSteps(),
-                    b.promptTokens(), b.newTokens(), b.genBatches(), 12345L,
-                    b.workers() > 0 ? b.workers() : Runtime.getRuntime().availableProcessors(), config.compute());
-            for (Map.Entry<String, String> e : ModelBench.run(model, s).entrySet()) {
-                System.out.println(e.getKey() + "=" + e.getValue());
-            }
+            int workers = config.bench().workers();
+            print(ModelBench.run(config.model(config.bench().vocabSize()),
+                    settings(config, workers > 0 ? workers : Runtime.getRuntime().availableProcessors())));
             return 0;
         }
+    }
+
+    /** bench.model's shapes, seeded, with {@code workers} concurrent workers measured beside one. */
+    private static ModelBench.Settings settings(RlsfConfig config, int workers) {
+        BenchConfig b = config.bench();
+        return new ModelBench.Settings(b.seqLen(), b.batch(), b.trainSteps(), b.warmupSteps(), b.promptTokens(),
+                b.newTokens(), b.genBatches(), 12345L, workers, config.compute());
+    }
+
+    /** The figures as name=value lines (what bench/run and bench/lora parse). */
+    private static void print(Map<String, String> figures) {
+        figures.forEach((k, v) -> System.out.println(k + "=" + v));
     }
 }

@@ -60,19 +60,8 @@ public final class ModelBench {
                 new TransformerLm.Optimiser(1e-4, 0, 1000, 1.0, 0.0, 1.0).withSameDiffKernels(s.compute().sameDiffKernels()),
                 DataType.FLOAT, 0.1, 0, "dpo", lora), model);
         Random rng = new Random(s.seed());
-        int[][] seqs = new int[s.batch()][s.seqLen() + 1];
-        for (int[] row : seqs) {
-            for (int i = 0; i < row.length; i++) {
-                row[i] = 3 + rng.nextInt(model.vocabSize() - 3);
-            }
-        }
-        List<PreferenceExample> pairs = new ArrayList<>();
-        int promptLen = s.seqLen() / 4;
-        for (int i = 0; i < Math.max(1, s.batch() / 2); i++) {
-            pairs.add(new PreferenceExample("b" + i, "b" + i, Arrays.copyOfRange(seqs[2 * i % seqs.length], 0, promptLen),
-                    Arrays.copyOfRange(seqs[2 * i % seqs.length], promptLen, s.seqLen()),
-                    Arrays.copyOfRange(seqs[(2 * i + 1) % seqs.length], promptLen, s.seqLen()), -50, -50));
-        }
+        int[][] seqs = randomSequences(rng, model, s);
+        List<PreferenceExample> pairs = pairs(seqs, s);
         DataSet pairData = new PreferenceBatch(pairs, s.seqLen(), 1, 0).toDataSet();
         double seconds = seconds(() -> dpo.fit(pairData), s);
         long trainable = TrainableSlices.of(dpo).total();
@@ -88,6 +77,29 @@ public final class ModelBench {
         out.put("bytes_broadcast_once", String.valueOf(lora.enabled() ? 4L * dpo.numParams() : 0));
         out.put("peak_rss_mb", peakRssMb());
         return out;
+    }
+
+    /** {@code batch} sequences of {@code seqLen + 1} random ids (never the special ids 0–2), drawn from {@code rng}. */
+    private static int[][] randomSequences(Random rng, ModelConfig model, Settings s) {
+        int[][] seqs = new int[s.batch()][s.seqLen() + 1];
+        for (int[] row : seqs) {
+            for (int i = 0; i < row.length; i++) {
+                row[i] = 3 + rng.nextInt(model.vocabSize() - 3);
+            }
+        }
+        return seqs;
+    }
+
+    /** batch/2 pairs over {@code seqs}, the DPO step's rows: prompt = a sequence's first quarter, two continuations. */
+    private static List<PreferenceExample> pairs(int[][] seqs, Settings s) {
+        List<PreferenceExample> pairs = new ArrayList<>();
+        int promptLen = s.seqLen() / 4;
+        for (int i = 0; i < Math.max(1, s.batch() / 2); i++) {
+            pairs.add(new PreferenceExample("b" + i, "b" + i, Arrays.copyOfRange(seqs[2 * i % seqs.length], 0, promptLen),
+                    Arrays.copyOfRange(seqs[2 * i % seqs.length], promptLen, s.seqLen()),
+                    Arrays.copyOfRange(seqs[(2 * i + 1) % seqs.length], promptLen, s.seqLen()), -50, -50));
+        }
+        return pairs;
     }
 
     /** The process's peak resident set size (Linux {@code VmHWM}), in MB, or "n/a". */
@@ -126,12 +138,7 @@ public final class ModelBench {
                 new TransformerLm.Optimiser(1e-3, 0, 1000, 1.0, 0.0, 1.0)
                         .withSameDiffKernels(s.compute().sameDiffKernels()), DataType.FLOAT);
         Random rng = new Random(s.seed());
-        int[][] seqs = new int[s.batch()][s.seqLen() + 1];
-        for (int[] row : seqs) {
-            for (int i = 0; i < row.length; i++) {
-                row[i] = 3 + rng.nextInt(model.vocabSize() - 3);
-            }
-        }
+        int[][] seqs = randomSequences(rng, model, s);
         DataSet ds = new TokenBatch(seqs, s.seqLen(), 0).toDataSet();
         double trainSeconds = seconds(() -> graph.fit(ds), s);
         out.put("train_step_ms", fmt(trainSeconds * 1000 / s.trainSteps()));
@@ -142,13 +149,7 @@ public final class ModelBench {
                 new TransformerLm.Optimiser(1e-4, 0, 1000, 1.0, 0.0, 1.0).withSameDiffKernels(s.compute().sameDiffKernels()),
                 DataType.FLOAT, 0.1, 0, "dpo"), model);
         TransformerLm.copyParams(graph, dpo);
-        List<PreferenceExample> pairs = new ArrayList<>();
-        int promptLen = s.seqLen() / 4;
-        for (int i = 0; i < Math.max(1, s.batch() / 2); i++) {
-            pairs.add(new PreferenceExample("b" + i, "b" + i, Arrays.copyOfRange(seqs[2 * i % seqs.length], 0, promptLen),
-                    Arrays.copyOfRange(seqs[2 * i % seqs.length], promptLen, s.seqLen()),
-                    Arrays.copyOfRange(seqs[(2 * i + 1) % seqs.length], promptLen, s.seqLen()), -50, -50));
-        }
+        List<PreferenceExample> pairs = pairs(seqs, s);
         DataSet pairData = new PreferenceBatch(pairs, s.seqLen(), 1, 0).toDataSet();
         double dpoSeconds = seconds(() -> dpo.fit(pairData), s);
         out.put("dpo_step_ms", fmt(dpoSeconds * 1000 / s.trainSteps()));
