@@ -46,7 +46,7 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
     public static final int FORMAT_VERSION = 1;
     /** Written last: a directory with it holds a complete checkpoint. */
     public static final String MANIFEST = org.rlsf.io.RunLayout.CHECKPOINT_MANIFEST;
-    /** A LoRA policy's PEFT adapter directory inside its checkpoint ({@link #extraFile}). */
+    /** A LoRA policy's PEFT adapter directory inside its checkpoint ({@link #extraFiles}). */
     public static final String ADAPTER_DIR = "adapter";
     static final String MODEL = "model.zip", TOKENIZER = "tokenizer.json", CONFIG = "model.json", LINEAGE = "lineage.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -75,7 +75,7 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
 
     /**
      * As above, with {@code extras}: further files by relative path (a LoRA policy's {@code adapter/}), hashed in the
-     * manifest and verified on load like the rest ({@link #extraFile} reads one).
+     * manifest and verified on load like the rest ({@link #extraFiles} reads them).
      */
     public static String save(FileStore store, Path dir, ComputationGraph graph, Tokenizer tokenizer,
                               ModelConfig model, Map<String, Object> lineage, boolean withUpdater,
@@ -190,24 +190,6 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
                         + " != tokenizer vocab " + tokenizer.vocabSize());
             }
             return new Checkpoint(graph, tokenizer, model, lineage, weights);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("checkpoint " + dir + " is unreadable: " + e.getMessage(), e);
-        }
-    }
-
-    /**
-     * A further file the checkpoint was saved with ({@link #save} {@code extras}), verified against its manifest; null
-     * when the checkpoint has no such file (or {@code spec} is {@code hf:}).
-     */
-    public static byte[] extraFile(FileStore store, String spec, String name) {
-        if (HfImport.isSpec(spec)) {
-            return null;
-        }
-        Path dir = checkpointDir(store, FileStore.path(spec));
-        try {
-            Map<String, Object> manifest = JSON.readValue(store.readText(new Path(dir, MANIFEST)), new TypeReference<>() { });
-            Object hash = manifest.get("files") instanceof Map<?, ?> m ? m.get(name) : null;
-            return hash == null ? null : verifiedExtra(store, dir, name, hash.toString());
         } catch (IOException e) {
             throw new IllegalArgumentException("checkpoint " + dir + " is unreadable: " + e.getMessage(), e);
         }

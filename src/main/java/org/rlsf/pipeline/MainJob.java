@@ -252,48 +252,56 @@ public final class MainJob {
     private static void exportPolicy(FileStore store, Path policy, Path out, Path adapterOut) {
         Map<String, byte[]> adapter = PeftAdapter.read(store, policy.toString());
         if (!adapter.isEmpty()) {
-            java.io.File local = store.localFile(adapterOut);
-            if (local == null) {
-                LOG.info("  export: {} is not on the local file system; run `rlsf export --model {}`", adapterOut, policy);
-                return;
+            if (staged(store, policy, adapterOut, PeftAdapter.CONFIG, dir -> PeftAdapter.write(adapter, dir))) {
+                LOG.info("  export: the LoRA adapter (PEFT) in {}; `rlsf export --merge --model {}` writes the merged model",
+                        adapterOut, policy);
             }
-            if (java.nio.file.Files.isRegularFile(local.toPath().resolve(PeftAdapter.CONFIG))) {
-                LOG.info("  export: done ({})", adapterOut);
-                return;
-            }
-            java.nio.file.Path staging = local.toPath().resolveSibling(local.getName() + ".staging");
-            store.delete(new Path(staging.toUri()));
-            PeftAdapter.write(adapter, staging);
-            try {
-                java.nio.file.Files.move(staging, local.toPath(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException("cannot move " + staging + " to " + local + ": " + e.getMessage(), e);
-            }
-            LOG.info("  export: the LoRA adapter (PEFT) in {}; `rlsf export --merge --model {}` writes the merged model",
-                    adapterOut, policy);
             return;
         }
+        if (staged(store, policy, out, HfModel.CONFIG, dir -> {
+            Checkpoint c = Checkpoint.load(store, policy);
+            HfExport.write(c.graph(), c.model(), ((HfTokenizer) c.tokenizer()).sourceFiles(), dir, "BF16",
+                    HfExport.DEFAULT_SHARD_BYTES);
+        })) {
+            LOG.info("  export: the policy as a Hugging Face model (bf16) in {}", out);
+        }
+    }
+
+    /**
+     * Writes an export into the local directory {@code out} through a staging sibling renamed into place; false (and
+     * nothing written) when {@code out} already holds {@code marker} or is not on the local file system.
+     */
+    private static boolean staged(FileStore store, Path policy, Path out, String marker,
+                                  java.util.function.Consumer<java.nio.file.Path> write) {
         java.io.File local = store.localFile(out);
         if (local == null) {
             LOG.info("  export: {} is not on the local file system; run `rlsf export --model {}`", out, policy);
-            return;
+            return false;
         }
         java.nio.file.Path dir = local.toPath();
-        if (java.nio.file.Files.isRegularFile(dir.resolve(HfModel.CONFIG))) {
+        if (java.nio.file.Files.isRegularFile(dir.resolve(marker))) {
             LOG.info("  export: done ({})", out);
-            return;
+            return false;
         }
         java.nio.file.Path staging = dir.resolveSibling(dir.getFileName() + ".staging");
         store.delete(new Path(staging.toUri()));
-        Checkpoint c = Checkpoint.load(store, policy);
-        HfExport.write(c.graph(), c.model(), ((HfTokenizer) c.tokenizer()).sourceFiles(), staging, "BF16",
-                HfExport.DEFAULT_SHARD_BYTES);
+        write.accept(staging);
         try {
             java.nio.file.Files.move(staging, dir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException("cannot move " + staging + " to " + dir + ": " + e.getMessage(), e);
         }
-        LOG.info("  export: the policy as a Hugging Face model (bf16) in {}", out);
+        return true;
+    }
+
+    /** Every problem of an imported corpus file ({@code FORMAT:PATH}, run.prompts-file / run.heldout-file). */
+    static List<Problem> importedProblems(FileStore store, String file) {
+        String format = file.substring(0, file.indexOf(':')), path = file.substring(file.indexOf(':') + 1);
+        try (java.io.BufferedReader in = store.openText(FileStore.path(path))) {
+            return ProblemImport.read(format, in, path, false).problems();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
+        }
     }
 
     private static void writeCorpus(SparkSession spark, FileStore store, Path dir, List<String> tasks, String file, int perTask,
@@ -303,13 +311,7 @@ public final class MainJob {
             return;
         }
         if (!file.isEmpty()) {   // an imported corpus: its first perTask rows
-            String format = file.substring(0, file.indexOf(':')), path = file.substring(file.indexOf(':') + 1);
-            List<Problem> all;
-            try (java.io.BufferedReader in = store.openText(FileStore.path(path))) {
-                all = ProblemImport.read(format, in, path, false).problems();
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
-            }
+            List<Problem> all = importedProblems(store, file);
             List<Problem> problems = all.subList(0, Math.min(perTask, all.size()));
             CorpusTable.write(spark, store, dir, problems, split, "imported:" + file, Map.of("n", problems.size()));
             LOG.info("  wrote {} {} problems from {} to {}", problems.size(), split, file, dir);

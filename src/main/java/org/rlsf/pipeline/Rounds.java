@@ -6,7 +6,6 @@ import org.apache.spark.sql.SparkSession;
 import org.rlsf.config.EvaluateConfig.Decoding;
 import org.rlsf.config.RlsfConfig;
 import org.rlsf.config.RunConfig;
-import org.rlsf.corpus.ProblemImport;
 import org.rlsf.corpus.TaskCorpus;
 import org.rlsf.io.CorpusTable;
 import org.rlsf.io.FileStore;
@@ -151,15 +150,9 @@ final class Rounds {
             source = "generated:" + String.join("+", run.tasks()) + " (round " + r + ")";
         } else {
             String file = run.promptsFile();
-            String format = file.substring(0, file.indexOf(':')), path = file.substring(file.indexOf(':') + 1);
-            List<Problem> all;
-            try (java.io.BufferedReader in = store.openText(FileStore.path(path))) {
-                all = ProblemImport.read(format, in, path, false).problems();
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
-            }
+            List<Problem> all = MainJob.importedProblems(store, file);
             if (all.size() < r * n) {
-                throw new IllegalArgumentException(path + " has " + all.size() + " prompts; round " + r + " needs rows "
+                throw new IllegalArgumentException(file + " has " + all.size() + " prompts; round " + r + " needs rows "
                         + ((r - 1) * n + 1) + "-" + r * n + " (run.prompts = " + n + " fresh prompts per round)");
             }
             problems.addAll(all.subList((r - 1) * n, r * n));

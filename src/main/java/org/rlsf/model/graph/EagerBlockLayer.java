@@ -16,7 +16,9 @@ import org.nd4j.linalg.api.ops.impl.transforms.custom.XwPlusB;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
+import org.rlsf.model.LoraTargets;
 
+import java.util.List;
 import java.util.Map;
 
 import static org.rlsf.model.graph.TransformerBlock.B_1;
@@ -54,6 +56,8 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
     private Cache cache;
     private INDArray causal;
     private boolean frozenGradsZeroed;
+    /** The block's adapted modules (resolved once: every forward and backward reads them). */
+    private List<LoraTargets.Target> targets;
 
     public EagerBlockLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -80,24 +84,31 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         for (String name : new String[]{W_QKV, W_O, W_1, W_2}) {
             w.put(name, paramTable.get(name));
         }
-        java.util.List<org.rlsf.model.LoraTargets.Target> targets = b.loraTargets();
-        for (int i = 0; i < targets.size(); i++) {
-            org.rlsf.model.LoraTargets.Target t = targets.get(i);
+        List<LoraTargets.Target> adapted = targets();
+        for (int i = 0; i < adapted.size(); i++) {
+            LoraTargets.Target t = adapted.get(i);
             INDArray base = w.get(t.param());
             if (base == paramTable.get(t.param())) {
                 base = base.dup('c');
                 w.put(t.param(), base);
             }
-            INDArray delta = paramTable.get(org.rlsf.model.LoraTargets.paramA(i))
-                    .mmul(paramTable.get(org.rlsf.model.LoraTargets.paramB(i))).muli(b.getLoraScale());
+            INDArray delta = paramTable.get(LoraTargets.paramA(i))
+                    .mmul(paramTable.get(LoraTargets.paramB(i))).muli(b.getLoraScale());
             base.get(NDArrayIndex.all(), NDArrayIndex.interval(t.colOffset(), t.colOffset() + t.out())).addi(delta);
         }
         return w;
     }
 
+    private List<LoraTargets.Target> targets() {
+        if (targets == null) {
+            targets = block().loraTargets();
+        }
+        return targets;
+    }
+
     /** Whether the block trains LoRA adapters only (its own parameters frozen). */
     private boolean adaptersOnly() {
-        return !block().loraTargets().isEmpty();
+        return !targets().isEmpty();
     }
 
     /**
@@ -107,15 +118,15 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
      */
     private void adapterGrads(INDArray x, INDArray dy, String w) {
         TransformerBlock b = block();
-        java.util.List<org.rlsf.model.LoraTargets.Target> targets = b.loraTargets();
-        for (int i = 0; i < targets.size(); i++) {
-            org.rlsf.model.LoraTargets.Target t = targets.get(i);
+        List<LoraTargets.Target> adapted = targets();
+        for (int i = 0; i < adapted.size(); i++) {
+            LoraTargets.Target t = adapted.get(i);
             if (!t.param().equals(w)) {
                 continue;
             }
-            INDArray xa = x.mmul(paramTable.get(org.rlsf.model.LoraTargets.paramA(i)));            // [n, r]
+            INDArray xa = x.mmul(paramTable.get(LoraTargets.paramA(i)));            // [n, r]
             INDArray dyCols = dy.get(NDArrayIndex.all(), NDArrayIndex.interval(t.colOffset(), t.colOffset() + t.out()));
-            Nd4j.exec(new Mmul(xa, dyCols.dup('c'), gradTable.get(org.rlsf.model.LoraTargets.paramB(i)), b.getLoraScale(),
+            Nd4j.exec(new Mmul(xa, dyCols.dup('c'), gradTable.get(LoraTargets.paramB(i)), b.getLoraScale(),
                     0.0, MMulTranspose.builder().transposeA(true).build()));
         }
     }

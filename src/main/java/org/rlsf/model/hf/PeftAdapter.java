@@ -137,12 +137,15 @@ public final class PeftAdapter {
     /** A checkpoint's adapter files ({@link Checkpoint#ADAPTER_DIR}), verified; empty when it has none. */
     public static Map<String, byte[]> read(org.rlsf.io.FileStore store, String checkpoint) {
         Map<String, byte[]> files = new LinkedHashMap<>();
-        for (String name : List.of(CONFIG, WEIGHTS)) {
-            byte[] bytes = org.rlsf.model.Checkpoint.extraFile(store, checkpoint, org.rlsf.model.Checkpoint.ADAPTER_DIR + "/" + name);
-            if (bytes != null) {
-                files.put(name, bytes);
-            }
+        if (HfImport.isSpec(checkpoint)) {
+            return files;   // a Hugging Face directory, not a trained checkpoint
         }
+        String prefix = org.rlsf.model.Checkpoint.ADAPTER_DIR + "/";
+        org.rlsf.model.Checkpoint.extraFiles(store, org.rlsf.io.FileStore.path(checkpoint)).forEach((name, bytes) -> {
+            if (name.startsWith(prefix)) {
+                files.put(name.substring(prefix.length()), bytes);
+            }
+        });
         return files;
     }
 
