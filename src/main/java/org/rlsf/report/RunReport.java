@@ -70,11 +70,7 @@ public final class RunReport {
         String csv = csv(rows);
         List<String> table = new ArrayList<>();
         table.add(String.format("%-6s %-18s %9s %7s %7s %7s %10s", "task", "model", "accuracy", "ECE10", "Brier", "AUROC", "tokens/pb"));
-        for (Map<String, Object> r : rows) {
-            table.add(String.format("%-6s %-18s %8.1f%% %7.2f %7.3f %7.3f %10.1f", r.get("task"), r.get("model"),
-                    100 * d(r.get("accuracy")), d(r.get("ece_10bin_x100")), d(r.get("brier")), d(r.get("auroc")),
-                    d(r.get("generated_tokens_per_problem"))));
-        }
+        rows.forEach(r -> table.add(consoleLine(r, "")));
         // the reward model as a judge of the base's CoT-decoding branches (gold answers used only here, to judge it)
         List<String> rewardLines = new ArrayList<>();
         List<Map<String, Object>> rewardRows = new ArrayList<>();
@@ -112,11 +108,7 @@ public final class RunReport {
         boolean ood = oodSummaries.keySet().containsAll(evals);
         List<Map<String, Object>> oodRows = ood ? resultRows(scopes, evals, oodSummaries) : List.of();
         List<String> oodChecks = ood ? targetChecks(tasks, evals, oodSummaries, " (out of distribution)") : List.of();
-        for (Map<String, Object> r : oodRows) {
-            table.add(String.format("%-6s %-18s %8.1f%% %7.2f %7.3f %7.3f %10.1f", r.get("task") + "-ood", r.get("model"),
-                    100 * d(r.get("accuracy")), d(r.get("ece_10bin_x100")), d(r.get("brier")), d(r.get("auroc")),
-                    d(r.get("generated_tokens_per_problem"))));
-        }
+        oodRows.forEach(r -> table.add(consoleLine(r, RunLayout.OOD_SUFFIX)));
 
         // 2) charts
         Map<String, String> images = new LinkedHashMap<>();
@@ -372,6 +364,13 @@ public final class RunReport {
             }
         }
         return rows;
+    }
+
+    /** A results row as the console prints it ({@code suffix} after the task: "-ood"). */
+    private static String consoleLine(Map<String, Object> r, String suffix) {
+        return String.format("%-6s %-18s %8.1f%% %7.2f %7.3f %7.3f %10.1f", r.get("task") + suffix, r.get("model"),
+                100 * d(r.get("accuracy")), d(r.get("ece_10bin_x100")), d(r.get("brier")), d(r.get("auroc")),
+                d(r.get("generated_tokens_per_problem")));
     }
 
     private static String csv(List<Map<String, Object>> rows) {
