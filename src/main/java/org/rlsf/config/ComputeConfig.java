@@ -9,8 +9,9 @@ import com.typesafe.config.Config;
  * @param threads  ND4J native (OpenMP/BLAS) threads per JVM; 0 = ND4J's default (all cores)
  * @param kernels  transformer-block kernels for training
  * @param decoding how one-token decoding steps run
+ * @param blasKernels OpenBLAS's kernel set for the executors ({@link BlasKernels}): auto, inherit or a core name
  */
-public record ComputeConfig(int threads, Kernels kernels, DecodingSteps decoding) {
+public record ComputeConfig(int threads, Kernels kernels, DecodingSteps decoding, String blasKernels) {
     /** Training kernels: hand-written ND4J forward/backward, or DL4J's SameDiff execution (the reference). */
     public enum Kernels {
         EAGER, SAMEDIFF;
@@ -33,11 +34,13 @@ public record ComputeConfig(int threads, Kernels kernels, DecodingSteps decoding
         Require.that(threads >= 0, "compute.threads", ">= 0", threads);
         Require.that(kernels != null, "compute.kernels", "set", null);
         Require.that(decoding != null, "compute.decoding", "set", null);
+        Require.that(blasKernels != null, "compute.blas-kernels", "set", null);
+        blasKernels = BlasKernels.validate(blasKernels);
     }
 
-    /** The defaults: one native thread, eager kernels, automatic decoding steps. */
+    /** The defaults: one native thread, eager kernels, automatic decoding steps, the CPU's best BLAS kernels. */
     public static ComputeConfig defaults() {
-        return new ComputeConfig(1, Kernels.EAGER, DecodingSteps.AUTO);
+        return new ComputeConfig(1, Kernels.EAGER, DecodingSteps.AUTO, BlasKernels.AUTO);
     }
 
     public boolean sameDiffKernels() {
@@ -46,6 +49,6 @@ public record ComputeConfig(int threads, Kernels kernels, DecodingSteps decoding
 
     static ComputeConfig fromConfig(Config c) {
         return new ComputeConfig(c.getInt("threads"), Require.choice("compute.kernels", c.getString("kernels"), Kernels.class),
-                Require.choice("compute.decoding", c.getString("decoding"), DecodingSteps.class));
+                Require.choice("compute.decoding", c.getString("decoding"), DecodingSteps.class), c.getString("blas-kernels"));
     }
 }

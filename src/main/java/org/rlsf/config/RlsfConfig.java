@@ -46,7 +46,9 @@ public final class RlsfConfig {
         Config c = root.getConfig("rlsf");
         try {
             this.compute = ComputeConfig.fromConfig(c.getConfig("compute"));
-            this.spark = SparkConfig.fromConfig(c.getConfig("spark")).withExecutorThreads(compute.threads());
+            this.spark = SparkConfig.fromConfig(c.getConfig("spark")).withExecutorThreads(compute.threads())
+                    .withExecutorBlasKernels(BlasKernels.resolve(compute.blasKernels(), System.getenv(BlasKernels.VARIABLE),
+                            BlasKernels.cpu()).orElse(null));
             ModelConfig.fromConfig(c.getConfig("model"), 4);   // the vocabulary comes from a tokenizer; the rest is checked now
             this.tokenizer = TokenizerConfig.fromConfig(c.getConfig("tokenizer"));
             this.pretrain = PretrainConfig.fromConfig(c.getConfig("pretrain"));

@@ -38,6 +38,19 @@ public record SparkConfig(String defaultMaster, String appName, Map<String, Stri
         return new SparkConfig(defaultMaster, appName, d);
     }
 
+    /**
+     * These settings with the executors' OpenBLAS kernel set ({@code spark.executorEnv.OPENBLAS_CORETYPE}), as a default
+     * a Spark setting of the same variable overrides; null sets nothing.
+     */
+    SparkConfig withExecutorBlasKernels(String coretype) {
+        if (coretype == null) {
+            return this;
+        }
+        Map<String, String> d = new LinkedHashMap<>(defaults);
+        d.putIfAbsent("spark.executorEnv." + BlasKernels.VARIABLE, coretype);
+        return new SparkConfig(defaultMaster, appName, d);
+    }
+
     static SparkConfig fromConfig(Config c) {
         Map<String, String> defaults = new LinkedHashMap<>();
         c.getConfig("defaults").root().unwrapped().forEach((k, v) -> defaults.put(k, String.valueOf(v)));

@@ -42,6 +42,12 @@ public final class SparkSessions {
             executorOpts = (executorOpts + " -D" + PHYSICAL_BYTES + "=0").trim();
         }
         conf.set("spark.executor.extraJavaOptions", executorOpts);
+        // executors check their CPU runs the OpenBLAS kernels they were given when they start (ExecutorChecks)
+        String plugins = conf.get("spark.plugins", "");
+        if (!plugins.contains(ExecutorChecks.class.getName())) {
+            conf.set("spark.plugins", plugins.isBlank() ? ExecutorChecks.class.getName()
+                    : plugins + "," + ExecutorChecks.class.getName());
+        }
         SparkSession session = SparkSession.builder().config(conf).getOrCreate();
         return session;
     }

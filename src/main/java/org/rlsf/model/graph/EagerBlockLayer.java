@@ -92,8 +92,8 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
                 base = base.dup('c');
                 w.put(t.param(), base);
             }
-            INDArray delta = paramTable.get(LoraTargets.paramA(i))
-                    .mmul(paramTable.get(LoraTargets.paramB(i))).muli(b.getLoraScale());
+            INDArray delta = Matmul.times(paramTable.get(LoraTargets.paramA(i)), paramTable.get(LoraTargets.paramB(i)))
+                    .muli(b.getLoraScale());
             base.get(NDArrayIndex.all(), NDArrayIndex.interval(t.colOffset(), t.colOffset() + t.out())).addi(delta);
         }
         return w;
@@ -124,7 +124,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             if (!t.param().equals(w)) {
                 continue;
             }
-            INDArray xa = x.mmul(paramTable.get(LoraTargets.paramA(i)));            // [n, r]
+            INDArray xa = Matmul.times(x, paramTable.get(LoraTargets.paramA(i)));            // [n, r]
             INDArray dyCols = dy.get(NDArrayIndex.all(), NDArrayIndex.interval(t.colOffset(), t.colOffset() + t.out()));
             Nd4j.exec(new Mmul(xa, dyCols.dup('c'), gradTable.get(LoraTargets.paramB(i)), b.getLoraScale(),
                     0.0, MMulTranspose.builder().transposeA(true).build()));
@@ -228,16 +228,16 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
 
         // MLP: out = x1 + gelu(m·W1 + b1)·W2 + b2
         linearGrads(c.hid, dy, W_2, B_2);
-        INDArray dU = dy.mmul(p.get(W_2).transpose());                              // dL/d hid
+        INDArray dU = Matmul.timesTransposed(dy, p.get(W_2));                              // dL/d hid
         INDArray slope = c.u.mul(c.u).muli(3 * C2).addi(C1).muli(c.u)
                 .muli(c.sig.rsub(1.0).muli(c.sig)).addi(c.sig);                     // gelu'(u)
         dU.muli(slope);
         linearGrads(c.m, dU, W_1, B_1);
-        INDArray dX1 = layerNormBackward(dU.mmul(p.get(W_1).transpose()), c.xhat2, c.rstd2, LN2_G, LN2_B).addi(dy);
+        INDArray dX1 = layerNormBackward(Matmul.timesTransposed(dU, p.get(W_1)), c.xhat2, c.rstd2, LN2_G, LN2_B).addi(dy);
 
         // attention: x1 = x + att·Wo + bo
         linearGrads(c.att, dX1, W_O, B_O);
-        INDArray dAtt = dX1.mmul(p.get(W_O).transpose())
+        INDArray dAtt = Matmul.timesTransposed(dX1, p.get(W_O))
                 .reshape('c', mb, t, h, dh).permute(0, 2, 1, 3).dup('c');           // [mb, H, T, dh]
         INDArray dSplit = Nd4j.createUninitialized(c.q.dataType(), 3, mb, h, t, dh);
         Nd4j.exec(new Mmul(c.probs, dAtt, part(dSplit, 2), MMulTranspose.builder().transposeA(true).build()));  // dV
@@ -249,7 +249,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         Nd4j.exec(new Mmul(dS, c.q, part(dSplit, 1), scale, 0.0, MMulTranspose.builder().transposeA(true).build()));  // dK
         INDArray dQkv = dSplit.permute(1, 3, 0, 2, 4).dup('c').reshape('c', n, 3L * d);
         linearGrads(c.a, dQkv, W_QKV, B_QKV);
-        INDArray dX = layerNormBackward(dQkv.mmul(p.get(W_QKV).transpose()), c.xhat1, c.rstd1, LN1_G, LN1_B).addi(dX1);
+        INDArray dX = layerNormBackward(Matmul.timesTransposed(dQkv, p.get(W_QKV)), c.xhat1, c.rstd1, LN1_G, LN1_B).addi(dX1);
 
         if (adaptersOnly()) {
             zeroFrozenGradsOnce();

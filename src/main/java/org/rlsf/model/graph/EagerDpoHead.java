@@ -101,7 +101,7 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
     }
 
     private static INDArray logits(INDArray xRows, INDArray weight, INDArray bias) {
-        INDArray logits = xRows.mmul(weight);
+        INDArray logits = Matmul.times(xRows, weight);
         return bias == null ? logits : logits.addiRowVector(bias);
     }
 
@@ -238,7 +238,7 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
             if (dB != null && !frozen) {
                 dB.addi(g.sum(true, 0));
             }
-            INDArray dxc = g.mmul(weight.transpose());                               // [c, d]
+            INDArray dxc = Matmul.timesTransposed(g, weight);                               // [c, d]
             for (int k = 0; k < flat.length; k++) {
                 dxRows.getRow(flat[k]).addi(dxc.getRow(k));
             }
