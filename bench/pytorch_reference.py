@@ -235,6 +235,18 @@ def dpo(model, ids, a, out):
     out["dpo_pairs_per_s"] = pairs * a.steps / s
 
 
+def sgemm_gflops(n=1024):
+    """This process's float32 matrix-product rate on one [n, n]·[n, n] product (GFLOP/s, best of 5 after a warm-up)."""
+    a, b = torch.rand(n, n), torch.rand(n, n)
+    a @ b
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2.0 * n ** 3 / best / 1e9
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
@@ -270,6 +282,7 @@ def main():
     out = {"torch_version": torch.__version__, "threads": a.threads, "torch_threads": torch.get_num_threads(),
            "openblas_threads": openblas_threads(), "env_omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
            "env_openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
+           "env_openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"), "sgemm_gflops": sgemm_gflops(),
            "vocab_size": a.vocab, "d_model": a.d,
            "n_layers": a.layers, "n_heads": a.heads, "parameters": params, "seq_len": a.seq, "train_batch": a.batch}
 
@@ -328,6 +341,37 @@ def main():
             generate(a.new_tokens)
             runs.append(time.perf_counter() - t0)
         out[f"gen_batch{b}_tokens_per_s"] = b * a.new_tokens / sorted(runs)[1]
+
+    # 3b) CoT-decoding as rlsf bench model runs it: 16 prompts, K=10 branches on each prompt's top first tokens,
+    #     greedy after, the branches of as many prompts as fit in 64 rows decoded together (no EOS)
+    def cot_decode(prompts, k=10, rows=64):
+        per = max(1, rows // k)
+        hd = a.d // a.heads
+        ch = kv if a.arch == "llama" else a.heads
+        with torch.inference_mode():
+            for g in range(0, prompts.shape[0], per):
+                p = prompts[g:g + per]
+                n = p.shape[0]
+                caches = [{"len": 0, "k": torch.empty(n, ch, p.shape[1] + a.new_tokens, hd),
+                           "v": torch.empty(n, ch, p.shape[1] + a.new_tokens, hd)} for _ in model.blocks]
+                logits = model(p, caches, 0)
+                first = logits[:, -1].topk(k, dim=-1).indices.reshape(n * k, 1)   # [n·K, 1]
+                for c in caches:   # each prompt's cache, once per branch
+                    c["k"] = c["k"].repeat_interleave(k, dim=0)
+                    c["v"] = c["v"].repeat_interleave(k, dim=0)
+                nxt, pos = first, p.shape[1]
+                for _ in range(a.new_tokens - 1):
+                    logits = model(nxt, caches, pos)
+                    nxt = logits[:, -1].argmax(-1, keepdim=True)
+                    pos += 1
+
+    cot_prompts = torch.randint(3, a.vocab, (16, a.prompt_tokens))
+    cot_decode(cot_prompts)   # warm-up: the same work once, as rlsf bench model does
+    t0 = time.perf_counter()
+    cot_decode(cot_prompts)
+    cot_s = time.perf_counter() - t0
+    out["cot_decoding_prompts_per_s"] = 16 / cot_s
+    out["cot_decoding_tokens_per_s"] = 16 * 10 * a.new_tokens / cot_s
 
     for k, v in out.items():
         print(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}")

@@ -30,7 +30,7 @@ public final class ExecutorChecks implements SparkPlugin {
             @Override
             public void init(PluginContext ctx, Map<String, String> extraConf) {
                 try {
-                    NativeChecks.requireRunnableBlasKernels();
+                    NativeChecks.require();
                 } catch (IllegalStateException e) {
                     LOG.error("executor {}: {}", ctx.executorID(), e.getMessage());
                     throw e;

@@ -61,7 +61,7 @@ public final class ConfigOptions {
         if (mainJobSettings) {
             config = config.withRunOverrides();
         }
-        NativeChecks.requireRunnableBlasKernels();
+        NativeChecks.require();
         blasKernelsNotice(config.compute().blasKernels()).ifPresent(System.err::println);
         NativeThreads.apply(config.compute().threads());
         return config;

@@ -4,6 +4,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
 import org.rlsf.config.ComputeConfig;
 import org.rlsf.config.ModelConfig;
 import org.rlsf.model.KvCacheDecoder;
@@ -47,6 +48,23 @@ public final class ModelBench {
      * returns per parameter-averaging round (parameters and Adam state that travel, float32: {@link OrderedAveraging}),
      * and the peak resident set size.
      */
+    /**
+     * This JVM's float32 matrix-product rate on one [1024, 1024]·[1024, 1024] product (GFLOP/s, best of 5 after a warm-up),
+     * through the path the training kernels use: the machine's measured limit beside each figure.
+     */
+    static double sgemmGflops() {
+        int n = 1024;
+        INDArray a = Nd4j.rand(DataType.FLOAT, n, n), b = Nd4j.rand(DataType.FLOAT, n, n);
+        org.rlsf.model.graph.Matmul.times(a, b);
+        long best = Long.MAX_VALUE;
+        for (int i = 0; i < 5; i++) {
+            long t = System.nanoTime();
+            org.rlsf.model.graph.Matmul.times(a, b);
+            best = Math.min(best, System.nanoTime() - t);
+        }
+        return 2.0 * n * n * n / best;
+    }
+
     public static Map<String, String> dpo(ModelConfig model, Settings s, org.rlsf.config.LoraConfig lora) {
         Map<String, String> out = new LinkedHashMap<>();
         out.put("parameters", String.valueOf(model.parameterCount()));
@@ -123,15 +141,20 @@ public final class ModelBench {
         out.put("d_model", String.valueOf(model.dModel()));
         out.put("n_layers", String.valueOf(model.nLayers()));
         out.put("n_heads", String.valueOf(model.nHeads()));
+        out.put("d_ff", String.valueOf(model.dFf()));
         out.put("parameters", String.valueOf(model.parameterCount()));
         out.put("seq_len", String.valueOf(s.seqLen()));
         out.put("train_batch", String.valueOf(s.batch()));
+        out.put("prompt_tokens", String.valueOf(s.promptTokens()));
+        out.put("new_tokens", String.valueOf(s.newTokens()));
         out.put("kernels", s.compute().kernels().configName());
         // what this JVM computes with, as the native libraries report it (not what was asked for)
         out.put("nd4j_threads", String.valueOf(org.nd4j.linalg.factory.Nd4j.getEnvironment().maxThreads()));
         out.put("blas_threads", String.valueOf(org.nd4j.linalg.factory.Nd4j.factory().blas().getMaxThreads()));
         out.put("env_omp_num_threads", String.valueOf(System.getenv().getOrDefault("OMP_NUM_THREADS", "unset")));
         out.put("env_openblas_num_threads", String.valueOf(System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "unset")));
+        out.put("env_openblas_coretype", String.valueOf(System.getenv().getOrDefault("OPENBLAS_CORETYPE", "unset")));
+        out.put("sgemm_gflops", String.format(java.util.Locale.ROOT, "%.1f", sgemmGflops()));
 
         // 1) training step
         ComputationGraph graph = TransformerLm.create(model, s.seqLen(),
