@@ -6,13 +6,10 @@ import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
-import org.nd4j.linalg.api.blas.params.MMulTranspose;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
-import org.nd4j.linalg.api.ops.impl.transforms.custom.XwPlusB;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -126,8 +123,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             }
             INDArray xa = Matmul.times(x, paramTable.get(LoraTargets.paramA(i)));            // [n, r]
             INDArray dyCols = dy.get(NDArrayIndex.all(), NDArrayIndex.interval(t.colOffset(), t.colOffset() + t.out()));
-            Nd4j.exec(new Mmul(xa, dyCols.dup('c'), gradTable.get(LoraTargets.paramB(i)), b.getLoraScale(),
-                    0.0, MMulTranspose.builder().transposeA(true).build()));
+            Matmul.gemm(xa, true, dyCols, false, gradTable.get(LoraTargets.paramB(i)), b.getLoraScale(), 0.0);
         }
     }
 
@@ -199,10 +195,13 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         INDArray qkv = xwPlusB(a, w.get(W_QKV), p.get(B_QKV));                      // [n, 3d]
         INDArray split = qkv.reshape('c', mb, t, 3, h, dh).permute(2, 0, 3, 1, 4).dup('c');  // [3, mb, H, T, dh]
         INDArray q = part(split, 0), k = part(split, 1), v = part(split, 2);
-        INDArray probs = Nd4j.exec(new Mmul(q, k, 1.0 / Math.sqrt(dh), 0.0, false, true, false))[0]; // [mb, H, T, T]
+        INDArray probs = Nd4j.createUninitialized(q.dataType(), mb, h, t, t);                // [mb, H, T, T]
+        Matmul.batched(q, false, k, true, probs, 1.0 / Math.sqrt(dh), 0.0);
         probs.addi(causal(t, probs.dataType()));
         Nd4j.exec(new SoftMax(probs, probs, 3));
-        INDArray att = Nd4j.matmul(probs, v).permute(0, 2, 1, 3).dup('c').reshape('c', n, d);
+        INDArray heads = Nd4j.createUninitialized(q.dataType(), mb, h, t, dh);
+        Matmul.batched(probs, false, v, false, heads, 1.0, 0.0);
+        INDArray att = heads.permute(0, 2, 1, 3).dup('c').reshape('c', n, d);
         INDArray x1 = xwPlusB(att, w.get(W_O), p.get(B_O)).addi(x);
 
         // MLP on LN2(x1)
@@ -240,13 +239,14 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         INDArray dAtt = Matmul.timesTransposed(dX1, p.get(W_O))
                 .reshape('c', mb, t, h, dh).permute(0, 2, 1, 3).dup('c');           // [mb, H, T, dh]
         INDArray dSplit = Nd4j.createUninitialized(c.q.dataType(), 3, mb, h, t, dh);
-        Nd4j.exec(new Mmul(c.probs, dAtt, part(dSplit, 2), MMulTranspose.builder().transposeA(true).build()));  // dV
-        INDArray dP = Nd4j.exec(new Mmul(dAtt, c.v, 1.0, 0.0, false, true, false))[0];                        // [mb, H, T, T]
+        Matmul.batched(c.probs, true, dAtt, false, part(dSplit, 2), 1.0, 0.0);                     // dV
+        INDArray dP = Nd4j.createUninitialized(dAtt.dataType(), mb, h, t, t);                     // [mb, H, T, T]
+        Matmul.batched(dAtt, false, c.v, true, dP, 1.0, 0.0);
         INDArray dP2 = dP.reshape('c', mb * h * t, t), p2 = c.probs.reshape('c', mb * h * t, t);
         INDArray dS = dP2.subiColumnVector(dP2.mul(p2).sum(true, 1)).muli(p2).reshape('c', mb, h, t, t);  // softmax'
         double scale = 1.0 / Math.sqrt(dh);
-        Nd4j.exec(new Mmul(dS, c.k, part(dSplit, 0), scale, 0.0, MMulTranspose.builder().build()));           // dQ
-        Nd4j.exec(new Mmul(dS, c.q, part(dSplit, 1), scale, 0.0, MMulTranspose.builder().transposeA(true).build()));  // dK
+        Matmul.batched(dS, false, c.k, false, part(dSplit, 0), scale, 0.0);                       // dQ
+        Matmul.batched(dS, true, c.q, false, part(dSplit, 1), scale, 0.0);                        // dK
         INDArray dQkv = dSplit.permute(1, 3, 0, 2, 4).dup('c').reshape('c', n, 3L * d);
         linearGrads(c.a, dQkv, W_QKV, B_QKV);
         INDArray dX = layerNormBackward(Matmul.timesTransposed(dQkv, p.get(W_QKV)), c.xhat1, c.rstd1, LN1_G, LN1_B).addi(dX1);
@@ -268,7 +268,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             adapterGrads(x, dy, w);
             return;
         }
-        Nd4j.exec(new Mmul(x, dy, gradTable.get(w), MMulTranspose.builder().transposeA(true).build()));
+        Matmul.gemm(x, true, dy, false, gradTable.get(w), 1.0, 0.0);
         columnSums(dy, gradTable.get(bias));
     }
 
@@ -288,7 +288,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             ONES.set(ones);
         }
         INDArray row = ones.get(NDArrayIndex.point(0), NDArrayIndex.interval(0, n)).reshape(1, n);
-        Nd4j.exec(new Mmul(row, m, out.reshape(1, out.length()), MMulTranspose.builder().build()));
+        Matmul.gemm(row, false, m, false, out.reshape(1, out.length()), 1.0, 0.0);
     }
 
     /** {xhat, rstd} of LayerNorm over rows: xhat = (x − mean)·rstd, rstd = (var + eps)^−½ ([n, 1]). */
@@ -323,9 +323,8 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
     }
 
     private static INDArray xwPlusB(INDArray x, INDArray w, INDArray bias) {
-        INDArray out = Nd4j.createUninitialized(x.dataType(), x.size(0), w.size(1));
-        Nd4j.exec(new XwPlusB(new INDArray[]{x, w, bias.reshape(bias.length())}, out));
-        return out;
+        INDArray out = Matmul.times(x, w);
+        return out.addiRowVector(bias.reshape(1, bias.length()));
     }
 
     private static INDArray part(INDArray stacked, int i) {

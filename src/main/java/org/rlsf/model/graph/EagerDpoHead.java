@@ -6,10 +6,8 @@ import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
-import org.nd4j.linalg.api.blas.params.MMulTranspose;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
@@ -233,7 +231,7 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
                 g.putScalar(k - from, pos.ids[k], g.getDouble(k - from, pos.ids[k]) + coef[k - from]);
             }
             if (!frozen) {   // a frozen head (LoRA) needs only dx
-                Nd4j.exec(new Mmul(xc, g, dW, 1.0, 1.0, MMulTranspose.builder().transposeA(true).build()));  // dW += xᵀ·g
+                Matmul.gemm(xc, true, g, false, dW, 1.0, 1.0);                                 // dW += xᵀ·g
             }
             if (dB != null && !frozen) {
                 dB.addi(g.sum(true, 0));
