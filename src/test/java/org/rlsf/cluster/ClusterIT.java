@@ -54,9 +54,14 @@ class ClusterIT {
         }
     }
 
+    /**
+     * The smoke run's command line. OpenBLAS kernels: "inherit", so the cluster's executors compute with the kernels
+     * the local[2] driver (started from this JVM's environment, not through jobs/rlsf) computes with; with "auto" they
+     * would get the CPU's best set while that driver keeps the environment's, and float rounding would differ.
+     */
     private static List<String> runArgs(String out) {
         return List.of("run", "-c", new File("conf/experiments/smoke.conf").getAbsolutePath(), "--run-id", RUN_ID,
-                "--out", new File(runs, out).getAbsolutePath());
+                "--out", new File(runs, out).getAbsolutePath(), "--set", "compute.blas-kernels=inherit");
     }
 
     private static File run(String out) {

@@ -197,8 +197,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         INDArray q = part(split, 0), k = part(split, 1), v = part(split, 2);
         INDArray probs = Nd4j.createUninitialized(q.dataType(), mb, h, t, t);                // [mb, H, T, T]
         Matmul.batched(q, false, k, true, probs, 1.0 / Math.sqrt(dh), 0.0);
-        probs.addi(causal(t, probs.dataType()));
-        Nd4j.exec(new SoftMax(probs, probs, 3));
+        causalSoftmax(probs);
         INDArray heads = Nd4j.createUninitialized(q.dataType(), mb, h, t, dh);
         Matmul.batched(probs, false, v, false, heads, 1.0, 0.0);
         INDArray att = heads.permute(0, 2, 1, 3).dup('c').reshape('c', n, d);
@@ -242,8 +241,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         Matmul.batched(c.probs, true, dAtt, false, part(dSplit, 2), 1.0, 0.0);                     // dV
         INDArray dP = Nd4j.createUninitialized(dAtt.dataType(), mb, h, t, t);                     // [mb, H, T, T]
         Matmul.batched(dAtt, false, c.v, true, dP, 1.0, 0.0);
-        INDArray dP2 = dP.reshape('c', mb * h * t, t), p2 = c.probs.reshape('c', mb * h * t, t);
-        INDArray dS = dP2.subiColumnVector(dP2.mul(p2).sum(true, 1)).muli(p2).reshape('c', mb, h, t, t);  // softmax'
+        INDArray dS = causalSoftmaxBackward(dP, c.probs);                                       // softmax'
         double scale = 1.0 / Math.sqrt(dh);
         Matmul.batched(dS, false, c.k, false, part(dSplit, 0), scale, 0.0);                       // dQ
         Matmul.batched(dS, true, c.q, false, part(dSplit, 1), scale, 0.0);                        // dK
@@ -329,6 +327,88 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
 
     private static INDArray part(INDArray stacked, int i) {
         return stacked.get(NDArrayIndex.point(i), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+    }
+
+    /**
+     * In place: each row i of the [.., T, T] scores becomes softmax over its keys j ≤ i, and 0 above the diagonal (the
+     * causal mask). On the CPU backend in float32 a Java loop over the row-major memory that visits only j ≤ i;
+     * elsewhere the mask added as −1e9 and libnd4j's softmax (exp(−1e9 − max) is 0 in float, so the same function).
+     */
+    private void causalSoftmax(INDArray scores) {
+        if (!causalSoftmaxInPlace(scores)) {
+            scores.addi(causal((int) scores.size(scores.rank() - 1), scores.dataType()));
+            Nd4j.exec(new SoftMax(scores, scores, scores.rank() - 1));
+        }
+    }
+
+    /** {@link #causalSoftmax}'s Java loop; false (nothing done) off the CPU backend or float32 row-major memory. */
+    static boolean causalSoftmaxInPlace(INDArray scores) {
+        int t = (int) scores.size(scores.rank() - 1);
+        java.nio.FloatBuffer f = floats(scores);
+        if (f == null) {
+            return false;
+        }
+        long rows = scores.length() / t;
+        for (long r = 0; r < rows; r++) {
+            int base = (int) (r * t), i = (int) (r % t);
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j <= i; j++) {
+                max = Math.max(max, f.get(base + j));
+            }
+            double sum = 0;
+            for (int j = 0; j <= i; j++) {
+                float e = (float) Math.exp(f.get(base + j) - max);
+                f.put(base + j, e);
+                sum += e;
+            }
+            float inv = (float) (1.0 / sum);
+            for (int j = 0; j <= i; j++) {
+                f.put(base + j, f.get(base + j) * inv);
+            }
+            for (int j = i + 1; j < t; j++) {
+                f.put(base + j, 0f);
+            }
+        }
+        return true;
+    }
+
+    /**
+     * dL/dscores from dL/dprobs (overwritten) and the causal softmax's probabilities: per row (dP − Σ dP·P)·P, which is
+     * 0 above the diagonal where P is. Java loops over j ≤ i on the CPU backend in float32, ND4J ops elsewhere.
+     */
+    static INDArray causalSoftmaxBackward(INDArray dP, INDArray probs) {
+        int t = (int) probs.size(probs.rank() - 1);
+        java.nio.FloatBuffer g = floats(dP), p = floats(probs);
+        if (g == null || p == null) {
+            long rows = probs.length() / t;
+            INDArray dP2 = dP.reshape('c', rows, t), p2 = probs.reshape('c', rows, t);
+            return dP2.subiColumnVector(dP2.mul(p2).sum(true, 1)).muli(p2).reshape('c', probs.shape());
+        }
+        long rows = probs.length() / t;
+        for (long r = 0; r < rows; r++) {
+            int base = (int) (r * t), i = (int) (r % t);
+            double dot = 0;
+            for (int j = 0; j <= i; j++) {
+                dot += (double) g.get(base + j) * p.get(base + j);
+            }
+            float d = (float) dot;
+            for (int j = 0; j <= i; j++) {
+                g.put(base + j, (g.get(base + j) - d) * p.get(base + j));
+            }
+            for (int j = i + 1; j < t; j++) {
+                g.put(base + j, 0f);
+            }
+        }
+        return dP;
+    }
+
+    /** A float32 array's row-major memory on the CPU backend (fresh or contiguous, no offset), or null. */
+    private static java.nio.FloatBuffer floats(INDArray x) {
+        if (!Matmul.CPU || x.dataType() != DataType.FLOAT || x.ordering() != 'c' || x.isView() || x.length() > Integer.MAX_VALUE
+                || x.elementWiseStride() != 1) {
+            return null;
+        }
+        return x.data().asNioFloat();
     }
 
     /** [1, 1, T, T]: 0 on and below the diagonal, −1e9 above (made once, outside any workspace). */

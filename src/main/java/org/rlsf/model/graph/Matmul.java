@@ -18,7 +18,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code Mmul} op 85 on a square [1024, 1024]·[1024, 1024] against 178 direct.
  */
 public final class Matmul {
-    private static final boolean CPU = Nd4j.getBackend().getClass().getName().contains("Cpu");
+    /** Whether ND4J runs on its CPU backend (host memory, OpenBLAS). */
+    static final boolean CPU = Nd4j.getBackend().getClass().getName().contains("Cpu");
 
     private Matmul() {
     }
