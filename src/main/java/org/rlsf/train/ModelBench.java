@@ -72,6 +72,8 @@ public final class ModelBench {
         out.put("train_batch", String.valueOf(s.batch()));
         out.put("lora_rank", String.valueOf(lora.rank()));
         out.put("lora_targets", String.join(",", lora.targetModules()));
+        out.put("env_openblas_coretype", String.valueOf(System.getenv().getOrDefault("OPENBLAS_CORETYPE", "unset")));
+        out.put("sgemm_gflops", String.format(java.util.Locale.ROOT, "%.1f", sgemmGflops()));
         out.put("nd4j_threads", String.valueOf(org.nd4j.linalg.factory.Nd4j.getEnvironment().maxThreads()));
         out.put("blas_threads", String.valueOf(org.nd4j.linalg.factory.Nd4j.factory().blas().getMaxThreads()));
         ComputationGraph dpo = TransformerLm.create(TransformerLm.preferenceConfiguration(model, s.seqLen(),

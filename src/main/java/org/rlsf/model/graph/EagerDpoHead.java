@@ -9,6 +9,7 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.util.ArrayList;
@@ -56,13 +57,14 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
     private record Positions(int[] rows, int[] ts, int[] ids, double[] signs) {
         static Positions of(INDArray labels) {
             long mb = labels.size(0), t = labels.size(2);
+            double[][] id = channel(labels, 0), sign = channel(labels, 1);   // one bulk read each
             List<int[]> at = new ArrayList<>();
             List<Double> signs = new ArrayList<>();
             for (int r = 0; r < mb; r++) {
                 for (int i = 0; i < t; i++) {
-                    double s = labels.getDouble(r, 1, i);
+                    double s = sign[r][i];
                     if (s != 0) {
-                        at.add(new int[]{r, i, labels.getInt(r, 0, i)});
+                        at.add(new int[]{r, i, (int) id[r][i]});
                         signs.add(s);
                     }
                 }
@@ -87,6 +89,22 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
             }
             return out;
         }
+    }
+
+    /** Channel {@code c} of labels [mb, 3, T] as [mb][T] (one bulk copy instead of a read per element). */
+    private static double[][] channel(INDArray labels, int c) {
+        return labels.get(NDArrayIndex.all(), NDArrayIndex.point(c), NDArrayIndex.all()).toDoubleMatrix();
+    }
+
+    /** m[k, cols[k]] for each row k of a matrix; a fresh row-major one is read straight from its buffer. */
+    private static double[] pick(INDArray m, int[] cols) {
+        double[] out = new double[cols.length];
+        boolean flat = !m.isView() && m.ordering() == 'c';
+        long width = m.size(1);
+        for (int k = 0; k < cols.length; k++) {
+            out[k] = flat ? m.data().getDouble(k * width + cols[k]) : m.getDouble(k, cols[k]);
+        }
+        return out;
     }
 
     /** The input [mb, d, T] as [mb·T, d] rows (b, t). */
@@ -114,8 +132,9 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
             INDArray logits = logits(Nd4j.pullRows(rows, 1, pos.flat(from, to, t)), weight, bias);
             logits.subiColumnVector(logits.max(true, 1));
             INDArray lse = Transforms.log(Transforms.exp(logits, true).sum(true, 1), false);
+            double[] picked = pick(logits, java.util.Arrays.copyOfRange(pos.ids, from, to)), norm = lse.toDoubleVector();
             for (int k = from; k < to; k++) {
-                out[k] = logits.getDouble(k - from, pos.ids[k]) - lse.getDouble(k - from, 0);
+                out[k] = picked[k - from] - norm[k - from];
             }
         }
         return out;
@@ -152,9 +171,10 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
         for (int k = 0; k < lp.length; k++) {
             out[pos.rows[k]] += pos.signs[k] * lp[k];
         }
+        double[][] ref = channel(labels, 2);
         for (int r = 0; r < mb; r++) {
             for (int i = 0; i < t; i++) {
-                out[r] -= labels.getDouble(r, 2, i);
+                out[r] -= ref[r][i];
             }
         }
         return out;
@@ -227,8 +247,15 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
             }
             INDArray c = Nd4j.createFromArray(coef).castTo(g.dataType()).reshape(coef.length, 1);
             g.muliColumnVector(c).negi();
+            long v = g.size(1);
+            boolean flatG = !g.isView() && g.ordering() == 'c';
             for (int k = from; k < to; k++) {
-                g.putScalar(k - from, pos.ids[k], g.getDouble(k - from, pos.ids[k]) + coef[k - from]);
+                if (flatG) {
+                    long at = (k - from) * v + pos.ids[k];
+                    g.data().put(at, g.data().getDouble(at) + coef[k - from]);
+                } else {
+                    g.putScalar(k - from, pos.ids[k], g.getDouble(k - from, pos.ids[k]) + coef[k - from]);
+                }
             }
             if (!frozen) {   // a frozen head (LoRA) needs only dx
                 Matmul.gemm(xc, true, g, false, dW, 1.0, 1.0);                                 // dW += xᵀ·g
@@ -237,9 +264,10 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
                 dB.addi(g.sum(true, 0));
             }
             INDArray dxc = Matmul.timesTransposed(g, weight);                               // [c, d]
-            for (int k = 0; k < flat.length; k++) {
-                dxRows.getRow(flat[k]).addi(dxc.getRow(k));
-            }
+            // dxRows[flat[k]] += dxc[k], one scatter op for the chunk (a view and an op per position cost more than the
+            // products at small widths)
+            Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("scatter_add")
+                    .addInputs(dxRows, Nd4j.createFromArray(flat), dxc).addOutputs(dxRows).build());
         }
         Gradient grad = new DefaultGradient();
         grad.gradientForVariable().put(DpoOutputLayer.WEIGHT, dW);
