@@ -4,7 +4,7 @@ import org.apache.spark.api.plugin.DriverPlugin;
 import org.apache.spark.api.plugin.ExecutorPlugin;
 import org.apache.spark.api.plugin.PluginContext;
 import org.apache.spark.api.plugin.SparkPlugin;
-import org.rlsf.model.NativeChecks;
+import org.rlsf.config.NativeChecks;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

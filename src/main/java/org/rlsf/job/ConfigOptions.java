@@ -2,7 +2,7 @@ package org.rlsf.job;
 
 import org.rlsf.config.BlasKernels;
 import org.rlsf.config.RlsfConfig;
-import org.rlsf.model.NativeChecks;
+import org.rlsf.config.NativeChecks;
 import org.rlsf.model.NativeThreads;
 import picocli.CommandLine.Option;
 

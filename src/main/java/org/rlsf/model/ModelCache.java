@@ -40,7 +40,7 @@ public final class ModelCache {
      * @throws IllegalStateException when the checkpoint there now has other weights
      */
     public static Checkpoint get(String path, String weightsSha256) {
-        NativeChecks.require();
+        org.rlsf.config.NativeChecks.require();
         synchronized (CACHE) {
             if (weightsSha256 != null) {
                 Checkpoint c = CACHE.get(path + "@" + weightsSha256);

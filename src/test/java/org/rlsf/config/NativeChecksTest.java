@@ -1,7 +1,6 @@
-package org.rlsf.model;
+package org.rlsf.config;
 
 import org.junit.jupiter.api.Test;
-import org.rlsf.config.GpuSupport;
 
 import java.util.List;
 

@@ -1,7 +1,5 @@
-package org.rlsf.model;
+package org.rlsf.config;
 
-import org.rlsf.config.BlasKernels;
-import org.rlsf.config.GpuSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
