@@ -130,8 +130,17 @@ public final class BlasKernels {
         }
     }
 
-    /** This process's CPU, from {@code /proc/cpuinfo} (Linux); model "unknown" and no flags elsewhere. */
+    /** This process's CPU, from {@code /proc/cpuinfo} (Linux); model "unknown" and no flags elsewhere. Read once. */
     public static Cpu cpu() {
+        return ThisCpu.CPU;
+    }
+
+    /** The lazily read CPU of this process (the config, the notice and the checks all ask; it never changes). */
+    private static final class ThisCpu {
+        static final Cpu CPU = read();
+    }
+
+    private static Cpu read() {
         Path info = Path.of("/proc/cpuinfo");
         if (!Files.isReadable(info)) {
             return new Cpu("unknown", Set.of());

@@ -4,6 +4,7 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.rlsf.model.graph.Matmul;
 
 /**
  * A float32 weight matrix [K, N] of the CPU backend, multiplied by calling OpenBLAS (the library ND4J's CPU
@@ -31,16 +32,13 @@ final class HostMatrix {
         if (w.rank() != 2 || w.dataType() != DataType.FLOAT) {
             throw new IllegalArgumentException("a float32 matrix, got " + w.dataType() + " " + java.util.Arrays.toString(w.shape()));
         }
-        long[] stride = w.stride();
         int rows = (int) w.size(0), cols = (int) w.size(1);
         FloatPointer p = new FloatPointer(w.data().addressPointer());   // the view's first element
-        if (stride[1] == 1 || cols == 1) {
-            return new HostMatrix(p, rows, cols, false, (int) Math.max(stride[0], cols));
+        Matmul.Layout layout = Matmul.Layout.of(w);
+        if (layout == null) {
+            throw new IllegalArgumentException("no unit stride: " + java.util.Arrays.toString(w.stride()));
         }
-        if (stride[0] == 1 || rows == 1) {
-            return new HostMatrix(p, rows, cols, true, (int) Math.max(stride[1], rows));
-        }
-        throw new IllegalArgumentException("no unit stride: " + java.util.Arrays.toString(stride));
+        return new HostMatrix(p, rows, cols, layout.columnMajor(), layout.ld());
     }
 
     int cols() {

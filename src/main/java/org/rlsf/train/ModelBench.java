@@ -43,15 +43,22 @@ public final class ModelBench {
     }
 
     /**
-     * The DPO step alone, with LoRA adapters or full fine-tuning ({@code lora} rank 0), in a process that holds only
-     * the DPO graph (so its peak RSS is the step's): tokens/s, trainable parameters, what one worker receives and
-     * returns per parameter-averaging round (parameters and Adam state that travel, float32: {@link OrderedAveraging}),
-     * and the peak resident set size.
-     */
-    /**
      * This JVM's float32 matrix-product rate on one [1024, 1024]·[1024, 1024] product (GFLOP/s, best of 5 after a warm-up),
      * through the path the training kernels use: the machine's measured limit beside each figure.
      */
+    /**
+     * What this JVM computes with, as the native libraries report it (not what was asked for): native and BLAS threads,
+     * the thread and kernel-set variables, and the measured one-thread sgemm rate.
+     */
+    private static void putNativeFigures(Map<String, String> out) {
+        out.put("nd4j_threads", String.valueOf(Nd4j.getEnvironment().maxThreads()));
+        out.put("blas_threads", String.valueOf(Nd4j.factory().blas().getMaxThreads()));
+        out.put("env_omp_num_threads", String.valueOf(System.getenv().getOrDefault("OMP_NUM_THREADS", "unset")));
+        out.put("env_openblas_num_threads", String.valueOf(System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "unset")));
+        out.put("env_openblas_coretype", String.valueOf(System.getenv().getOrDefault("OPENBLAS_CORETYPE", "unset")));
+        out.put("sgemm_gflops", String.format(java.util.Locale.ROOT, "%.1f", sgemmGflops()));
+    }
+
     static double sgemmGflops() {
         int n = 1024;
         INDArray a = Nd4j.rand(DataType.FLOAT, n, n), b = Nd4j.rand(DataType.FLOAT, n, n), c = Nd4j.create(DataType.FLOAT, n, n);
@@ -65,6 +72,12 @@ public final class ModelBench {
         return 2.0 * n * n * n / best;
     }
 
+    /**
+     * The DPO step alone, with LoRA adapters or full fine-tuning ({@code lora} rank 0), in a process that holds only
+     * the DPO graph (so its peak RSS is the step's): tokens/s, trainable parameters, what one worker receives and
+     * returns per parameter-averaging round (parameters and Adam state that travel, float32: {@link OrderedAveraging}),
+     * and the peak resident set size.
+     */
     public static Map<String, String> dpo(ModelConfig model, Settings s, org.rlsf.config.LoraConfig lora) {
         Map<String, String> out = new LinkedHashMap<>();
         out.put("parameters", String.valueOf(model.parameterCount()));
@@ -72,10 +85,7 @@ public final class ModelBench {
         out.put("train_batch", String.valueOf(s.batch()));
         out.put("lora_rank", String.valueOf(lora.rank()));
         out.put("lora_targets", String.join(",", lora.targetModules()));
-        out.put("env_openblas_coretype", String.valueOf(System.getenv().getOrDefault("OPENBLAS_CORETYPE", "unset")));
-        out.put("sgemm_gflops", String.format(java.util.Locale.ROOT, "%.1f", sgemmGflops()));
-        out.put("nd4j_threads", String.valueOf(org.nd4j.linalg.factory.Nd4j.getEnvironment().maxThreads()));
-        out.put("blas_threads", String.valueOf(org.nd4j.linalg.factory.Nd4j.factory().blas().getMaxThreads()));
+        putNativeFigures(out);
         ComputationGraph dpo = TransformerLm.create(TransformerLm.preferenceConfiguration(model, s.seqLen(),
                 new TransformerLm.Optimiser(1e-4, 0, 1000, 1.0, 0.0, 1.0).withSameDiffKernels(s.compute().sameDiffKernels()),
                 DataType.FLOAT, 0.1, 0, "dpo", lora), model);
@@ -150,13 +160,7 @@ public final class ModelBench {
         out.put("prompt_tokens", String.valueOf(s.promptTokens()));
         out.put("new_tokens", String.valueOf(s.newTokens()));
         out.put("kernels", s.compute().kernels().configName());
-        // what this JVM computes with, as the native libraries report it (not what was asked for)
-        out.put("nd4j_threads", String.valueOf(org.nd4j.linalg.factory.Nd4j.getEnvironment().maxThreads()));
-        out.put("blas_threads", String.valueOf(org.nd4j.linalg.factory.Nd4j.factory().blas().getMaxThreads()));
-        out.put("env_omp_num_threads", String.valueOf(System.getenv().getOrDefault("OMP_NUM_THREADS", "unset")));
-        out.put("env_openblas_num_threads", String.valueOf(System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "unset")));
-        out.put("env_openblas_coretype", String.valueOf(System.getenv().getOrDefault("OPENBLAS_CORETYPE", "unset")));
-        out.put("sgemm_gflops", String.format(java.util.Locale.ROOT, "%.1f", sgemmGflops()));
+        putNativeFigures(out);
 
         // 1) training step
         ComputationGraph graph = TransformerLm.create(model, s.seqLen(),

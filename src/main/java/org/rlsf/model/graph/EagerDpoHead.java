@@ -96,15 +96,32 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
         return labels.get(NDArrayIndex.all(), NDArrayIndex.point(c), NDArrayIndex.all()).toDoubleMatrix();
     }
 
-    /** m[k, cols[k]] for each row k of a matrix; a fresh row-major one is read straight from its buffer. */
+    /** m[k, cols[k]] for each row k of a matrix. */
     private static double[] pick(INDArray m, int[] cols) {
         double[] out = new double[cols.length];
-        boolean flat = !m.isView() && m.ordering() == 'c';
-        long width = m.size(1);
         for (int k = 0; k < cols.length; k++) {
-            out[k] = flat ? m.data().getDouble(k * width + cols[k]) : m.getDouble(k, cols[k]);
+            out[k] = get(m, k, cols[k]);
         }
         return out;
+    }
+
+    /** m[r, c]: a fresh row-major matrix read straight from its buffer (no index arithmetic of ND4J's per element). */
+    private static double get(INDArray m, long r, long c) {
+        return flat(m) ? m.data().getDouble(r * m.size(1) + c) : m.getDouble(r, c);
+    }
+
+    /** m[r, c] += v, as {@link #get} reads. */
+    private static void add(INDArray m, long r, long c, double v) {
+        if (flat(m)) {
+            long at = r * m.size(1) + c;
+            m.data().put(at, m.data().getDouble(at) + v);
+        } else {
+            m.putScalar(r, c, m.getDouble(r, c) + v);
+        }
+    }
+
+    private static boolean flat(INDArray m) {
+        return !m.isView() && m.ordering() == 'c';
     }
 
     /** The input [mb, d, T] as [mb·T, d] rows (b, t). */
@@ -247,15 +264,8 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
             }
             INDArray c = Nd4j.createFromArray(coef).castTo(g.dataType()).reshape(coef.length, 1);
             g.muliColumnVector(c).negi();
-            long v = g.size(1);
-            boolean flatG = !g.isView() && g.ordering() == 'c';
             for (int k = from; k < to; k++) {
-                if (flatG) {
-                    long at = (k - from) * v + pos.ids[k];
-                    g.data().put(at, g.data().getDouble(at) + coef[k - from]);
-                } else {
-                    g.putScalar(k - from, pos.ids[k], g.getDouble(k - from, pos.ids[k]) + coef[k - from]);
-                }
+                add(g, k - from, pos.ids[k], coef[k - from]);
             }
             if (!frozen) {   // a frozen head (LoRA) needs only dx
                 Matmul.gemm(xc, true, g, false, dW, 1.0, 1.0);                                 // dW += xᵀ·g

@@ -126,9 +126,10 @@ public final class Matmul {
                 && !a.isEmpty() && !b.isEmpty() && !c.isEmpty();
     }
 
-    /** A float32 matrix's memory as BLAS sees it: row- or column-major, and its leading dimension. */
-    private record Layout(boolean columnMajor, int ld) {
-        static Layout of(INDArray x) {
+    /** A matrix's memory as BLAS sees it: row- or column-major, and its leading dimension. */
+    public record Layout(boolean columnMajor, int ld) {
+        /** The layout of a 2-D array with a unit stride along one dimension, or null when it has none. */
+        public static Layout of(INDArray x) {
             long[] st = x.stride();
             long rows = x.size(0), cols = x.size(1);
             if (st[1] == 1 || cols == 1) {
