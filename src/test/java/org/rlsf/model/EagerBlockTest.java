@@ -4,15 +4,20 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.rlsf.config.Architecture;
 import org.rlsf.config.LoraConfig;
 import org.rlsf.config.ModelConfig;
 import org.rlsf.model.graph.CorrectedSameDiffLayer;
 import org.rlsf.model.graph.EagerBlockLayer;
 import org.rlsf.model.graph.TransformerBlock;
 import org.rlsf.train.TokenBatch;
+
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -28,10 +33,30 @@ class EagerBlockTest {
     private static final ModelConfig MODEL = new ModelConfig(13, 16, 2, 4, 32, 12, 1e-5, 0.3, 5);
     private static final int SEQ = 7;
 
+    /**
+     * Each block design: rlsf's own (GPT-2's), Llama with grouped-query attention (4 query heads on 2 key/value heads),
+     * Qwen2's q/k/v biases with one key/value head, Llama 3's rotary scaling with multi-head attention and the output
+     * and MLP biases on.
+     */
+    static Stream<ModelConfig> designs() {
+        return Stream.of(MODEL,
+                withArch(Architecture.llama(2, 10000, null, false, false, false)),
+                withArch(Architecture.llama(1, 1e6, null, true, false, false)),
+                withArch(Architecture.llama(4, 500000, new Architecture.RopeScaling(8, 1, 4, 4), false, true, true)));
+    }
+
+    private static ModelConfig withArch(Architecture arch) {
+        return new ModelConfig(13, 16, 2, 4, 32, 12, 1e-5, 0.3, 5, arch);
+    }
+
     private static ComputationGraph graph(boolean sameDiff, DataType type) {
+        return graph(MODEL, sameDiff, type);
+    }
+
+    private static ComputationGraph graph(ModelConfig model, boolean sameDiff, DataType type) {
         TransformerLm.Optimiser opt = new TransformerLm.Optimiser(3e-3, 0, 100, 1.0, 0.0, 1.0)
                 .withSameDiffKernels(sameDiff);
-        return TransformerLm.create(MODEL, SEQ, opt, type);
+        return TransformerLm.create(model, SEQ, opt, type);
     }
 
     private static DataSet batch(DataType type) {
@@ -56,9 +81,11 @@ class EagerBlockTest {
         }
     }
 
-    @Test
-    void outputsLossAndGradientsMatchTheSameDiffGraphInDoublePrecision() {
-        ComputationGraph eager = graph(false, DataType.DOUBLE), reference = graph(true, DataType.DOUBLE);
+    @ParameterizedTest
+    @MethodSource("designs")
+    void outputsLossAndGradientsMatchTheSameDiffGraphInDoublePrecision(ModelConfig model) {
+        ComputationGraph eager = graph(model, false, DataType.DOUBLE), reference = graph(model, true, DataType.DOUBLE);
+        assertInstanceOf(EagerBlockLayer.class, eager.getLayer(TransformerLm.block(0)));
         assertEquals(reference.params(), eager.params(), "same seed, same parameters");
         DataSet ds = batch(DataType.DOUBLE);
 
@@ -100,9 +127,10 @@ class EagerBlockTest {
         assertTrue(maxAbsDiff(grads[0], grads[1]) < 1e-12, "differ by " + maxAbsDiff(grads[0], grads[1]));
     }
 
-    @Test
-    void floatTrainingStepsLandOnTheSameWeights() {
-        ComputationGraph eager = graph(false, DataType.FLOAT), reference = graph(true, DataType.FLOAT);
+    @ParameterizedTest
+    @MethodSource("designs")
+    void floatTrainingStepsLandOnTheSameWeights(ModelConfig model) {
+        ComputationGraph eager = graph(model, false, DataType.FLOAT), reference = graph(model, true, DataType.FLOAT);
         DataSet ds = batch(DataType.FLOAT);
         INDArray start = eager.params().dup();
         for (int step = 0; step < 5; step++) {
@@ -118,13 +146,14 @@ class EagerBlockTest {
     }
 
     /** LoRA on every module: the eager block's adapters (dB = s·Aᵀ·dW, frozen gradients zeroed) against SameDiff's. */
-    @Test
-    void loraAdaptersMatchTheSameDiffGraphInDoublePrecision() {
+    @ParameterizedTest
+    @MethodSource("designs")
+    void loraAdaptersMatchTheSameDiffGraphInDoublePrecision(ModelConfig model) {
         LoraConfig lora = new LoraConfig(3, 6, 0, java.util.List.of("all-linear"), false);
         ComputationGraph[] graphs = new ComputationGraph[2];
         for (int i = 0; i < 2; i++) {
             TransformerLm.Optimiser opt = new TransformerLm.Optimiser(3e-3, 0, 100, 1.0, 0.0, 1.0).withSameDiffKernels(i == 1);
-            graphs[i] = TransformerLm.create(TransformerLm.configuration(MODEL, SEQ, opt, DataType.DOUBLE, lora), MODEL);
+            graphs[i] = TransformerLm.create(TransformerLm.configuration(model, SEQ, opt, DataType.DOUBLE, lora), model);
         }
         ComputationGraph eager = graphs[0], reference = graphs[1];
         assertInstanceOf(EagerBlockLayer.class, eager.getLayer(TransformerLm.block(0)));
@@ -139,7 +168,7 @@ class EagerBlockTest {
         reference.setParams(eager.params());
         DataSet ds = batch(DataType.DOUBLE);
         INDArray outEager = eager.outputSingle(false, ds.getFeatures()), outRef = reference.outputSingle(false, ds.getFeatures());
-        INDArray base = graph(false, DataType.DOUBLE).outputSingle(false, ds.getFeatures());
+        INDArray base = graph(model, false, DataType.DOUBLE).outputSingle(false, ds.getFeatures());
         assertTrue(maxAbsDiff(outEager, base) > 1e-3, "the adapters change the output");
         assertTrue(maxAbsDiff(outEager, outRef) < 1e-12, "inference output differs by " + maxAbsDiff(outEager, outRef));
         for (ComputationGraph g : graphs) {
@@ -149,7 +178,7 @@ class EagerBlockTest {
             g.computeGradientAndScore();
         }
         assertEquals(reference.score(), eager.score(), 1e-12);
-        for (int layer = 0; layer < MODEL.nLayers(); layer++) {
+        for (int layer = 0; layer < model.nLayers(); layer++) {
             String name = TransformerLm.block(layer);
             for (String param : eager.getLayer(name).paramTable().keySet()) {
                 INDArray ge = eager.gradient().getGradientFor(name + "_" + param);

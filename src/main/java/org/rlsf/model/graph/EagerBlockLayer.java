@@ -13,6 +13,7 @@ import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
+import org.rlsf.config.Architecture;
 import org.rlsf.model.LoraTargets;
 
 import java.util.List;
@@ -34,7 +35,9 @@ import static org.rlsf.model.graph.TransformerBlock.W_QKV;
 /**
  * The runtime layer of a {@link TransformerBlock} with hand-written forward and backward passes in
  * ND4J operations: the same function as the block's SameDiff graph ({@link TransformerBlock#defineLayer},
- * kept as the reference), same parameters, same layout.
+ * kept as the reference), same parameters, same layout, for every design the block has: LayerNorm or RMSNorm,
+ * GELU or SwiGLU, learned or rotary positions, multi-head or grouped-query attention, each bias group present or not,
+ * and LoRA adapters on any module.
  *
  * <p>Why: DL4J's SameDiff layer runs the forward pass once in {@code activate} and again inside
  * {@code calculateGradients}, so a training step costs 2 forwards + 1 backward per block, and it composes
@@ -42,9 +45,12 @@ import static org.rlsf.model.graph.TransformerBlock.W_QKV;
  * its intermediates (in DL4J's activations workspace, which lives until backprop ends), so backprop only
  * runs the backward operations, each written as one or a few ND4J calls.
  *
- * <p>Numerically this is the same function up to float rounding; {@code GradientCheckTest} checks every
- * parameter's gradient in float64 and {@code EagerBlockTest} checks outputs and gradients against the
- * SameDiff graph.
+ * With LoRA the frozen weights get no gradient at all: each adapted module costs two rank-r products for dB,
+ * where the SameDiff graph computes every frozen gradient and zeroes it.
+ *
+ * <p>Numerically this is the same function up to float rounding; {@code GradientCheckTest} and
+ * {@code ArchitectureGradientTest} check every parameter's gradient in float64 and {@code EagerBlockTest} checks
+ * outputs and gradients of each design against the SameDiff graph.
  */
 public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff.SameDiffLayer {
     /** GELU (tanh form) as x·σ(x·(C1 + C2·x²)): 0.5·(1 + tanh(z)) = σ(2z). */
@@ -181,7 +187,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
 
     private Cache forward(INDArray in) {
         TransformerBlock b = block();
-        int d = b.getDModel(), h = b.getNHeads(), dh = d / h;
+        int h = b.getNHeads(), kv = b.kvHeads(), dh = b.getDModel() / h;
         long mb = in.size(0);
         int t = (int) in.size(2);
         long n = mb * t;
@@ -189,28 +195,36 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         Map<String, INDArray> w = effectiveWeights();
         INDArray x = asRows(in);                                                    // [n, d], a copy only if needed
 
-        // attention on LN1(x)
-        INDArray[] ln1 = layerNorm(x, b.getEps());                                  // xhat, rstd
-        INDArray a = ln1[0].mulRowVector(p.get(LN1_G)).addiRowVector(p.get(LN1_B));
-        INDArray qkv = xwPlusB(a, w.get(W_QKV), p.get(B_QKV));                      // [n, 3d]
-        INDArray split = qkv.reshape('c', mb, t, 3, h, dh).permute(2, 0, 3, 1, 4).dup('c');  // [3, mb, H, T, dh]
-        INDArray q = part(split, 0), k = part(split, 1), v = part(split, 2);
+        // attention on N1(x)
+        INDArray[] n1 = norm(x, rms(), b.getEps());                                 // xhat, rstd
+        INDArray a = scaleShift(n1[0], p.get(LN1_G), p.get(LN1_B));
+        INDArray qkv = xwPlusB(a, w.get(W_QKV), p.get(B_QKV));                      // [n, (H + 2·KV)·dh]
+        INDArray[] heads = splitHeads(qkv, mb, t, h, kv, dh);                       // q [mb, H, T, dh], k and v [mb, KV, T, dh]
+        INDArray q = rotary(heads[0], false), k = rotary(heads[1], false), v = heads[2];
         INDArray probs = Nd4j.createUninitialized(q.dataType(), mb, h, t, t);                // [mb, H, T, T]
-        Matmul.batched(q, false, k, true, probs, 1.0 / Math.sqrt(dh), 0.0);
+        Matmul.batched(grouped(q, kv), false, k, true, grouped(probs, kv), 1.0 / Math.sqrt(dh), 0.0);
         causalSoftmax(probs);
-        INDArray heads = Nd4j.createUninitialized(q.dataType(), mb, h, t, dh);
-        Matmul.batched(probs, false, v, false, heads, 1.0, 0.0);
-        INDArray att = heads.permute(0, 2, 1, 3).dup('c').reshape('c', n, d);
+        INDArray mixed = Nd4j.createUninitialized(q.dataType(), mb, h, t, dh);
+        Matmul.batched(grouped(probs, kv), false, v, false, grouped(mixed, kv), 1.0, 0.0);
+        INDArray att = mixed.permute(0, 2, 1, 3).dup('c').reshape('c', n, (long) h * dh);
         INDArray x1 = xwPlusB(att, w.get(W_O), p.get(B_O)).addi(x);
 
-        // MLP on LN2(x1)
-        INDArray[] ln2 = layerNorm(x1, b.getEps());
-        INDArray m = ln2[0].mulRowVector(p.get(LN2_G)).addiRowVector(p.get(LN2_B));
-        INDArray u = xwPlusB(m, w.get(W_1), p.get(B_1));                            // [n, dFf]
-        INDArray sig = Transforms.sigmoid(u.mul(u).muli(C2).addi(C1).muli(u), false);
-        INDArray hid = u.mul(sig);
+        // MLP on N2(x1)
+        INDArray[] n2 = norm(x1, rms(), b.getEps());
+        INDArray m = scaleShift(n2[0], p.get(LN2_G), p.get(LN2_B));
+        INDArray u = xwPlusB(m, w.get(W_1), p.get(B_1));                            // [n, dFf] (SwiGLU: [n, 2·dFf])
+        INDArray sig, hid;
+        if (swiglu()) {   // silu(gate) ⊙ up
+            int f = b.getDFf();
+            INDArray gate = columns(u, 0, f);
+            sig = Transforms.sigmoid(gate, true);
+            hid = gate.mul(sig).muli(columns(u, f, 2 * f));
+        } else {          // GELU, tanh form
+            sig = Transforms.sigmoid(u.mul(u).muli(C2).addi(C1).muli(u), false);
+            hid = u.mul(sig);
+        }
         INDArray out = xwPlusB(hid, w.get(W_2), p.get(B_2)).addi(x1);               // [n, d]
-        return new Cache(in, mb, t, ln1[0], ln1[1], a, q, k, v, probs, att, ln2[0], ln2[1], m, u, sig, hid, out, w);
+        return new Cache(in, mb, t, n1[0], n1[1], a, q, k, v, probs, att, n2[0], n2[1], m, u, sig, hid, out, w);
     }
 
     @Override
@@ -219,35 +233,49 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         Cache c = cache != null && cache.input == input ? cache : forward(input);
         cache = null;
         TransformerBlock b = block();
-        int d = b.getDModel(), h = b.getNHeads(), dh = d / h, t = c.t;
+        int h = b.getNHeads(), kv = b.kvHeads(), dh = b.getDModel() / h, t = c.t;
         long mb = c.mb, n = mb * t;
         Map<String, INDArray> p = c.w();
         INDArray dy = asRows(epsilon);                                              // dL/d out, [n, d]
 
-        // MLP: out = x1 + gelu(m·W1 + b1)·W2 + b2
+        // MLP: out = x1 + act(m·W1 + b1)·W2 + b2
         linearGrads(c.hid, dy, W_2, B_2);
-        INDArray dU = Matmul.timesTransposed(dy, p.get(W_2));                              // dL/d hid
-        INDArray slope = c.u.mul(c.u).muli(3 * C2).addi(C1).muli(c.u)
-                .muli(c.sig.rsub(1.0).muli(c.sig)).addi(c.sig);                     // gelu'(u)
-        dU.muli(slope);
+        INDArray dHid = Matmul.timesTransposed(dy, p.get(W_2));                            // dL/d hid
+        INDArray dU;
+        if (swiglu()) {
+            int f = b.getDFf();
+            INDArray gate = columns(c.u, 0, f), up = columns(c.u, f, 2 * f);
+            dU = Nd4j.createUninitialized(dHid.dataType(), n, 2L * f);
+            columns(dU, f, 2 * f).assign(gate.mul(c.sig).muli(dHid));                      // d up = dhid·silu(gate)
+            INDArray slope = gate.mul(c.sig.rsub(1.0)).addi(1.0).muli(c.sig);               // silu'(gate)
+            columns(dU, 0, f).assign(dHid.muli(up).muli(slope));
+        } else {
+            INDArray slope = c.u.mul(c.u).muli(3 * C2).addi(C1).muli(c.u)
+                    .muli(c.sig.rsub(1.0).muli(c.sig)).addi(c.sig);                 // gelu'(u)
+            dU = dHid.muli(slope);
+        }
         linearGrads(c.m, dU, W_1, B_1);
-        INDArray dX1 = layerNormBackward(Matmul.timesTransposed(dU, p.get(W_1)), c.xhat2, c.rstd2, LN2_G, LN2_B).addi(dy);
+        INDArray dX1 = normBackward(Matmul.timesTransposed(dU, p.get(W_1)), c.xhat2, c.rstd2, LN2_G, LN2_B).addi(dy);
 
         // attention: x1 = x + att·Wo + bo
         linearGrads(c.att, dX1, W_O, B_O);
         INDArray dAtt = Matmul.timesTransposed(dX1, p.get(W_O))
                 .reshape('c', mb, t, h, dh).permute(0, 2, 1, 3).dup('c');           // [mb, H, T, dh]
-        INDArray dSplit = Nd4j.createUninitialized(c.q.dataType(), 3, mb, h, t, dh);
-        Matmul.batched(c.probs, true, dAtt, false, part(dSplit, 2), 1.0, 0.0);                     // dV
+        INDArray[] dHeads = headGradientArrays(dAtt.dataType(), mb, t, h, kv, dh);  // dq, dk, dv
+        Matmul.batched(grouped(c.probs, kv), true, grouped(dAtt, kv), false, dHeads[2], 1.0, 0.0);     // dV
         INDArray dP = Nd4j.createUninitialized(dAtt.dataType(), mb, h, t, t);                     // [mb, H, T, T]
-        Matmul.batched(dAtt, false, c.v, true, dP, 1.0, 0.0);
-        INDArray dS = causalSoftmaxBackward(dP, c.probs);                                       // softmax'
+        Matmul.batched(grouped(dAtt, kv), false, c.v, true, grouped(dP, kv), 1.0, 0.0);
+        INDArray dS = grouped(causalSoftmaxBackward(dP, c.probs), kv);                          // softmax'
         double scale = 1.0 / Math.sqrt(dh);
-        Matmul.batched(dS, false, c.k, false, part(dSplit, 0), scale, 0.0);                       // dQ
-        Matmul.batched(dS, true, c.q, false, part(dSplit, 1), scale, 0.0);                        // dK
-        INDArray dQkv = dSplit.permute(1, 3, 0, 2, 4).dup('c').reshape('c', n, 3L * d);
+        Matmul.batched(dS, false, c.k, false, grouped(dHeads[0], kv), scale, 0.0);                 // dQ
+        Matmul.batched(dS, true, grouped(c.q, kv), false, dHeads[1], scale, 0.0);                  // dK
+        if (rotary() != null) {
+            dHeads[0].assign(rotary(dHeads[0], true));
+            dHeads[1].assign(rotary(dHeads[1], true));
+        }
+        INDArray dQkv = mergeHeads(dHeads, mb, t, h, kv, dh);                       // [n, (H + 2·KV)·dh]
         linearGrads(c.a, dQkv, W_QKV, B_QKV);
-        INDArray dX = layerNormBackward(Matmul.timesTransposed(dQkv, p.get(W_QKV)), c.xhat1, c.rstd1, LN1_G, LN1_B).addi(dX1);
+        INDArray dX = normBackward(Matmul.timesTransposed(dQkv, p.get(W_QKV)), c.xhat1, c.rstd1, LN1_G, LN1_B).addi(dX1);
 
         if (adaptersOnly()) {
             zeroFrozenGradsOnce();
@@ -260,14 +288,135 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         return new Pair<>(g, asActivation(eps, c.mb, c.t));
     }
 
-    /** y = x·W + b: dW = xᵀ·dy, db = Σ rows of dy, written into the layer's gradient views (with LoRA: dB only). */
+    private boolean rms() {
+        return block().getNorm() == Architecture.Norm.RMS;
+    }
+
+    private boolean swiglu() {
+        return block().getMlp() == Architecture.Mlp.SWIGLU;
+    }
+
+    /** Columns [from, to) of a matrix (a view). */
+    private static INDArray columns(INDArray m, long from, long to) {
+        return m.get(NDArrayIndex.all(), NDArrayIndex.interval(from, to));
+    }
+
+    /**
+     * q [mb, H, T, dh], k and v [mb, KV, T, dh] (row-major copies) from the projection's [n, (H + 2·KV)·dh] columns
+     * [q | k | v]. Multi-head attention splits all three with one copy.
+     */
+    private static INDArray[] splitHeads(INDArray qkv, long mb, int t, int h, int kv, int dh) {
+        if (kv == h) {
+            INDArray split = qkv.reshape('c', mb, t, 3, h, dh).permute(2, 0, 3, 1, 4).dup('c');   // [3, mb, H, T, dh]
+            return new INDArray[]{part(split, 0), part(split, 1), part(split, 2)};
+        }
+        long qd = (long) h * dh, kvd = (long) kv * dh;
+        return new INDArray[]{heads(columns(qkv, 0, qd), mb, t, h, dh), heads(columns(qkv, qd, qd + kvd), mb, t, kv, dh),
+                heads(columns(qkv, qd + kvd, qd + 2 * kvd), mb, t, kv, dh)};
+    }
+
+    /** [n, X·dh] columns as [mb, X, T, dh] (a row-major copy). */
+    private static INDArray heads(INDArray cols, long mb, int t, int x, int dh) {
+        return cols.dup('c').reshape('c', mb, t, x, dh).permute(0, 2, 1, 3).dup('c');
+    }
+
+    /**
+     * Fresh dq [mb, H, T, dh], dk and dv [mb, KV, T, dh]; for multi-head attention parts of one [3, mb, H, T, dh] array,
+     * which comes fourth.
+     */
+    private static INDArray[] headGradientArrays(DataType type, long mb, int t, int h, int kv, int dh) {
+        if (kv == h) {
+            INDArray stacked = Nd4j.createUninitialized(type, 3, mb, h, t, dh);
+            return new INDArray[]{part(stacked, 0), part(stacked, 1), part(stacked, 2), stacked};
+        }
+        return new INDArray[]{Nd4j.createUninitialized(type, mb, h, t, dh), Nd4j.createUninitialized(type, mb, kv, t, dh),
+                Nd4j.createUninitialized(type, mb, kv, t, dh)};
+    }
+
+    /** The inverse of {@link #splitHeads}: [n, (H + 2·KV)·dh] from the heads' gradients ({@link #headGradientArrays}). */
+    private static INDArray mergeHeads(INDArray[] dHeads, long mb, int t, int h, int kv, int dh) {
+        long n = mb * t;
+        if (dHeads.length == 4) {   // parts of one stacked [3, mb, H, T, dh] array
+            return dHeads[3].permute(1, 3, 0, 2, 4).dup('c').reshape('c', n, 3L * h * dh);
+        }
+        long qd = (long) h * dh, kvd = (long) kv * dh;
+        INDArray out = Nd4j.createUninitialized(dHeads[0].dataType(), n, qd + 2 * kvd);
+        long[] from = {0, qd, qd + kvd};
+        for (int i = 0; i < 3; i++) {
+            long width = i == 0 ? qd : kvd;
+            columns(out, from[i], from[i] + width).assign(dHeads[i].permute(0, 2, 1, 3).dup('c').reshape('c', n, width));
+        }
+        return out;
+    }
+
+    /**
+     * Grouped-query attention: [mb, H, T, c] as [mb, KV, (H/KV)·T, c] (a view), so that each key/value head's batched
+     * product covers the query heads it serves (query head j·(H/KV) + r uses key/value head j).
+     */
+    private static INDArray grouped(INDArray x, int kv) {
+        long heads = x.size(1);
+        return heads == kv ? x : x.reshape('c', x.size(0), kv, (heads / kv) * x.size(2), x.size(3));
+    }
+
+    /**
+     * Rotary positions on [.., T, dh] (Hugging Face's half-split convention): x·cos + rotate_half(x)·sin with
+     * rotate_half(x) = [−x2, x1]; {@code transposed} applies the transpose (the backward): d·cos + [d2, −d1]·sin
+     * with d·sin's halves. Null rotary tables leave x as it is. Returns a new row-major array.
+     */
+    private INDArray rotary(INDArray x, boolean transposed) {
+        INDArray[] cs = rotary();
+        if (cs == null) {
+            return x;
+        }
+        int r = x.rank();
+        long t = x.size(r - 2), dh = x.size(r - 1), half = dh / 2, rows = x.length() / (t * dh);
+        INDArray flat = x.reshape('c', rows, t * dh);
+        INDArray out = flat.mulRowVector(cs[0]), xs = flat.mulRowVector(cs[1]);
+        INDArray o = out.reshape('c', rows * t, dh), s = xs.reshape('c', rows * t, dh);
+        if (transposed) {
+            columns(o, 0, half).addi(columns(s, half, dh));
+            columns(o, half, dh).subi(columns(s, 0, half));
+        } else {
+            columns(o, 0, half).subi(columns(s, half, dh));
+            columns(o, half, dh).addi(columns(s, 0, half));
+        }
+        return out.reshape('c', x.shape());
+    }
+
+    private int rotaryLength = -1;
+    private INDArray[] rotaryTables;
+
+    /** {cos, sin} as [1, T·dh] rows for the current sequence length (made once per length, outside any workspace). */
+    private INDArray[] rotary() {
+        double[] invFreq = block().getRopeInvFreq();
+        if (invFreq == null) {
+            return null;
+        }
+        int t = (int) input.size(2);
+        if (rotaryTables == null || rotaryLength != t || rotaryTables[0].dataType() != input.dataType()) {
+            double[][] cs = TransformerBlock.rotaryTables(invFreq, t);
+            try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                rotaryTables = new INDArray[]{Nd4j.create(cs[0]).reshape(1, cs[0].length).castTo(input.dataType()),
+                        Nd4j.create(cs[1]).reshape(1, cs[1].length).castTo(input.dataType())};
+            }
+            rotaryLength = t;
+        }
+        return rotaryTables;
+    }
+
+    /**
+     * y = x·W (+ b): dW = xᵀ·dy, db = Σ rows of dy, written into the layer's gradient views (with LoRA: dB only; no
+     * bias gradient where the design has no bias).
+     */
     private void linearGrads(INDArray x, INDArray dy, String w, String bias) {
         if (adaptersOnly()) {
             adapterGrads(x, dy, w);
             return;
         }
         Matmul.gemm(x, true, dy, false, gradTable.get(w), 1.0, 0.0);
-        columnSums(dy, gradTable.get(bias));
+        if (gradTable.containsKey(bias)) {
+            columnSums(dy, gradTable.get(bias));
+        }
     }
 
     private static final ThreadLocal<INDArray> ONES = new ThreadLocal<>();
@@ -289,26 +438,35 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         Matmul.gemm(row, false, m, false, out.reshape(1, out.length()), 1.0, 0.0);
     }
 
-    /** {xhat, rstd} of LayerNorm over rows: xhat = (x − mean)·rstd, rstd = (var + eps)^−½ ([n, 1]). */
-    static INDArray[] layerNorm(INDArray x, double eps) {
-        INDArray centred = x.subColumnVector(x.mean(true, 1));
+    /**
+     * {xhat, rstd} of the norm over rows: LayerNorm xhat = (x − mean)·rstd with rstd = (var + eps)^−½, or RMSNorm
+     * ({@code rms}) xhat = x·rstd with rstd = (mean(x²) + eps)^−½ ([n, 1]).
+     */
+    static INDArray[] norm(INDArray x, boolean rms, double eps) {
+        INDArray centred = rms ? x.dup() : x.subColumnVector(x.mean(true, 1));
         INDArray rstd = Transforms.pow(centred.mul(centred).mean(true, 1).addi(eps), -0.5, false);
         return new INDArray[]{centred.muliColumnVector(rstd), rstd};
     }
 
-    private INDArray layerNormBackward(INDArray dOut, INDArray xhat, INDArray rstd, String gain, String bias) {
+    /** xhat·g (+ b when the norm has a bias). */
+    static INDArray scaleShift(INDArray xhat, INDArray gain, INDArray bias) {
+        INDArray y = xhat.mulRowVector(gain);
+        return bias == null ? y : y.addiRowVector(bias);
+    }
+
+    private INDArray normBackward(INDArray dOut, INDArray xhat, INDArray rstd, String gain, String bias) {
         boolean frozen = adaptersOnly();   // no gain or bias gradient for frozen norms
-        return layerNormBackward(dOut, xhat, rstd, paramTable.get(gain), frozen ? null : gradTable.get(gain),
+        return normBackward(dOut, xhat, rstd, rms(), paramTable.get(gain), frozen ? null : gradTable.get(gain),
                 frozen ? null : gradTable.get(bias));
     }
 
     /**
-     * Backward of out = xhat·g + b: fills the gain and bias gradients ({@code dGain}, {@code dBias}, [1, d] views; null
-     * skips one) and
-     * returns dL/dx = rstd·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)) with dxhat = dout·g.
+     * Backward of out = xhat·g (+ b): fills the gain and bias gradients ({@code dGain}, {@code dBias}, [1, d] views;
+     * null skips one) and returns dL/dx = rstd·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)) with dxhat = dout·g, or
+     * for RMSNorm rstd·(dxhat − xhat·mean(dxhat·xhat)).
      */
-    static INDArray layerNormBackward(INDArray dOut, INDArray xhat, INDArray rstd, INDArray gain, INDArray dGain,
-                                      INDArray dBias) {
+    static INDArray normBackward(INDArray dOut, INDArray xhat, INDArray rstd, boolean rms, INDArray gain, INDArray dGain,
+                                 INDArray dBias) {
         if (dGain != null) {
             columnSums(dOut.mul(xhat), dGain);
         }
@@ -317,12 +475,15 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         }
         INDArray dxhat = dOut.mulRowVector(gain);
         INDArray proj = dxhat.mul(xhat).mean(true, 1);
-        return dxhat.subiColumnVector(dxhat.mean(true, 1)).subi(xhat.mulColumnVector(proj)).muliColumnVector(rstd);
+        if (!rms) {
+            dxhat.subiColumnVector(dxhat.mean(true, 1));
+        }
+        return dxhat.subi(xhat.mulColumnVector(proj)).muliColumnVector(rstd);
     }
 
     private static INDArray xwPlusB(INDArray x, INDArray w, INDArray bias) {
         INDArray out = Matmul.times(x, w);
-        return out.addiRowVector(bias.reshape(1, bias.length()));
+        return bias == null ? out : out.addiRowVector(bias.reshape(1, bias.length()));
     }
 
     private static INDArray part(INDArray stacked, int i) {

@@ -55,7 +55,7 @@ final class EagerEdgeLayers {
         }
     }
 
-    /** {@link FinalLayerNorm}: LayerNorm over d at every position. */
+    /** {@link FinalLayerNorm}: LayerNorm or RMSNorm over d at every position. */
     static final class FinalNorm extends org.deeplearning4j.nn.layers.samediff.SameDiffLayer {
         private INDArray cachedInput, xhat, rstd;
 
@@ -83,10 +83,10 @@ final class EagerEdgeLayers {
         }
 
         private INDArray forward() {
-            INDArray[] ln = EagerBlockLayer.layerNorm(EagerBlockLayer.asRows(input), norm().getEps());
+            INDArray[] ln = EagerBlockLayer.norm(EagerBlockLayer.asRows(input), norm().isRms(), norm().getEps());
             xhat = ln[0];
             rstd = ln[1];
-            return xhat.mulRowVector(paramTable.get(FinalLayerNorm.GAIN)).addiRowVector(paramTable.get(FinalLayerNorm.BIAS));
+            return EagerBlockLayer.scaleShift(xhat, paramTable.get(FinalLayerNorm.GAIN), paramTable.get(FinalLayerNorm.BIAS));
         }
 
         @Override
@@ -96,7 +96,7 @@ final class EagerEdgeLayers {
                 forward();
             }
             cachedInput = null;
-            INDArray dx = EagerBlockLayer.layerNormBackward(EagerBlockLayer.asRows(epsilon), xhat, rstd,
+            INDArray dx = EagerBlockLayer.normBackward(EagerBlockLayer.asRows(epsilon), xhat, rstd, norm().isRms(),
                     paramTable.get(FinalLayerNorm.GAIN), gradTable.get(FinalLayerNorm.GAIN), gradTable.get(FinalLayerNorm.BIAS));
             xhat = null;
             rstd = null;

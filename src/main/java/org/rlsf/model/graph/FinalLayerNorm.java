@@ -43,7 +43,7 @@ public class FinalLayerNorm extends CorrectedSameDiffLayer {
     @Override
     protected org.deeplearning4j.nn.layers.samediff.SameDiffLayer eagerRuntime(
             org.deeplearning4j.nn.conf.NeuralNetConfiguration conf, org.nd4j.linalg.api.buffer.DataType networkDataType) {
-        return rms ? new HalvedEpsilonLayer(conf, networkDataType) : new EagerEdgeLayers.FinalNorm(conf, networkDataType);
+        return new EagerEdgeLayers.FinalNorm(conf, networkDataType);
     }
 
     @Override

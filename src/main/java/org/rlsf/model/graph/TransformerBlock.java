@@ -44,8 +44,10 @@ import java.util.Map;
  * <p>LoRA ({@link #withLora}): each targeted module ({@link LoraTargets}) adds parameters loraA{i} [in, r] and
  * loraB{i} [r, out], and the block computes with W + s·A·B in that module's columns. Only the B matrices train: every
  * other parameter of the block has the {@link Frozen} updater and no regularisation, and its gradient is zeroed before
- * DL4J clips the layer's gradient (so the clip sees B's gradient alone). rlsf's own block keeps its eager kernels with
- * adapters ({@link EagerBlockLayer}: dB = s·Aᵀ·dW); the other designs run through the SameDiff graph.
+ * DL4J clips the layer's gradient (so the clip sees B's gradient alone).
+ *
+ * <p>Training runs the hand-written kernels of {@link EagerBlockLayer} for every design (with adapters: dB only, no
+ * frozen weight gradient); this graph is their reference ({@code compute.kernels = "samediff"}).
  */
 @Data
 @EqualsAndHashCode(callSuper = true)
@@ -84,9 +86,7 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
     @Override
     protected org.deeplearning4j.nn.layers.samediff.SameDiffLayer eagerRuntime(NeuralNetConfiguration conf,
                                                                                DataType networkDataType) {
-        // hand-written kernels exist for rlsf's own block (with or without adapters); the other designs train through
-        // the SameDiff graph
-        return classicDesign() ? new EagerBlockLayer(conf, networkDataType) : sameDiffRuntime(conf, networkDataType);
+        return new EagerBlockLayer(conf, networkDataType);
     }
 
     @Override
@@ -158,12 +158,6 @@ public class TransformerBlock extends CorrectedSameDiffLayer {
         this.outBias = a.outBias();
         this.mlpBias = a.mlpBias();
         this.ropeInvFreq = a.positions() == Architecture.Positions.ROPE ? a.inverseFrequencies(m.headDim()) : null;
-    }
-
-    /** rlsf's own block design, the one {@link EagerBlockLayer} computes (not a getter: configurations are JSON). */
-    public boolean classicDesign() {
-        return norm == Architecture.Norm.LAYER && mlp == Architecture.Mlp.GELU_TANH && kvHeads() == nHeads
-                && qkvBias && outBias && mlpBias && ropeInvFreq == null;
     }
 
     /** Key/value heads (0 in configurations saved before grouped-query attention: as many as query heads). */
