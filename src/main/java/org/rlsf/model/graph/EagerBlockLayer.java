@@ -74,32 +74,42 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
     private record Cache(INDArray input, long mb, int t, INDArray xhat1, INDArray rstd1, INDArray a,
                          INDArray q, INDArray k, INDArray v, INDArray probs, INDArray att,
                          INDArray xhat2, INDArray rstd2, INDArray m, INDArray u, INDArray sig, INDArray hid,
-                         INDArray out, Map<String, INDArray> w) {
+                         INDArray out) {
     }
 
     /**
-     * The weights the block computes with: the parameters, or with LoRA adapters W + s·A·B in each adapted module's
-     * columns (a copy; the parameter stays as it is).
+     * y = x·W (+ b) for weight {@code w} ([in, out]), with LoRA + s·(x·A)·B in each adapted module's columns: the
+     * adapters as two rank-r products, never W + s·A·B materialised (a copy of every adapted weight per layer would
+     * stay in the activations workspace until backprop ends).
      */
-    private Map<String, INDArray> effectiveWeights() {
-        TransformerBlock b = block();
-        Map<String, INDArray> w = new java.util.HashMap<>();
-        for (String name : new String[]{W_QKV, W_O, W_1, W_2}) {
-            w.put(name, paramTable.get(name));
-        }
+    private INDArray project(INDArray x, String w, String bias) {
+        INDArray y = Matmul.times(x, paramTable.get(w));
         List<LoraTargets.Target> adapted = targets();
         for (int i = 0; i < adapted.size(); i++) {
             LoraTargets.Target t = adapted.get(i);
-            INDArray base = w.get(t.param());
-            if (base == paramTable.get(t.param())) {
-                base = base.dup('c');
-                w.put(t.param(), base);
+            if (t.param().equals(w)) {
+                INDArray xa = Matmul.times(x, paramTable.get(LoraTargets.paramA(i)));          // [n, r]
+                Matmul.gemm(xa, false, paramTable.get(LoraTargets.paramB(i)), false, columns(y, t.colOffset(),
+                        t.colOffset() + t.out()), block().getLoraScale(), 1.0);
             }
-            INDArray delta = Matmul.times(paramTable.get(LoraTargets.paramA(i)), paramTable.get(LoraTargets.paramB(i)))
-                    .muli(b.getLoraScale());
-            base.get(NDArrayIndex.all(), NDArrayIndex.interval(t.colOffset(), t.colOffset() + t.out())).addi(delta);
         }
-        return w;
+        INDArray b = bias == null ? null : paramTable.get(bias);
+        return b == null ? y : y.addiRowVector(b.reshape(1, b.length()));
+    }
+
+    /** dL/dx = dy·Wᵀ of {@link #project}, with LoRA + s·(dy[module columns]·Bᵀ)·Aᵀ per adapted module. */
+    private INDArray projectBackward(INDArray dy, String w) {
+        INDArray dx = Matmul.timesTransposed(dy, paramTable.get(w));
+        List<LoraTargets.Target> adapted = targets();
+        for (int i = 0; i < adapted.size(); i++) {
+            LoraTargets.Target t = adapted.get(i);
+            if (t.param().equals(w)) {
+                INDArray dyb = Matmul.timesTransposed(columns(dy, t.colOffset(), t.colOffset() + t.out()),
+                        paramTable.get(LoraTargets.paramB(i)));                                 // [n, r]
+                Matmul.gemm(dyb, false, paramTable.get(LoraTargets.paramA(i)), true, dx, block().getLoraScale(), 1.0);
+            }
+        }
+        return dx;
     }
 
     private List<LoraTargets.Target> targets() {
@@ -192,13 +202,12 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         int t = (int) in.size(2);
         long n = mb * t;
         Map<String, INDArray> p = paramTable;
-        Map<String, INDArray> w = effectiveWeights();
         INDArray x = asRows(in);                                                    // [n, d], a copy only if needed
 
         // attention on N1(x)
         INDArray[] n1 = norm(x, rms(), b.getEps());                                 // xhat, rstd
         INDArray a = scaleShift(n1[0], p.get(LN1_G), p.get(LN1_B));
-        INDArray qkv = xwPlusB(a, w.get(W_QKV), p.get(B_QKV));                      // [n, (H + 2·KV)·dh]
+        INDArray qkv = project(a, W_QKV, B_QKV);                      // [n, (H + 2·KV)·dh]
         INDArray[] heads = splitHeads(qkv, mb, t, h, kv, dh);                       // q [mb, H, T, dh], k and v [mb, KV, T, dh]
         INDArray q = rotary(heads[0], false), k = rotary(heads[1], false), v = heads[2];
         INDArray probs = Nd4j.createUninitialized(q.dataType(), mb, h, t, t);                // [mb, H, T, T]
@@ -207,12 +216,12 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         INDArray mixed = Nd4j.createUninitialized(q.dataType(), mb, h, t, dh);
         Matmul.batched(grouped(probs, kv), false, v, false, grouped(mixed, kv), 1.0, 0.0);
         INDArray att = mixed.permute(0, 2, 1, 3).dup('c').reshape('c', n, (long) h * dh);
-        INDArray x1 = xwPlusB(att, w.get(W_O), p.get(B_O)).addi(x);
+        INDArray x1 = project(att, W_O, B_O).addi(x);
 
         // MLP on N2(x1)
         INDArray[] n2 = norm(x1, rms(), b.getEps());
         INDArray m = scaleShift(n2[0], p.get(LN2_G), p.get(LN2_B));
-        INDArray u = xwPlusB(m, w.get(W_1), p.get(B_1));                            // [n, dFf] (SwiGLU: [n, 2·dFf])
+        INDArray u = project(m, W_1, B_1);                            // [n, dFf] (SwiGLU: [n, 2·dFf])
         INDArray sig, hid;
         if (swiglu()) {   // silu(gate) ⊙ up
             int f = b.getDFf();
@@ -223,8 +232,8 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             sig = Transforms.sigmoid(u.mul(u).muli(C2).addi(C1).muli(u), false);
             hid = u.mul(sig);
         }
-        INDArray out = xwPlusB(hid, w.get(W_2), p.get(B_2)).addi(x1);               // [n, d]
-        return new Cache(in, mb, t, n1[0], n1[1], a, q, k, v, probs, att, n2[0], n2[1], m, u, sig, hid, out, w);
+        INDArray out = project(hid, W_2, B_2).addi(x1);               // [n, d]
+        return new Cache(in, mb, t, n1[0], n1[1], a, q, k, v, probs, att, n2[0], n2[1], m, u, sig, hid, out);
     }
 
     @Override
@@ -235,12 +244,11 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         TransformerBlock b = block();
         int h = b.getNHeads(), kv = b.kvHeads(), dh = b.getDModel() / h, t = c.t;
         long mb = c.mb, n = mb * t;
-        Map<String, INDArray> p = c.w();
         INDArray dy = asRows(epsilon);                                              // dL/d out, [n, d]
 
         // MLP: out = x1 + act(m·W1 + b1)·W2 + b2
         linearGrads(c.hid, dy, W_2, B_2);
-        INDArray dHid = Matmul.timesTransposed(dy, p.get(W_2));                            // dL/d hid
+        INDArray dHid = projectBackward(dy, W_2);                            // dL/d hid
         INDArray dU;
         if (swiglu()) {
             int f = b.getDFf();
@@ -255,11 +263,11 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             dU = dHid.muli(slope);
         }
         linearGrads(c.m, dU, W_1, B_1);
-        INDArray dX1 = normBackward(Matmul.timesTransposed(dU, p.get(W_1)), c.xhat2, c.rstd2, LN2_G, LN2_B).addi(dy);
+        INDArray dX1 = normBackward(projectBackward(dU, W_1), c.xhat2, c.rstd2, LN2_G, LN2_B).addi(dy);
 
         // attention: x1 = x + att·Wo + bo
         linearGrads(c.att, dX1, W_O, B_O);
-        INDArray dAtt = Matmul.timesTransposed(dX1, p.get(W_O))
+        INDArray dAtt = projectBackward(dX1, W_O)
                 .reshape('c', mb, t, h, dh).permute(0, 2, 1, 3).dup('c');           // [mb, H, T, dh]
         INDArray[] dHeads = headGradientArrays(dAtt.dataType(), mb, t, h, kv, dh);  // dq, dk, dv
         Matmul.batched(grouped(c.probs, kv), true, grouped(dAtt, kv), false, dHeads[2], 1.0, 0.0);     // dV
@@ -275,7 +283,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         }
         INDArray dQkv = mergeHeads(dHeads, mb, t, h, kv, dh);                       // [n, (H + 2·KV)·dh]
         linearGrads(c.a, dQkv, W_QKV, B_QKV);
-        INDArray dX = normBackward(Matmul.timesTransposed(dQkv, p.get(W_QKV)), c.xhat1, c.rstd1, LN1_G, LN1_B).addi(dX1);
+        INDArray dX = normBackward(projectBackward(dQkv, W_QKV), c.xhat1, c.rstd1, LN1_G, LN1_B).addi(dX1);
 
         if (adaptersOnly()) {
             zeroFrozenGradsOnce();
@@ -479,11 +487,6 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             dxhat.subiColumnVector(dxhat.mean(true, 1));
         }
         return dxhat.subi(xhat.mulColumnVector(proj)).muliColumnVector(rstd);
-    }
-
-    private static INDArray xwPlusB(INDArray x, INDArray w, INDArray bias) {
-        INDArray out = Matmul.times(x, w);
-        return bias == null ? out : out.addiRowVector(bias.reshape(1, bias.length()));
     }
 
     private static INDArray part(INDArray stacked, int i) {
