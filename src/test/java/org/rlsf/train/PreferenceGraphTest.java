@@ -14,6 +14,7 @@ import org.rlsf.model.TransformerLm;
 import org.rlsf.model.graph.DpoOutputLayer;
 import org.rlsf.pairs.PreferenceExample;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -152,6 +153,49 @@ class PreferenceGraphTest {
                 assertTrue(maxDiff < 1e-9, loss + " gradients differ by " + maxDiff + ", bias " + bias);
                 assertTrue(grads[0].amaxNumber().doubleValue() > 1e-4, "gradients are not trivially zero");
             }
+        }
+    }
+
+    /**
+     * With LoRA the head is frozen, and the eager head computes dL/dx in its scoring pass (one projection to the
+     * vocabulary per step): the adapters' gradients, which all flow through that dx, match the SameDiff head's, and the
+     * score computed after the backward (DL4J's order) is the same.
+     */
+    @Test
+    void aFrozenHeadsOnePassGradientMatchesTheSameDiffHead() {
+        org.rlsf.config.LoraConfig lora = new org.rlsf.config.LoraConfig(2, 4, 0, java.util.List.of("all-linear"), false);
+        ComputationGraph lm = TransformerLm.create(M, T, TransformerLm.Optimiser.inferenceOnly(), DataType.DOUBLE);
+        for (String loss : new String[]{DpoOutputLayer.DPO, DpoOutputLayer.IPO}) {
+            DataSet ds = new PreferenceBatch(examples(new double[]{-9, -8, -7, -12}), T, 1, 0).toDataSet();
+            double[] score = new double[2];
+            INDArray[] grads = new INDArray[2];
+            for (int k = 0; k < 2; k++) {
+                TransformerLm.Optimiser opt = TransformerLm.Optimiser.inferenceOnly().withSameDiffKernels(k == 1);
+                var conf = TransformerLm.preferenceConfiguration(M, T, opt, DataType.DOUBLE, 0.5,
+                        DpoOutputLayer.DPO.equals(loss) ? 0.01 : 0, loss, lora);
+                var head = (DpoOutputLayer) ((org.deeplearning4j.nn.conf.graph.LayerVertex)
+                        conf.getVertices().get(TransformerLm.HEAD)).getLayerConf().getLayer();
+                head.withChunkElements(3 * M.vocabSize());
+                ComputationGraph g = TransformerLm.create(conf, M);
+                TransformerLm.copyParams(lm, g);
+                g.setInputs(ds.getFeatures().castTo(DataType.DOUBLE));
+                g.setLabels(ds.getLabels().castTo(DataType.DOUBLE));
+                g.computeGradientAndScore();
+                score[k] = g.score();
+                // the trainable parameters: every adapter's B (the SameDiff head also fills its frozen weights' gradient)
+                List<INDArray> adapters = new ArrayList<>();
+                for (String name : g.gradient().gradientForVariable().keySet()) {
+                    if (name.contains("_loraB")) {
+                        adapters.add(g.gradient().getGradientFor(name).reshape(-1));
+                    }
+                }
+                assertEquals(2 * 4, adapters.size(), "GPT-2's 4 linear modules adapted in each of 2 blocks");
+                grads[k] = Nd4j.concat(0, adapters.toArray(new INDArray[0]));
+            }
+            assertEquals(score[1], score[0], 1e-10, loss + " score");
+            double maxDiff = grads[0].sub(grads[1]).amaxNumber().doubleValue();
+            assertTrue(maxDiff < 1e-9, loss + " gradients differ by " + maxDiff);
+            assertTrue(grads[0].amaxNumber().doubleValue() > 1e-6, "the adapters' gradients are not trivially zero");
         }
     }
 

@@ -7,6 +7,7 @@ import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -26,15 +27,23 @@ import java.util.List;
  * Here only the response positions (sign ≠ 0; the prompt and padding contribute nothing to the loss) are projected to
  * the vocabulary, a chunk of rows at a time, so the head's working memory is bounded by
  * {@link DpoOutputLayer#getChunkElements()} ({@value #CHUNK_ELEMENTS} by default) values per array (three arrays in the backward: logits, softmax, their gradient), whatever
- * the batch, length and vocabulary. The backward recomputes each chunk's logits instead of keeping them.
+ * the batch, length and vocabulary.
+ *
+ * <p>DL4J runs the backward before the score; both need each row's log-probability sums, computed once per input and
+ * kept for the other. A trainable head's backward recomputes each chunk's logits instead of keeping them (its weight
+ * gradient needs the pair's loss slope, known only after every chunk). A frozen head (LoRA) needs only dL/dx, whose
+ * per-position part (softmax − one-hot)·Wᵀ the log-probability pass computes while it holds each chunk's softmax: one
+ * projection to the vocabulary per step instead of three.
  */
 public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.SameDiffOutputLayer {
     /** Values per logits chunk (rows × vocabulary): 4 Mi values = 16 MB in float32. */
     public static final int CHUNK_ELEMENTS = 1 << 22;
 
-    /** The forward's per-row sums, kept for the backward of the same input. */
-    private INDArray scoredInput;
+    /** The per-row sums of the last input and labels scored, kept for the other of backward and score. */
+    private INDArray scoredInput, scoredLabels;
     private double[] perRow;
+    /** A frozen head's (softmax − one-hot)·Wᵀ per response position, [positions, d], from the same pass; else null. */
+    private INDArray positionDx;
 
     public EagerDpoHead(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -143,15 +152,34 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
      * vocabulary {@code chunk} positions at a time, logit − logsumexp.
      */
     private static double[] positionLogProbs(INDArray rows, long t, Positions pos, INDArray weight, INDArray bias, int chunk) {
+        return positionLogProbs(rows, t, pos, weight, bias, chunk, null);
+    }
+
+    /**
+     * {@link #positionLogProbs(INDArray, long, Positions, INDArray, INDArray, int)}, and when {@code dx} ([positions, d])
+     * is given, each position's (softmax − one-hot(label))·Wᵀ written into its row (from the chunk's softmax in hand).
+     */
+    private static double[] positionLogProbs(INDArray rows, long t, Positions pos, INDArray weight, INDArray bias, int chunk,
+                                             INDArray dx) {
         double[] out = new double[pos.ids.length];
         for (int from = 0; from < pos.ids.length; from += chunk) {
             int to = Math.min(pos.ids.length, from + chunk);
+            int[] ids = java.util.Arrays.copyOfRange(pos.ids, from, to);
             INDArray logits = logits(Nd4j.pullRows(rows, 1, pos.flat(from, to, t)), weight, bias);
             logits.subiColumnVector(logits.max(true, 1));
-            INDArray lse = Transforms.log(Transforms.exp(logits, true).sum(true, 1), false);
-            double[] picked = pick(logits, java.util.Arrays.copyOfRange(pos.ids, from, to)), norm = lse.toDoubleVector();
+            double[] picked = pick(logits, ids);
+            INDArray exp = Transforms.exp(logits, dx == null);   // with dx: the logits become the softmax in place
+            INDArray sums = exp.sum(true, 1);
+            double[] norm = Transforms.log(sums, true).toDoubleVector();
             for (int k = from; k < to; k++) {
                 out[k] = picked[k - from] - norm[k - from];
+            }
+            if (dx != null) {
+                INDArray g = exp.diviColumnVector(sums);
+                for (int k = 0; k < ids.length; k++) {
+                    add(g, k, ids[k], -1.0);
+                }
+                Matmul.gemm(g, false, weight, true, dx.get(NDArrayIndex.interval(from, to), NDArrayIndex.all()), 1.0, 0.0);
             }
         }
         return out;
@@ -178,12 +206,15 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
         return out;
     }
 
-    /** Per row: Σ sign·log p(label) − Σ ref (the quantity the layer's graph calls perRow). */
-    private double[] perRow(INDArray x, INDArray labels) {
+    /**
+     * Per row: Σ sign·log p(label) − Σ ref (the quantity the layer's graph calls perRow); with {@code dx}, as
+     * {@link #positionLogProbs(INDArray, long, Positions, INDArray, INDArray, int, INDArray)} fills it.
+     */
+    private double[] perRow(INDArray x, INDArray labels, INDArray dx) {
         Positions pos = Positions.of(labels);
         long mb = x.size(0), t = x.size(2);
         double[] lp = positionLogProbs(asRows(x), t, pos, getParam(DpoOutputLayer.WEIGHT),
-                head().isHasBias() ? getParam(DpoOutputLayer.BIAS) : null, chunkRows());
+                head().isHasBias() ? getParam(DpoOutputLayer.BIAS) : null, chunkRows(), dx);
         double[] out = new double[(int) mb];
         for (int k = 0; k < lp.length; k++) {
             out[pos.rows[k]] += pos.signs[k] * lp[k];
@@ -233,23 +264,48 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
 
     @Override
     public double computeScore(double fullNetRegTerm, boolean training, LayerWorkspaceMgr workspaceMgr) {
-        perRow = perRow(input, labels);
-        scoredInput = input;
-        return loss(perRow) / input.size(0) + fullNetRegTerm;
+        return loss(scored(false)) / input.size(0) + fullNetRegTerm;
+    }
+
+    /**
+     * The per-row sums of the current input and labels: computed once, kept for the other of score and backward; with
+     * {@code wantDx} (a frozen head's backward) also {@link #positionDx}, outside any workspace.
+     */
+    private double[] scored(boolean wantDx) {
+        if (scoredInput != input || scoredLabels != labels || perRow == null || (wantDx && positionDx == null)) {
+            positionDx = null;
+            if (wantDx && Positions.of(labels).ids.length > 0) {
+                try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                    positionDx = Nd4j.createUninitialized(input.dataType(), Positions.of(labels).ids.length, input.size(1));
+                }
+            }
+            perRow = perRow(input, labels, positionDx);
+            scoredInput = input;
+            scoredLabels = labels;
+        }
+        return perRow;
     }
 
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
-        double[] rows = scoredInput == input && perRow != null ? perRow : perRow(input, labels);
-        scoredInput = null;
-        perRow = null;
+        boolean frozen = layerConf().getUpdaterByParam(DpoOutputLayer.WEIGHT) instanceof Frozen;
+        double[] rows = scored(frozen);
         Positions pos = Positions.of(labels);
         long mb = input.size(0), d = input.size(1), t = input.size(2);
-        INDArray xRows = asRows(input);
-        boolean frozen = layerConf().getUpdaterByParam(DpoOutputLayer.WEIGHT) instanceof Frozen;
         INDArray dW = gradTable.get(DpoOutputLayer.WEIGHT).assign(0);
         INDArray dB = head().isHasBias() ? gradTable.get(DpoOutputLayer.BIAS).assign(0) : null;
         INDArray dxRows = Nd4j.zeros(input.dataType(), mb * t, d);
+        if (frozen && pos.ids.length == 0) {
+            return result(dW, dB, dxRows, mb, t, d, workspaceMgr);
+        }
+        if (frozen) {   // dx of each position: −(pair's loss slope × sign)·(softmax − one-hot)·Wᵀ, from the scoring pass
+            INDArray coef = Nd4j.createFromArray(coefficients(rows, pos, 0, pos.ids.length)).castTo(input.dataType())
+                    .reshape(pos.ids.length, 1).negi();
+            scatterAdd(dxRows, pos.flat(0, pos.ids.length, t), positionDx.muliColumnVector(coef));
+            positionDx = null;
+            return result(dW, dB, dxRows, mb, t, d, workspaceMgr);
+        }
+        INDArray xRows = asRows(input);
         INDArray weight = getParam(DpoOutputLayer.WEIGHT);
         int chunk = chunkRows();
         for (int from = 0; from < pos.ids.length; from += chunk) {
@@ -257,28 +313,42 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
             int[] flat = pos.flat(from, to, t);
             INDArray xc = Nd4j.pullRows(xRows, 1, flat);
             INDArray g = softmaxInPlace(logits(xc));                              // then −g·(softmax − onehot)
-            double[] coef = new double[to - from];   // dL/d log p of each position: the pair's loss slope × the sign
-            for (int k = from; k < to; k++) {
-                int r = pos.rows[k];
-                coef[k - from] = lossSlope(rows[r - r % 2] + rows[r - r % 2 + 1]) * pos.signs[k];
-            }
+            double[] coef = coefficients(rows, pos, from, to);
             INDArray c = Nd4j.createFromArray(coef).castTo(g.dataType()).reshape(coef.length, 1);
             g.muliColumnVector(c).negi();
             for (int k = from; k < to; k++) {
                 add(g, k - from, pos.ids[k], coef[k - from]);
             }
-            if (!frozen) {   // a frozen head (LoRA) needs only dx
-                Matmul.gemm(xc, true, g, false, dW, 1.0, 1.0);                                 // dW += xᵀ·g
-            }
-            if (dB != null && !frozen) {
+            Matmul.gemm(xc, true, g, false, dW, 1.0, 1.0);                                     // dW += xᵀ·g
+            if (dB != null) {
                 dB.addi(g.sum(true, 0));
             }
-            INDArray dxc = Matmul.timesTransposed(g, weight);                               // [c, d]
-            // dxRows[flat[k]] += dxc[k], one scatter op for the chunk (a view and an op per position cost more than the
-            // products at small widths)
-            Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("scatter_add")
-                    .addInputs(dxRows, Nd4j.createFromArray(flat), dxc).addOutputs(dxRows).build());
+            scatterAdd(dxRows, flat, Matmul.timesTransposed(g, weight));                    // dx rows += g·Wᵀ
         }
+        return result(dW, dB, dxRows, mb, t, d, workspaceMgr);
+    }
+
+    /** dL/d log p of positions [from, to): each one's pair's loss slope × its sign. */
+    private double[] coefficients(double[] rows, Positions pos, int from, int to) {
+        double[] coef = new double[to - from];
+        for (int k = from; k < to; k++) {
+            int r = pos.rows[k];
+            coef[k - from] = lossSlope(rows[r - r % 2] + rows[r - r % 2 + 1]) * pos.signs[k];
+        }
+        return coef;
+    }
+
+    /**
+     * rows[flat[k]] += values[k], one scatter op (a view and an op per position cost more than the products at small
+     * widths).
+     */
+    private static void scatterAdd(INDArray rows, int[] flat, INDArray values) {
+        Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("scatter_add")
+                .addInputs(rows, Nd4j.createFromArray(flat), values).addOutputs(rows).build());
+    }
+
+    private Pair<Gradient, INDArray> result(INDArray dW, INDArray dB, INDArray dxRows, long mb, long t, long d,
+                                            LayerWorkspaceMgr workspaceMgr) {
         Gradient grad = new DefaultGradient();
         grad.gradientForVariable().put(DpoOutputLayer.WEIGHT, dW);
         if (dB != null) {
@@ -318,6 +388,8 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
     public void clear() {
         super.clear();
         scoredInput = null;
+        scoredLabels = null;
         perRow = null;
+        positionDx = null;
     }
 }
