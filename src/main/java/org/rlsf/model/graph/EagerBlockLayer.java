@@ -14,6 +14,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import org.rlsf.config.Architecture;
+import org.rlsf.model.FloatMath;
 import org.rlsf.model.LoraTargets;
 
 import java.util.List;
@@ -513,25 +514,26 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             return false;
         }
         long rows = scores.length() / t;
+        float[] row = new float[t];
         for (long r = 0; r < rows; r++) {
-            int base = (int) (r * t), i = (int) (r % t);
-            float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j <= i; j++) {
-                max = Math.max(max, f.get(base + j));
+            int base = (int) (r * t), i = (int) (r % t), n = i + 1;
+            f.get(base, row, 0, n);   // each row through a Java array: plain loops the JIT compiles tightly
+            float max = row[0];
+            for (int j = 1; j < n; j++) {
+                max = row[j] > max ? row[j] : max;   // (Math.max's NaN and −0 rules cost a branch per element)
             }
             double sum = 0;
-            for (int j = 0; j <= i; j++) {
-                float e = (float) Math.exp(f.get(base + j) - max);
-                f.put(base + j, e);
+            for (int j = 0; j < n; j++) {
+                float e = FloatMath.exp(row[j] - max);
+                row[j] = e;
                 sum += e;
             }
             float inv = (float) (1.0 / sum);
-            for (int j = 0; j <= i; j++) {
-                f.put(base + j, f.get(base + j) * inv);
+            for (int j = 0; j < n; j++) {
+                row[j] *= inv;
             }
-            for (int j = i + 1; j < t; j++) {
-                f.put(base + j, 0f);
-            }
+            java.util.Arrays.fill(row, n, t, 0f);
+            f.put(base, row, 0, t);
         }
         return true;
     }
@@ -549,19 +551,21 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             return dP2.subiColumnVector(dP2.mul(p2).sum(true, 1)).muli(p2).reshape('c', probs.shape());
         }
         long rows = probs.length() / t;
+        float[] gr = new float[t], pr = new float[t];
         for (long r = 0; r < rows; r++) {
-            int base = (int) (r * t), i = (int) (r % t);
+            int base = (int) (r * t), i = (int) (r % t), n = i + 1;
+            g.get(base, gr, 0, n);
+            p.get(base, pr, 0, n);
             double dot = 0;
-            for (int j = 0; j <= i; j++) {
-                dot += (double) g.get(base + j) * p.get(base + j);
+            for (int j = 0; j < n; j++) {
+                dot += (double) gr[j] * pr[j];
             }
             float d = (float) dot;
-            for (int j = 0; j <= i; j++) {
-                g.put(base + j, (g.get(base + j) - d) * p.get(base + j));
+            for (int j = 0; j < n; j++) {
+                gr[j] = (gr[j] - d) * pr[j];
             }
-            for (int j = i + 1; j < t; j++) {
-                g.put(base + j, 0f);
-            }
+            java.util.Arrays.fill(gr, n, t, 0f);
+            g.put(base, gr, 0, t);
         }
         return dP;
     }
