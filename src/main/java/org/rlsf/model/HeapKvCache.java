@@ -134,7 +134,7 @@ final class HeapKvCache {
         }
         float max = Float.NEGATIVE_INFINITY;
         for (int k = 0; k < total; k++) {
-            max = Math.max(max, sc[k]);
+            max = sc[k] > max ? sc[k] : max;   // (Math.max's NaN and −0 rules cost a branch per element)
         }
         float sum = 0;
         for (int k = 0; k < total; k++) {

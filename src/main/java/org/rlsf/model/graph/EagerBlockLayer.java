@@ -324,9 +324,9 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
                 heads(columns(qkv, qd + kvd, qd + 2 * kvd), mb, t, kv, dh)};
     }
 
-    /** [n, X·dh] columns as [mb, X, T, dh] (a row-major copy). */
+    /** [n, X·dh] columns as [mb, X, T, dh] (a row-major copy: the reshape of the column view is read only). */
     private static INDArray heads(INDArray cols, long mb, int t, int x, int dh) {
-        return cols.dup('c').reshape('c', mb, t, x, dh).permute(0, 2, 1, 3).dup('c');
+        return cols.reshape('c', mb, t, x, dh).permute(0, 2, 1, 3).dup('c');
     }
 
     /**
@@ -452,9 +452,15 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
      * ({@code rms}) xhat = x·rstd with rstd = (mean(x²) + eps)^−½ ([n, 1]).
      */
     static INDArray[] norm(INDArray x, boolean rms, double eps) {
-        INDArray centred = rms ? x.dup() : x.subColumnVector(x.mean(true, 1));
-        INDArray rstd = Transforms.pow(centred.mul(centred).mean(true, 1).addi(eps), -0.5, false);
-        return new INDArray[]{centred.muliColumnVector(rstd), rstd};
+        // the statistics as row reductions: one [n, d] array made (xhat), no centred or squared copy
+        long n = x.size(0);
+        if (rms) {
+            INDArray ms = x.norm2(true, 1);
+            INDArray rstd = Transforms.pow(ms.muli(ms).divi(x.size(1)).addi(eps), -0.5, false);
+            return new INDArray[]{x.mulColumnVector(rstd), rstd};
+        }
+        INDArray rstd = Transforms.pow(x.var(false, 1).reshape(n, 1).addi(eps), -0.5, false);
+        return new INDArray[]{x.subColumnVector(x.mean(true, 1)).muliColumnVector(rstd), rstd};
     }
 
     /** xhat·g (+ b when the norm has a bias). */
