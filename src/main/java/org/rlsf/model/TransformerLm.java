@@ -3,11 +3,9 @@ package org.rlsf.model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.distribution.NormalDistribution;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
-import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.weights.WeightInitDistribution;
 import org.nd4j.linalg.activations.Activation;
@@ -17,7 +15,6 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.NoOp;
-import org.nd4j.linalg.lossfunctions.impl.LossSparseMCXENT;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
@@ -43,7 +40,7 @@ import java.util.Map;
  * {@code SparkComputationGraph} + {@code ParameterAveragingTrainingMaster} can train it):
  * <pre>
  *   tokens [mb, T] → embed (EmbeddingSequenceLayer, [V, d]) → pos (+ wpe[0:T]) → block0 … block{L-1}
- *     → ln_f → lm_head (RnnOutputLayer, softmax, sparse cross-entropy) → [mb, V, T]
+ *     → ln_f → lm_head (LmHead: an RnnOutputLayer, softmax, sparse cross-entropy) → [mb, V, T]
  * </pre>
  * T (the graph's sequence length) may be shorter than the context length: parameters are the same
  * for every T, so a trained graph's parameters fit a graph planned for another length.
@@ -95,20 +92,14 @@ public final class TransformerLm {
 
     public static ComputationGraphConfiguration configuration(ModelConfig m, int seqLen, Optimiser opt,
                                                               DataType dataType) {
-        Layer head = m.arch().headBias()
-                ? new RnnOutputLayer.Builder(new LossSparseMCXENT()).nIn(m.dModel()).nOut(m.vocabSize())
-                        .dataFormat(RNNFormat.NCW).activation(Activation.SOFTMAX).build()
-                : LmHead.withoutBias(m.dModel(), m.vocabSize());
+        Layer head = LmHead.of(m.dModel(), m.vocabSize(), m.arch().headBias(), !opt.sameDiffKernels());
         return configuration(m, seqLen, opt, dataType, head);
     }
 
     /** The LM graph with LoRA adapters in every block (tests, and LM fine-tuning with adapters). */
     public static ComputationGraphConfiguration configuration(ModelConfig m, int seqLen, Optimiser opt,
                                                               DataType dataType, LoraConfig lora) {
-        Layer head = m.arch().headBias()
-                ? new RnnOutputLayer.Builder(new LossSparseMCXENT()).nIn(m.dModel()).nOut(m.vocabSize())
-                        .dataFormat(RNNFormat.NCW).activation(Activation.SOFTMAX).build()
-                : LmHead.withoutBias(m.dModel(), m.vocabSize());
+        Layer head = LmHead.of(m.dModel(), m.vocabSize(), m.arch().headBias(), !opt.sameDiffKernels());
         return configuration(m, seqLen, opt, dataType, head, HEAD, lora);
     }
 

@@ -79,6 +79,12 @@ class EagerBlockTest {
             assertTrue(eager.getLayer(name).getClass().getName().contains("Eager"), name + " runs eagerly");
             assertTrue(reference.getLayer(name) instanceof CorrectedSameDiffLayer.HalvedEpsilonLayer, name + " runs SameDiff");
         }
+        // the LM head: the hand-written runtime, or DL4J's RnnOutputLayer as the reference
+        assertTrue(eager.getLayer(TransformerLm.HEAD).getClass().getName().contains("Eager"), "the head runs eagerly");
+        assertTrue(!reference.getLayer(TransformerLm.HEAD).getClass().getName().contains("Eager"), "the reference head is DL4J's");
+        ComputationGraph shippedEager = new ComputationGraph(ComputationGraphConfiguration.fromJson(eager.getConfiguration().toJson()));
+        shippedEager.init();
+        assertTrue(shippedEager.getLayer(TransformerLm.HEAD).getClass().getName().contains("Eager"), "the setting survives JSON");
     }
 
     @ParameterizedTest

@@ -106,7 +106,7 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
     }
 
     /** m[k, cols[k]] for each row k of a matrix. */
-    private static double[] pick(INDArray m, int[] cols) {
+    static double[] pick(INDArray m, int[] cols) {
         double[] out = new double[cols.length];
         for (int k = 0; k < cols.length; k++) {
             out[k] = get(m, k, cols[k]);
@@ -120,7 +120,7 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
     }
 
     /** m[r, c] += v, as {@link #get} reads. */
-    private static void add(INDArray m, long r, long c, double v) {
+    static void add(INDArray m, long r, long c, double v) {
         if (flat(m)) {
             long at = r * m.size(1) + c;
             m.data().put(at, m.data().getDouble(at) + v);
@@ -134,7 +134,7 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
     }
 
     /** The input [mb, d, T] as [mb·T, d] rows (b, t). */
-    private static INDArray asRows(INDArray x) {
+    static INDArray asRows(INDArray x) {
         return x.permute(0, 2, 1).dup('c').reshape('c', x.size(0) * x.size(2), x.size(1));
     }
 
@@ -342,7 +342,7 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
      * rows[flat[k]] += values[k], one scatter op (a view and an op per position cost more than the products at small
      * widths).
      */
-    private static void scatterAdd(INDArray rows, int[] flat, INDArray values) {
+    static void scatterAdd(INDArray rows, int[] flat, INDArray values) {
         Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("scatter_add")
                 .addInputs(rows, Nd4j.createFromArray(flat), values).addOutputs(rows).build());
     }
