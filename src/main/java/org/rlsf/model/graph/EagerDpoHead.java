@@ -41,6 +41,7 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
 
     /** The per-row sums of the last input and labels scored, kept for the other of backward and score. */
     private INDArray scoredInput, scoredLabels;
+    private Positions scoredPositions;
     private double[] perRow;
     /** A frozen head's (softmax − one-hot)·Wᵀ per response position, [positions, d], from the same pass; else null. */
     private INDArray positionDx;
@@ -105,46 +106,8 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
         return labels.get(NDArrayIndex.all(), NDArrayIndex.point(c), NDArrayIndex.all()).toDoubleMatrix();
     }
 
-    /** m[k, cols[k]] for each row k of a matrix. */
-    static double[] pick(INDArray m, int[] cols) {
-        double[] out = new double[cols.length];
-        for (int k = 0; k < cols.length; k++) {
-            out[k] = get(m, k, cols[k]);
-        }
-        return out;
-    }
-
-    /** m[r, c]: a fresh row-major matrix read straight from its buffer (no index arithmetic of ND4J's per element). */
-    private static double get(INDArray m, long r, long c) {
-        return flat(m) ? m.data().getDouble(r * m.size(1) + c) : m.getDouble(r, c);
-    }
-
-    /** m[r, c] += v, as {@link #get} reads. */
-    static void add(INDArray m, long r, long c, double v) {
-        if (flat(m)) {
-            long at = r * m.size(1) + c;
-            m.data().put(at, m.data().getDouble(at) + v);
-        } else {
-            m.putScalar(r, c, m.getDouble(r, c) + v);
-        }
-    }
-
-    private static boolean flat(INDArray m) {
-        return !m.isView() && m.ordering() == 'c';
-    }
-
-    /** The input [mb, d, T] as [mb·T, d] rows (b, t). */
-    static INDArray asRows(INDArray x) {
-        return x.permute(0, 2, 1).dup('c').reshape('c', x.size(0) * x.size(2), x.size(1));
-    }
-
     private INDArray logits(INDArray xRows) {
-        return logits(xRows, getParam(DpoOutputLayer.WEIGHT), head().isHasBias() ? getParam(DpoOutputLayer.BIAS) : null);
-    }
-
-    private static INDArray logits(INDArray xRows, INDArray weight, INDArray bias) {
-        INDArray logits = Matmul.times(xRows, weight);
-        return bias == null ? logits : logits.addiRowVector(bias);
+        return HeadKernels.logits(xRows, getParam(DpoOutputLayer.WEIGHT), head().isHasBias() ? getParam(DpoOutputLayer.BIAS) : null);
     }
 
     /**
@@ -164,22 +127,12 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
         double[] out = new double[pos.ids.length];
         for (int from = 0; from < pos.ids.length; from += chunk) {
             int to = Math.min(pos.ids.length, from + chunk);
-            int[] ids = java.util.Arrays.copyOfRange(pos.ids, from, to);
-            INDArray logits = logits(Nd4j.pullRows(rows, 1, pos.flat(from, to, t)), weight, bias);
-            logits.subiColumnVector(logits.max(true, 1));
-            double[] picked = pick(logits, ids);
-            INDArray exp = Transforms.exp(logits, dx == null);   // with dx: the logits become the softmax in place
-            INDArray sums = exp.sum(true, 1);
-            double[] norm = Transforms.log(sums, true).toDoubleVector();
-            for (int k = from; k < to; k++) {
-                out[k] = picked[k - from] - norm[k - from];
-            }
+            HeadKernels.LabelChunk c = HeadKernels.labelChunk(Nd4j.pullRows(rows, 1, pos.flat(from, to, t)), weight, bias,
+                    java.util.Arrays.copyOfRange(pos.ids, from, to), dx != null);
+            System.arraycopy(c.logProbs(), 0, out, from, to - from);
             if (dx != null) {
-                INDArray g = exp.diviColumnVector(sums);
-                for (int k = 0; k < ids.length; k++) {
-                    add(g, k, ids[k], -1.0);
-                }
-                Matmul.gemm(g, false, weight, true, dx.get(NDArrayIndex.interval(from, to), NDArrayIndex.all()), 1.0, 0.0);
+                Matmul.gemm(c.softmaxMinusOneHot(), false, weight, true, dx.get(NDArrayIndex.interval(from, to), NDArrayIndex.all()),
+                        1.0, 0.0);
             }
         }
         return out;
@@ -198,7 +151,7 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
      */
     public static double[] responseLogProbs(INDArray x, INDArray labels, INDArray weight, INDArray bias) {
         Positions pos = Positions.of(labels);
-        double[] lp = positionLogProbs(asRows(x), x.size(2), pos, weight, bias, chunkRows(weight.size(1), CHUNK_ELEMENTS));
+        double[] lp = positionLogProbs(HeadKernels.asRows(x), x.size(2), pos, weight, bias, chunkRows(weight.size(1), CHUNK_ELEMENTS));
         double[] out = new double[(int) x.size(0)];
         for (int k = 0; k < lp.length; k++) {
             out[pos.rows[k]] += lp[k];
@@ -207,13 +160,13 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
     }
 
     /**
-     * Per row: Σ sign·log p(label) − Σ ref (the quantity the layer's graph calls perRow); with {@code dx}, as
+     * Per row: Σ sign·log p(label) − Σ ref (the quantity the layer's graph calls perRow) at the labels' positions
+     * {@code pos}; with {@code dx}, as
      * {@link #positionLogProbs(INDArray, long, Positions, INDArray, INDArray, int, INDArray)} fills it.
      */
-    private double[] perRow(INDArray x, INDArray labels, INDArray dx) {
-        Positions pos = Positions.of(labels);
+    private double[] perRow(INDArray x, INDArray labels, Positions pos, INDArray dx) {
         long mb = x.size(0), t = x.size(2);
-        double[] lp = positionLogProbs(asRows(x), t, pos, getParam(DpoOutputLayer.WEIGHT),
+        double[] lp = positionLogProbs(HeadKernels.asRows(x), t, pos, getParam(DpoOutputLayer.WEIGHT),
                 head().isHasBias() ? getParam(DpoOutputLayer.BIAS) : null, chunkRows(), dx);
         double[] out = new double[(int) mb];
         for (int k = 0; k < lp.length; k++) {
@@ -268,18 +221,20 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
     }
 
     /**
-     * The per-row sums of the current input and labels: computed once, kept for the other of score and backward; with
-     * {@code wantDx} (a frozen head's backward) also {@link #positionDx}, outside any workspace.
+     * The per-row sums of the current input and labels: computed once, kept (with the labels' {@link #scoredPositions})
+     * for the other of score and backward; with {@code wantDx} (a frozen head's backward) also {@link #positionDx},
+     * outside any workspace.
      */
     private double[] scored(boolean wantDx) {
         if (scoredInput != input || scoredLabels != labels || perRow == null || (wantDx && positionDx == null)) {
+            scoredPositions = Positions.of(labels);
             positionDx = null;
-            if (wantDx && Positions.of(labels).ids.length > 0) {
+            if (wantDx && scoredPositions.ids.length > 0) {
                 try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                    positionDx = Nd4j.createUninitialized(input.dataType(), Positions.of(labels).ids.length, input.size(1));
+                    positionDx = Nd4j.createUninitialized(input.dataType(), scoredPositions.ids.length, input.size(1));
                 }
             }
-            perRow = perRow(input, labels, positionDx);
+            perRow = perRow(input, labels, scoredPositions, positionDx);
             scoredInput = input;
             scoredLabels = labels;
         }
@@ -290,22 +245,21 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
         boolean frozen = layerConf().getUpdaterByParam(DpoOutputLayer.WEIGHT) instanceof Frozen;
         double[] rows = scored(frozen);
-        Positions pos = Positions.of(labels);
+        Positions pos = scoredPositions;
         long mb = input.size(0), d = input.size(1), t = input.size(2);
         INDArray dW = gradTable.get(DpoOutputLayer.WEIGHT).assign(0);
         INDArray dB = head().isHasBias() ? gradTable.get(DpoOutputLayer.BIAS).assign(0) : null;
         INDArray dxRows = Nd4j.zeros(input.dataType(), mb * t, d);
-        if (frozen && pos.ids.length == 0) {
-            return result(dW, dB, dxRows, mb, t, d, workspaceMgr);
-        }
         if (frozen) {   // dx of each position: −(pair's loss slope × sign)·(softmax − one-hot)·Wᵀ, from the scoring pass
-            INDArray coef = Nd4j.createFromArray(coefficients(rows, pos, 0, pos.ids.length)).castTo(input.dataType())
-                    .reshape(pos.ids.length, 1).negi();
-            scatterAdd(dxRows, pos.flat(0, pos.ids.length, t), positionDx.muliColumnVector(coef));
+            if (pos.ids.length > 0) {
+                INDArray coef = Nd4j.createFromArray(coefficients(rows, pos, 0, pos.ids.length)).castTo(input.dataType())
+                        .reshape(pos.ids.length, 1).negi();
+                HeadKernels.scatterAdd(dxRows, pos.flat(0, pos.ids.length, t), positionDx.muliColumnVector(coef));
+            }
             positionDx = null;
             return result(dW, dB, dxRows, mb, t, d, workspaceMgr);
         }
-        INDArray xRows = asRows(input);
+        INDArray xRows = HeadKernels.asRows(input);
         INDArray weight = getParam(DpoOutputLayer.WEIGHT);
         int chunk = chunkRows();
         for (int from = 0; from < pos.ids.length; from += chunk) {
@@ -317,13 +271,13 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
             INDArray c = Nd4j.createFromArray(coef).castTo(g.dataType()).reshape(coef.length, 1);
             g.muliColumnVector(c).negi();
             for (int k = from; k < to; k++) {
-                add(g, k - from, pos.ids[k], coef[k - from]);
+                HeadKernels.add(g, k - from, pos.ids[k], coef[k - from]);
             }
             Matmul.gemm(xc, true, g, false, dW, 1.0, 1.0);                                     // dW += xᵀ·g
             if (dB != null) {
                 dB.addi(g.sum(true, 0));
             }
-            scatterAdd(dxRows, flat, Matmul.timesTransposed(g, weight));                    // dx rows += g·Wᵀ
+            HeadKernels.scatterAdd(dxRows, flat, Matmul.timesTransposed(g, weight));                    // dx rows += g·Wᵀ
         }
         return result(dW, dB, dxRows, mb, t, d, workspaceMgr);
     }
@@ -336,15 +290,6 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
             coef[k - from] = lossSlope(rows[r - r % 2] + rows[r - r % 2 + 1]) * pos.signs[k];
         }
         return coef;
-    }
-
-    /**
-     * rows[flat[k]] += values[k], one scatter op (a view and an op per position cost more than the products at small
-     * widths).
-     */
-    static void scatterAdd(INDArray rows, int[] flat, INDArray values) {
-        Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("scatter_add")
-                .addInputs(rows, Nd4j.createFromArray(flat), values).addOutputs(rows).build());
     }
 
     private Pair<Gradient, INDArray> result(INDArray dW, INDArray dB, INDArray dxRows, long mb, long t, long d,
@@ -362,7 +307,7 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
     @Override
     public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
         long mb = input.size(0), t = input.size(2);
-        INDArray xRows = asRows(input);
+        INDArray xRows = HeadKernels.asRows(input);
         long v = head().getVocabSize();
         INDArray out = workspaceMgr.create(ArrayType.ACTIVATIONS, input.dataType(), mb, v, t);
         int chunk = chunkRows();
@@ -389,6 +334,7 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
         super.clear();
         scoredInput = null;
         scoredLabels = null;
+        scoredPositions = null;
         perRow = null;
         positionDx = null;
     }

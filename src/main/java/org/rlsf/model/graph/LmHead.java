@@ -17,7 +17,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.impl.LossSparseMCXENT;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.util.Collection;
 
@@ -140,7 +139,7 @@ public class LmHead extends RnnOutputLayer {
          */
         private INDArray pass(boolean gradients) {
             long mb = input.size(0), d = input.size(1), t = input.size(2), v = layerConf().getNOut();
-            INDArray x = EagerDpoHead.asRows(input);
+            INDArray x = HeadKernels.asRows(input);
             double[] ids = labels.reshape('c', 1, mb * t).toDoubleVector();   // labels [mb, 1, T]: class indices
             // DL4J's setMaskArray keeps the [mb, T] label mask as a time-major [mb·T, 1] column (its 'f' order)
             INDArray mask = maskArray == null || maskArray.rank() == 2 && maskArray.size(0) == mb && maskArray.size(1) == t
@@ -171,31 +170,20 @@ public class LmHead extends RnnOutputLayer {
                     weight[k] = keep == null ? 1 : keep[at[k]];
                 }
                 INDArray xc = Nd4j.pullRows(x, 1, at);
-                INDArray logits = Matmul.times(xc, w);
-                if (b != null) {
-                    logits.addiRowVector(b);
-                }
-                logits.subiColumnVector(logits.max(true, 1));
-                double[] picked = EagerDpoHead.pick(logits, cls);
-                INDArray p = Transforms.exp(logits, false);
-                INDArray sums = p.sum(true, 1);
-                double[] logZ = Transforms.log(sums, true).toDoubleVector();
+                HeadKernels.LabelChunk c = HeadKernels.labelChunk(xc, w, b, cls, gradients);
                 for (int k = 0; k < cls.length; k++) {
-                    sum += weight[k] * (logZ[k] - picked[k]);
+                    sum -= weight[k] * c.logProbs()[k];
                 }
                 if (gradients) {
-                    p.diviColumnVector(sums);                                                    // softmax
-                    for (int k = 0; k < cls.length; k++) {
-                        EagerDpoHead.add(p, k, cls[k], -1.0);                                    // − one-hot
-                    }
+                    INDArray g = c.softmaxMinusOneHot();
                     if (keep != null) {
-                        p.muliColumnVector(Nd4j.createFromArray(weight).castTo(p.dataType()).reshape(weight.length, 1));
+                        g.muliColumnVector(Nd4j.createFromArray(weight).castTo(g.dataType()).reshape(weight.length, 1));
                     }
-                    Matmul.gemm(xc, true, p, false, dW, 1.0, 1.0);                               // dW += xᵀ·g
+                    Matmul.gemm(xc, true, g, false, dW, 1.0, 1.0);                               // dW += xᵀ·g
                     if (dB != null) {
-                        dB.addi(p.sum(0).reshape(dB.shape()));
+                        dB.addi(g.sum(0).reshape(dB.shape()));
                     }
-                    EagerDpoHead.scatterAdd(dx, at, Matmul.timesTransposed(p, w));              // dx rows += g·Wᵀ
+                    HeadKernels.scatterAdd(dx, at, Matmul.timesTransposed(g, w));               // dx rows += g·Wᵀ
                 }
             }
             loss = sum;
