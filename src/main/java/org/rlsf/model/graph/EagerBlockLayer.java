@@ -270,19 +270,19 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         linearGrads(c.att, dX1, W_O, B_O);
         INDArray dAtt = projectBackward(dX1, W_O)
                 .reshape('c', mb, t, h, dh).permute(0, 2, 1, 3).dup('c');           // [mb, H, T, dh]
-        INDArray[] dHeads = headGradientArrays(dAtt.dataType(), mb, t, h, kv, dh);  // dq, dk, dv
-        Matmul.batched(grouped(c.probs, kv), true, grouped(dAtt, kv), false, dHeads[2], 1.0, 0.0);     // dV
+        HeadGrads dHeads = HeadGrads.of(dAtt.dataType(), mb, t, h, kv, dh);
+        Matmul.batched(grouped(c.probs, kv), true, grouped(dAtt, kv), false, dHeads.v(), 1.0, 0.0);     // dV
         INDArray dP = Nd4j.createUninitialized(dAtt.dataType(), mb, h, t, t);                     // [mb, H, T, T]
         Matmul.batched(grouped(dAtt, kv), false, c.v, true, grouped(dP, kv), 1.0, 0.0);
         INDArray dS = grouped(causalSoftmaxBackward(dP, c.probs), kv);                          // softmax'
         double scale = 1.0 / Math.sqrt(dh);
-        Matmul.batched(dS, false, c.k, false, grouped(dHeads[0], kv), scale, 0.0);                 // dQ
-        Matmul.batched(dS, true, grouped(c.q, kv), false, dHeads[1], scale, 0.0);                  // dK
-        if (rotary() != null) {
-            dHeads[0].assign(rotary(dHeads[0], true));
-            dHeads[1].assign(rotary(dHeads[1], true));
+        Matmul.batched(dS, false, c.k, false, grouped(dHeads.q(), kv), scale, 0.0);                // dQ
+        Matmul.batched(dS, true, grouped(c.q, kv), false, dHeads.k(), scale, 0.0);                 // dK
+        if (rotaryTables() != null) {
+            dHeads.q().assign(rotary(dHeads.q(), true));
+            dHeads.k().assign(rotary(dHeads.k(), true));
         }
-        INDArray dQkv = mergeHeads(dHeads, mb, t, h, kv, dh);                       // [n, (H + 2·KV)·dh]
+        INDArray dQkv = dHeads.merged(mb, t);                                       // [n, (H + 2·KV)·dh]
         linearGrads(c.a, dQkv, W_QKV, B_QKV);
         INDArray dX = normBackward(projectBackward(dQkv, W_QKV), c.xhat1, c.rstd1, LN1_G, LN1_B).addi(dX1);
 
@@ -330,32 +330,39 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
     }
 
     /**
-     * Fresh dq [mb, H, T, dh], dk and dv [mb, KV, T, dh]; for multi-head attention parts of one [3, mb, H, T, dh] array,
-     * which comes fourth.
+     * Fresh gradients of the heads, dq [mb, H, T, dh], dk and dv [mb, KV, T, dh]; for multi-head attention the three
+     * parts of one {@code stacked} [3, mb, H, T, dh] array (else null), so merging them back is one copy.
      */
-    private static INDArray[] headGradientArrays(DataType type, long mb, int t, int h, int kv, int dh) {
-        if (kv == h) {
-            INDArray stacked = Nd4j.createUninitialized(type, 3, mb, h, t, dh);
-            return new INDArray[]{part(stacked, 0), part(stacked, 1), part(stacked, 2), stacked};
+    private record HeadGrads(INDArray q, INDArray k, INDArray v, INDArray stacked) {
+        static HeadGrads of(DataType type, long mb, int t, int h, int kv, int dh) {
+            if (kv == h) {
+                INDArray stacked = Nd4j.createUninitialized(type, 3, mb, h, t, dh);
+                return new HeadGrads(part(stacked, 0), part(stacked, 1), part(stacked, 2), stacked);
+            }
+            return new HeadGrads(Nd4j.createUninitialized(type, mb, h, t, dh), Nd4j.createUninitialized(type, mb, kv, t, dh),
+                    Nd4j.createUninitialized(type, mb, kv, t, dh), null);
         }
-        return new INDArray[]{Nd4j.createUninitialized(type, mb, h, t, dh), Nd4j.createUninitialized(type, mb, kv, t, dh),
-                Nd4j.createUninitialized(type, mb, kv, t, dh)};
-    }
 
-    /** The inverse of {@link #splitHeads}: [n, (H + 2·KV)·dh] from the heads' gradients ({@link #headGradientArrays}). */
-    private static INDArray mergeHeads(INDArray[] dHeads, long mb, int t, int h, int kv, int dh) {
-        long n = mb * t;
-        if (dHeads.length == 4) {   // parts of one stacked [3, mb, H, T, dh] array
-            return dHeads[3].permute(1, 3, 0, 2, 4).dup('c').reshape('c', n, 3L * h * dh);
+        /** The inverse of {@link EagerBlockLayer#splitHeads}: [n, (H + 2·KV)·dh] columns [q | k | v]. */
+        INDArray merged(long mb, int t) {
+            long n = mb * t;
+            if (stacked != null) {
+                return stacked.permute(1, 3, 0, 2, 4).dup('c').reshape('c', n, stacked.size(2) * 3 * stacked.size(4));
+            }
+            INDArray[] parts = {q, k, v};
+            long width = 0;
+            for (INDArray p : parts) {
+                width += p.size(1) * p.size(3);
+            }
+            INDArray out = Nd4j.createUninitialized(q.dataType(), n, width);
+            long from = 0;
+            for (INDArray p : parts) {
+                long w = p.size(1) * p.size(3);
+                columns(out, from, from + w).assign(p.permute(0, 2, 1, 3).dup('c').reshape('c', n, w));
+                from += w;
+            }
+            return out;
         }
-        long qd = (long) h * dh, kvd = (long) kv * dh;
-        INDArray out = Nd4j.createUninitialized(dHeads[0].dataType(), n, qd + 2 * kvd);
-        long[] from = {0, qd, qd + kvd};
-        for (int i = 0; i < 3; i++) {
-            long width = i == 0 ? qd : kvd;
-            columns(out, from[i], from[i] + width).assign(dHeads[i].permute(0, 2, 1, 3).dup('c').reshape('c', n, width));
-        }
-        return out;
     }
 
     /**
@@ -373,7 +380,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
      * with d·sin's halves. Null rotary tables leave x as it is. Returns a new row-major array.
      */
     private INDArray rotary(INDArray x, boolean transposed) {
-        INDArray[] cs = rotary();
+        INDArray[] cs = rotaryTables();
         if (cs == null) {
             return x;
         }
@@ -392,23 +399,25 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         return out.reshape('c', x.shape());
     }
 
-    private int rotaryLength = -1;
     private INDArray[] rotaryTables;
 
-    /** {cos, sin} as [1, T·dh] rows for the current sequence length (made once per length, outside any workspace). */
-    private INDArray[] rotary() {
+    /**
+     * {cos, sin} as [1, T·dh] rows for the current sequence length (made once per length, outside any workspace), or
+     * null for a design without rotary positions.
+     */
+    private INDArray[] rotaryTables() {
         double[] invFreq = block().getRopeInvFreq();
         if (invFreq == null) {
             return null;
         }
         int t = (int) input.size(2);
-        if (rotaryTables == null || rotaryLength != t || rotaryTables[0].dataType() != input.dataType()) {
+        long length = (long) t * 2 * invFreq.length;
+        if (rotaryTables == null || rotaryTables[0].length() != length || rotaryTables[0].dataType() != input.dataType()) {
             double[][] cs = TransformerBlock.rotaryTables(invFreq, t);
             try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 rotaryTables = new INDArray[]{Nd4j.create(cs[0]).reshape(1, cs[0].length).castTo(input.dataType()),
                         Nd4j.create(cs[1]).reshape(1, cs[1].length).castTo(input.dataType())};
             }
-            rotaryLength = t;
         }
         return rotaryTables;
     }
