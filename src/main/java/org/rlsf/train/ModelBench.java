@@ -43,10 +43,6 @@ public final class ModelBench {
     }
 
     /**
-     * This JVM's float32 matrix-product rate on one [1024, 1024]·[1024, 1024] product (GFLOP/s, best of 5 after a warm-up),
-     * through the path the training kernels use: the machine's measured limit beside each figure.
-     */
-    /**
      * What this JVM computes with, as the native libraries report it (not what was asked for): native and BLAS threads,
      * the thread and kernel-set variables, and the measured one-thread sgemm rate.
      */
@@ -59,6 +55,10 @@ public final class ModelBench {
         out.put("sgemm_gflops", String.format(java.util.Locale.ROOT, "%.1f", sgemmGflops()));
     }
 
+    /**
+     * This JVM's float32 matrix-product rate on one [1024, 1024]·[1024, 1024] product (GFLOP/s, best of 5 after a warm-up),
+     * through the path the training kernels use: the machine's measured limit beside each figure.
+     */
     static double sgemmGflops() {
         int n = 1024;
         INDArray a = Nd4j.rand(DataType.FLOAT, n, n), b = Nd4j.rand(DataType.FLOAT, n, n), c = Nd4j.create(DataType.FLOAT, n, n);
