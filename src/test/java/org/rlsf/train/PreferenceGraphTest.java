@@ -134,17 +134,7 @@ class PreferenceGraphTest {
                 double[] score = new double[2];
                 INDArray[] grads = new INDArray[2];
                 for (int k = 0; k < 2; k++) {
-                    TransformerLm.Optimiser opt = TransformerLm.Optimiser.inferenceOnly().withSameDiffKernels(k == 1);
-                    var conf = TransformerLm.preferenceConfiguration(m, T, opt, DataType.DOUBLE, 0.5,
-                            DpoOutputLayer.DPO.equals(loss) ? 0.01 : 0, loss);
-                    var head = (DpoOutputLayer) ((org.deeplearning4j.nn.conf.graph.LayerVertex)
-                            conf.getVertices().get(TransformerLm.HEAD)).getLayerConf().getLayer();
-                    head.withChunkElements(3 * m.vocabSize());
-                    ComputationGraph g = TransformerLm.create(conf, m);
-                    TransformerLm.copyParams(lm, g);
-                    g.setInputs(ds.getFeatures().castTo(DataType.DOUBLE));
-                    g.setLabels(ds.getLabels().castTo(DataType.DOUBLE));
-                    g.computeGradientAndScore();
+                    ComputationGraph g = scoredWithChunkedHead(m, lm, loss, k == 1, org.rlsf.config.LoraConfig.NONE, ds);
                     score[k] = g.score();
                     grads[k] = g.gradient().gradient().dup();
                 }
@@ -170,17 +160,7 @@ class PreferenceGraphTest {
             double[] score = new double[2];
             INDArray[] grads = new INDArray[2];
             for (int k = 0; k < 2; k++) {
-                TransformerLm.Optimiser opt = TransformerLm.Optimiser.inferenceOnly().withSameDiffKernels(k == 1);
-                var conf = TransformerLm.preferenceConfiguration(M, T, opt, DataType.DOUBLE, 0.5,
-                        DpoOutputLayer.DPO.equals(loss) ? 0.01 : 0, loss, lora);
-                var head = (DpoOutputLayer) ((org.deeplearning4j.nn.conf.graph.LayerVertex)
-                        conf.getVertices().get(TransformerLm.HEAD)).getLayerConf().getLayer();
-                head.withChunkElements(3 * M.vocabSize());
-                ComputationGraph g = TransformerLm.create(conf, M);
-                TransformerLm.copyParams(lm, g);
-                g.setInputs(ds.getFeatures().castTo(DataType.DOUBLE));
-                g.setLabels(ds.getLabels().castTo(DataType.DOUBLE));
-                g.computeGradientAndScore();
+                ComputationGraph g = scoredWithChunkedHead(M, lm, loss, k == 1, lora, ds);
                 score[k] = g.score();
                 // the trainable parameters: every adapter's B (the SameDiff head also fills its frozen weights' gradient)
                 List<INDArray> adapters = new ArrayList<>();
@@ -197,6 +177,27 @@ class PreferenceGraphTest {
             assertTrue(maxDiff < 1e-9, loss + " gradients differ by " + maxDiff);
             assertTrue(grads[0].amaxNumber().doubleValue() > 1e-6, "the adapters' gradients are not trivially zero");
         }
+    }
+
+    /**
+     * The preference graph of {@code m} (eager or SameDiff kernels, with {@code lora}'s adapters; DPO with label
+     * smoothing 0.01 or IPO, β 0.5) with {@code lm}'s weights and logits in chunks of 3 rows, after one
+     * computeGradientAndScore on {@code ds} in float64.
+     */
+    private static ComputationGraph scoredWithChunkedHead(ModelConfig m, ComputationGraph lm, String loss, boolean sameDiff,
+                                                          org.rlsf.config.LoraConfig lora, DataSet ds) {
+        TransformerLm.Optimiser opt = TransformerLm.Optimiser.inferenceOnly().withSameDiffKernels(sameDiff);
+        var conf = TransformerLm.preferenceConfiguration(m, T, opt, DataType.DOUBLE, 0.5,
+                DpoOutputLayer.DPO.equals(loss) ? 0.01 : 0, loss, lora);
+        var head = (DpoOutputLayer) ((org.deeplearning4j.nn.conf.graph.LayerVertex)
+                conf.getVertices().get(TransformerLm.HEAD)).getLayerConf().getLayer();
+        head.withChunkElements(3 * m.vocabSize());
+        ComputationGraph g = TransformerLm.create(conf, m);
+        TransformerLm.copyParams(lm, g);
+        g.setInputs(ds.getFeatures().castTo(DataType.DOUBLE));
+        g.setLabels(ds.getLabels().castTo(DataType.DOUBLE));
+        g.computeGradientAndScore();
+        return g;
     }
 
     @Test
