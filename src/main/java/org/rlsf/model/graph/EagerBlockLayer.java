@@ -14,7 +14,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import org.rlsf.config.Architecture;
-import org.rlsf.model.FloatMath;
+import org.rlsf.model.VectorMath;
 import org.rlsf.model.LoraTargets;
 
 import java.util.List;
@@ -54,8 +54,7 @@ import static org.rlsf.model.graph.TransformerBlock.W_QKV;
  * outputs and gradients of each design against the SameDiff graph.
  */
 public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff.SameDiffLayer {
-    /** GELU (tanh form) as x·σ(x·(C1 + C2·x²)): 0.5·(1 + tanh(z)) = σ(2z). */
-    private static final double C1 = 2 * Math.sqrt(2.0 / Math.PI), C2 = C1 * 0.044715;
+    private static final double C1 = RowKernels.C1, C2 = RowKernels.C2;
 
     private Cache cache;
     private INDArray causal;
@@ -206,8 +205,8 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         INDArray x = asRows(in);                                                    // [n, d], a copy only if needed
 
         // attention on N1(x)
-        INDArray[] n1 = norm(x, rms(), b.getEps());                                 // xhat, rstd
-        INDArray a = scaleShift(n1[0], p.get(LN1_G), p.get(LN1_B));
+        INDArray[] n1 = norm(x, rms(), b.getEps(), p.get(LN1_G), p.get(LN1_B));    // xhat, rstd, xhat·g + b
+        INDArray a = n1[2];
         INDArray qkv = project(a, W_QKV, B_QKV);                      // [n, (H + 2·KV)·dh]
         INDArray[] heads = splitHeads(qkv, mb, t, h, kv, dh);                       // q [mb, H, T, dh], k and v [mb, KV, T, dh]
         INDArray q = rotary(heads[0], false), k = rotary(heads[1], false), v = heads[2];
@@ -220,11 +219,15 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         INDArray x1 = project(att, W_O, B_O).addi(x);
 
         // MLP on N2(x1)
-        INDArray[] n2 = norm(x1, rms(), b.getEps());
-        INDArray m = scaleShift(n2[0], p.get(LN2_G), p.get(LN2_B));
+        INDArray[] n2 = norm(x1, rms(), b.getEps(), p.get(LN2_G), p.get(LN2_B));
+        INDArray m = n2[2];
         INDArray u = project(m, W_1, B_1);                            // [n, dFf] (SwiGLU: [n, 2·dFf])
         INDArray sig, hid;
-        if (swiglu()) {   // silu(gate) ⊙ up
+        INDArray[] act = RowKernels.activation(u, swiglu());
+        if (act != null) {
+            sig = act[0];
+            hid = act[1];
+        } else if (swiglu()) {   // silu(gate) ⊙ up
             int f = b.getDFf();
             INDArray gate = columns(u, 0, f);
             sig = Transforms.sigmoid(gate, true);
@@ -250,8 +253,10 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         // MLP: out = x1 + act(m·W1 + b1)·W2 + b2
         linearGrads(c.hid, dy, W_2, B_2);
         INDArray dHid = projectBackward(dy, W_2);                            // dL/d hid
-        INDArray dU;
-        if (swiglu()) {
+        INDArray dU = RowKernels.activationBackward(dHid, c.u, c.sig, swiglu());
+        if (dU != null) {
+            // the Java loops' dL/du
+        } else if (swiglu()) {
             int f = b.getDFf();
             INDArray gate = columns(c.u, 0, f), up = columns(c.u, f, 2 * f);
             dU = Nd4j.createUninitialized(dHid.dataType(), n, 2L * f);
@@ -264,7 +269,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             dU = dHid.muli(slope);
         }
         linearGrads(c.m, dU, W_1, B_1);
-        INDArray dX1 = normBackward(projectBackward(dU, W_1), c.xhat2, c.rstd2, LN2_G, LN2_B).addi(dy);
+        INDArray dX1 = normBackward(projectBackward(dU, W_1), c.xhat2, c.rstd2, LN2_G, LN2_B, dy);
 
         // attention: x1 = x + att·Wo + bo
         linearGrads(c.att, dX1, W_O, B_O);
@@ -284,7 +289,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         }
         INDArray dQkv = dHeads.merged(mb, t);                                       // [n, (H + 2·KV)·dh]
         linearGrads(c.a, dQkv, W_QKV, B_QKV);
-        INDArray dX = normBackward(projectBackward(dQkv, W_QKV), c.xhat1, c.rstd1, LN1_G, LN1_B).addi(dX1);
+        INDArray dX = normBackward(projectBackward(dQkv, W_QKV), c.xhat1, c.rstd1, LN1_G, LN1_B, dX1);
 
         if (adaptersOnly()) {
             zeroFrozenGradsOnce();
@@ -457,10 +462,20 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
     }
 
     /**
-     * {xhat, rstd} of the norm over rows: LayerNorm xhat = (x − mean)·rstd with rstd = (var + eps)^−½, or RMSNorm
-     * ({@code rms}) xhat = x·rstd with rstd = (mean(x²) + eps)^−½ ([n, 1]).
+     * {xhat, rstd, xhat·g (+ b)} of the norm over rows: LayerNorm xhat = (x − mean)·rstd with rstd = (var + eps)^−½,
+     * or RMSNorm ({@code rms}) xhat = x·rstd with rstd = (mean(x²) + eps)^−½ ([n, 1]); {@code bias} null for a norm
+     * without one. {@link RowKernels} computes it on float32 row-major memory.
      */
-    static INDArray[] norm(INDArray x, boolean rms, double eps) {
+    static INDArray[] norm(INDArray x, boolean rms, double eps, INDArray gain, INDArray bias) {
+        INDArray[] fast = RowKernels.norm(x, rms, eps, gain, bias);
+        if (fast != null) {
+            return fast;
+        }
+        INDArray[] stats = stats(x, rms, eps);
+        return new INDArray[]{stats[0], stats[1], scaleShift(stats[0], gain, bias)};
+    }
+
+    private static INDArray[] stats(INDArray x, boolean rms, double eps) {
         // the statistics as row reductions: one [n, d] array made (xhat), no centred or squared copy
         long n = x.size(0);
         if (rms) {
@@ -478,19 +493,24 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         return bias == null ? y : y.addiRowVector(bias);
     }
 
-    private INDArray normBackward(INDArray dOut, INDArray xhat, INDArray rstd, String gain, String bias) {
+    private INDArray normBackward(INDArray dOut, INDArray xhat, INDArray rstd, String gain, String bias, INDArray residual) {
         boolean frozen = adaptersOnly();   // no gain or bias gradient for frozen norms
         return normBackward(dOut, xhat, rstd, rms(), paramTable.get(gain), frozen ? null : gradTable.get(gain),
-                frozen ? null : gradTable.get(bias));
+                frozen ? null : gradTable.get(bias), residual);
     }
 
     /**
      * Backward of out = xhat·g (+ b): fills the gain and bias gradients ({@code dGain}, {@code dBias}, [1, d] views;
      * null skips one) and returns dL/dx = rstd·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)) with dxhat = dout·g, or
-     * for RMSNorm rstd·(dxhat − xhat·mean(dxhat·xhat)).
+     * for RMSNorm rstd·(dxhat − xhat·mean(dxhat·xhat)), plus {@code residual} when not null (the gradient that
+     * reaches x around the norm). {@link RowKernels} computes it on float32 row-major memory.
      */
     static INDArray normBackward(INDArray dOut, INDArray xhat, INDArray rstd, boolean rms, INDArray gain, INDArray dGain,
-                                 INDArray dBias) {
+                                 INDArray dBias, INDArray residual) {
+        INDArray fast = RowKernels.normBackward(dOut, xhat, rstd, rms, gain, dGain, dBias, residual);
+        if (fast != null) {
+            return fast;
+        }
         if (dGain != null) {
             columnSums(dOut.mul(xhat), dGain);
         }
@@ -502,7 +522,8 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         if (!rms) {
             dxhat.subiColumnVector(dxhat.mean(true, 1));
         }
-        return dxhat.subi(xhat.mulColumnVector(proj)).muliColumnVector(rstd);
+        INDArray dx = dxhat.subi(xhat.mulColumnVector(proj)).muliColumnVector(rstd);
+        return residual == null ? dx : dx.addi(residual);
     }
 
     private static INDArray part(INDArray stacked, int i) {
@@ -524,7 +545,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
     /** {@link #causalSoftmax}'s Java loop; false (nothing done) off the CPU backend or float32 row-major memory. */
     static boolean causalSoftmaxInPlace(INDArray scores) {
         int t = (int) scores.size(scores.rank() - 1);
-        java.nio.FloatBuffer f = floats(scores);
+        java.nio.FloatBuffer f = RowKernels.floats(scores);
         if (f == null) {
             return false;
         }
@@ -533,17 +554,8 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         for (long r = 0; r < rows; r++) {
             int base = (int) (r * t), i = (int) (r % t), n = i + 1;
             f.get(base, row, 0, n);   // each row through a Java array: plain loops the JIT compiles tightly
-            float max = row[0];
-            for (int j = 1; j < n; j++) {
-                max = row[j] > max ? row[j] : max;   // (Math.max's NaN and −0 rules cost a branch per element)
-            }
-            double sum = 0;
-            for (int j = 0; j < n; j++) {
-                float e = FloatMath.exp(row[j] - max);
-                row[j] = e;
-                sum += e;
-            }
-            float inv = (float) (1.0 / sum);
+            float max = VectorMath.max(row, 0, n);
+            float inv = (float) (1.0 / VectorMath.expShifted(row, 0, n, max));
             for (int j = 0; j < n; j++) {
                 row[j] *= inv;
             }
@@ -559,7 +571,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
      */
     static INDArray causalSoftmaxBackward(INDArray dP, INDArray probs) {
         int t = (int) probs.size(probs.rank() - 1);
-        java.nio.FloatBuffer g = floats(dP), p = floats(probs);
+        java.nio.FloatBuffer g = RowKernels.floats(dP), p = RowKernels.floats(probs);
         if (g == null || p == null) {
             long rows = probs.length() / t;
             INDArray dP2 = dP.reshape('c', rows, t), p2 = probs.reshape('c', rows, t);
@@ -583,15 +595,6 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             g.put(base, gr, 0, t);
         }
         return dP;
-    }
-
-    /** A float32 array's row-major memory on the CPU backend (fresh or contiguous, no offset), or null. */
-    private static java.nio.FloatBuffer floats(INDArray x) {
-        if (!Matmul.CPU || x.dataType() != DataType.FLOAT || x.ordering() != 'c' || x.isView() || x.length() > Integer.MAX_VALUE
-                || x.elementWiseStride() != 1) {
-            return null;
-        }
-        return x.data().asNioFloat();
     }
 
     /** [1, 1, T, T]: 0 on and below the diagonal, −1e9 above (made once, outside any workspace). */

@@ -140,6 +140,9 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
 
     /** Each row's softmax, in place; returns {@code logits}. */
     private static INDArray softmaxInPlace(INDArray logits) {
+        if (RowKernels.logSumExp(logits, true) != null) {
+            return logits;
+        }
         logits.subiColumnVector(logits.max(true, 1));
         Transforms.exp(logits, false);
         return logits.diviColumnVector(logits.sum(true, 1));

@@ -83,10 +83,11 @@ final class EagerEdgeLayers {
         }
 
         private INDArray forward() {
-            INDArray[] ln = EagerBlockLayer.norm(EagerBlockLayer.asRows(input), norm().isRms(), norm().getEps());
+            INDArray[] ln = EagerBlockLayer.norm(EagerBlockLayer.asRows(input), norm().isRms(), norm().getEps(),
+                    paramTable.get(FinalLayerNorm.GAIN), paramTable.get(FinalLayerNorm.BIAS));
             xhat = ln[0];
             rstd = ln[1];
-            return EagerBlockLayer.scaleShift(xhat, paramTable.get(FinalLayerNorm.GAIN), paramTable.get(FinalLayerNorm.BIAS));
+            return ln[2];
         }
 
         @Override
@@ -97,7 +98,7 @@ final class EagerEdgeLayers {
             }
             cachedInput = null;
             INDArray dx = EagerBlockLayer.normBackward(EagerBlockLayer.asRows(epsilon), xhat, rstd, norm().isRms(),
-                    paramTable.get(FinalLayerNorm.GAIN), gradTable.get(FinalLayerNorm.GAIN), gradTable.get(FinalLayerNorm.BIAS));
+                    paramTable.get(FinalLayerNorm.GAIN), gradTable.get(FinalLayerNorm.GAIN), gradTable.get(FinalLayerNorm.BIAS), null);
             xhat = null;
             rstd = null;
             Gradient g = new DefaultGradient();

@@ -29,11 +29,20 @@ final class HeadKernels {
      */
     static LabelChunk labelChunk(INDArray x, INDArray weight, INDArray bias, int[] ids, boolean gradient) {
         INDArray logits = logits(x, weight, bias);
-        logits.subiColumnVector(logits.max(true, 1));
         double[] picked = pick(logits, ids);
-        INDArray exp = Transforms.exp(logits, !gradient);   // with the gradient: the logits become the softmax in place
-        INDArray sums = exp.sum(true, 1);
-        double[] logZ = Transforms.log(sums, true).toDoubleVector();
+        double[] logZ = RowKernels.logSumExp(logits, gradient);   // with the gradient: the logits become the softmax in place
+        INDArray g = logits;
+        if (logZ == null) {   // ND4J's ops (float64, another backend)
+            logits.subiColumnVector(logits.max(true, 1));
+            double[] shifted = pick(logits, ids);
+            INDArray exp = Transforms.exp(logits, !gradient);
+            INDArray sums = exp.sum(true, 1);
+            logZ = Transforms.log(sums, true).toDoubleVector();
+            for (int k = 0; k < ids.length; k++) {
+                logZ[k] += picked[k] - shifted[k];   // the max shifted out
+            }
+            g = gradient ? exp.diviColumnVector(sums) : null;
+        }
         double[] logProbs = new double[ids.length];
         for (int k = 0; k < ids.length; k++) {
             logProbs[k] = picked[k] - logZ[k];
@@ -41,7 +50,6 @@ final class HeadKernels {
         if (!gradient) {
             return new LabelChunk(logProbs, null);
         }
-        INDArray g = exp.diviColumnVector(sums);
         for (int k = 0; k < ids.length; k++) {
             add(g, k, ids[k], -1.0);
         }
