@@ -132,17 +132,8 @@ final class HeapKvCache {
                 sc[t] += qi * kT[row + t];
             }
         }
-        float max = Float.NEGATIVE_INFINITY;
-        for (int k = 0; k < total; k++) {
-            max = sc[k] > max ? sc[k] : max;   // (Math.max's NaN and −0 rules cost a branch per element)
-        }
-        float sum = 0;
-        for (int k = 0; k < total; k++) {
-            float e = (float) Math.exp(sc[k] - max);
-            sc[k] = e;
-            sum += e;
-        }
-        float inv = 1f / sum;
+        float max = VectorMath.max(sc, 0, total);
+        float inv = (float) (1 / VectorMath.expShifted(sc, 0, total, max));
         // out_i = Σ_t p_t · V[t][i] over the transposed values, contiguous in t; four outputs per pass with their
         // own accumulators (1.5x the multiply-adds over [t][dh] rows, whose 32-long loops the JIT barely vectorises)
         int valueBase = bh * headDim * capacity;

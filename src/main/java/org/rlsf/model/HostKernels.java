@@ -12,15 +12,26 @@ import org.nd4j.linalg.factory.Nd4j;
 final class HostKernels {
     private static final boolean CPU = Nd4j.getEnvironment().isCPU();
 
+    /** Elements per pass of the activations' sigmoid (a scratch array that stays in cache). */
+    private static final int CHUNK = 1024;
+
     private HostKernels() {
     }
 
     /** The graph's tanh-approximate GELU on a Java array, in place: x·σ(x·(c1 + c2·x²)). */
     static void geluInPlace(float[] x) {
-        double c1 = 2 * Math.sqrt(2.0 / Math.PI), c2 = c1 * 0.044715;
-        for (int i = 0; i < x.length; i++) {
-            double v = x[i];
-            x[i] = (float) (v / (1 + Math.exp(-v * (c1 + c2 * v * v))));
+        float c1 = (float) (2 * Math.sqrt(2.0 / Math.PI)), c2 = (float) (c1 * 0.044715);
+        float[] s = new float[Math.min(x.length, CHUNK)];
+        for (int from = 0; from < x.length; from += CHUNK) {
+            int n = Math.min(CHUNK, x.length - from);
+            for (int i = 0; i < n; i++) {
+                float v = x[from + i];
+                s[i] = v * (c1 + c2 * v * v);
+            }
+            VectorMath.sigmoid(s, s, n);
+            for (int i = 0; i < n; i++) {
+                x[from + i] *= s[i];
+            }
         }
     }
 
@@ -118,11 +129,13 @@ final class HostKernels {
     /** SwiGLU's hidden from fused gate|up rows ([n, 2·f]): silu(gate)·up into {@code out} ([n, f]). */
     static void swiglu(float[] gateUp, int f, float[] out) {
         int n = out.length / f;
+        float[] s = new float[f];
         for (int r = 0; r < n; r++) {
             int in = r * 2 * f, o = r * f;
+            System.arraycopy(gateUp, in, s, 0, f);
+            VectorMath.sigmoid(s, s, f);
             for (int i = 0; i < f; i++) {
-                double g = gateUp[in + i];
-                out[o + i] = (float) (g / (1 + Math.exp(-g)) * gateUp[in + f + i]);
+                out[o + i] = gateUp[in + i] * s[i] * gateUp[in + f + i];
             }
         }
     }
@@ -155,16 +168,14 @@ final class HostKernels {
 
     /** Each row of logits turned into log-probabilities in place (sums in float64); returns {@code logits}. */
     static float[][] logSoftmaxRows(float[][] logits) {
+        float[] e = null;
         for (float[] row : logits) {
-            double max = Double.NEGATIVE_INFINITY;
-            for (float z : row) {
-                max = Math.max(max, z);
+            if (e == null || e.length != row.length) {
+                e = new float[row.length];
             }
-            double sum = 0;
-            for (float z : row) {
-                sum += Math.exp(z - max);
-            }
-            double logZ = max + Math.log(sum);
+            float max = VectorMath.max(row, 0, row.length);
+            System.arraycopy(row, 0, e, 0, row.length);
+            double logZ = max + Math.log(VectorMath.expShifted(e, 0, e.length, max));
             for (int i = 0; i < row.length; i++) {
                 row[i] = (float) (row[i] - logZ);
             }
