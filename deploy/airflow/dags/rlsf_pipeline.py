@@ -205,9 +205,9 @@ def spark_application(task_id, run_id, runs="/data/rlsf/runs", image="registry.e
                 "spark.sql.session.timeZone": "UTC",
                 "spark.eventLog.enabled": "true",
                 "spark.eventLog.dir": "file:///data/spark-events",
-                "spark.driver.extraJavaOptions": "-Dorg.bytedeco.javacpp.maxbytes=4G -Dorg.bytedeco.javacpp.maxphysicalbytes=0 "
+                "spark.driver.extraJavaOptions": "-Dorg.bytedeco.javacpp.maxbytes=4G -Dorg.bytedeco.javacpp.maxphysicalbytes=0 --add-modules=jdk.incubator.vector "
                                                  + JAVACPP_CACHE,
-                "spark.executor.extraJavaOptions": "-Dorg.bytedeco.javacpp.maxbytes=3G -Dorg.bytedeco.javacpp.maxphysicalbytes=0 "
+                "spark.executor.extraJavaOptions": "-Dorg.bytedeco.javacpp.maxbytes=3G -Dorg.bytedeco.javacpp.maxphysicalbytes=0 --add-modules=jdk.incubator.vector "
                                                    + JAVACPP_CACHE,
             },
             "volumes": [{"name": "rlsf-data", "persistentVolumeClaim": {"claimName": "rlsf-data"}},

@@ -121,7 +121,7 @@ final class StandaloneCluster implements AutoCloseable {
                 "--conf", "spark.eventLog.dir=" + events.toURI(),
                 "--conf", "spark.executor.cores=" + WORKER_CORES,
                 "--conf", "spark.executor.memory=1500m",
-                "--conf", "spark.executor.extraJavaOptions=-Dorg.bytedeco.javacpp.maxbytes=2G",
+                "--conf", "spark.executor.extraJavaOptions=-Dorg.bytedeco.javacpp.maxbytes=2G --add-modules=jdk.incubator.vector",
                 "--conf", "spark.ui.enabled=false",
                 clusterJar.getAbsolutePath()));
         cmd.addAll(args);

@@ -134,7 +134,7 @@ class YarnIT {
                 // the minicluster's NodeManager offers 4 GB: AM 0.9 GB + one 2 GB executor container
                 "--conf", "spark.executor.memory=1g",
                 "--conf", "spark.executor.memoryOverhead=1g",
-                "--conf", "spark.executor.extraJavaOptions=-Dorg.bytedeco.javacpp.maxbytes=2G",
+                "--conf", "spark.executor.extraJavaOptions=-Dorg.bytedeco.javacpp.maxbytes=2G --add-modules=jdk.incubator.vector",
                 "--conf", "spark.yarn.am.memory=512m",
                 "--conf", "spark.yarn.maxAppAttempts=1",
                 "--conf", "spark.ui.enabled=false",
