@@ -222,20 +222,11 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         INDArray[] n2 = norm(x1, rms(), b.getEps(), p.get(LN2_G), p.get(LN2_B));
         INDArray m = n2[2];
         INDArray u = project(m, W_1, B_1);                            // [n, dFf] (SwiGLU: [n, 2·dFf])
-        INDArray sig, hid;
         INDArray[] act = RowKernels.activation(u, swiglu());
-        if (act != null) {
-            sig = act[0];
-            hid = act[1];
-        } else if (swiglu()) {   // silu(gate) ⊙ up
-            int f = b.getDFf();
-            INDArray gate = columns(u, 0, f);
-            sig = Transforms.sigmoid(gate, true);
-            hid = gate.mul(sig).muli(columns(u, f, 2 * f));
-        } else {          // GELU, tanh form
-            sig = Transforms.sigmoid(u.mul(u).muli(C2).addi(C1).muli(u), false);
-            hid = u.mul(sig);
+        if (act == null) {
+            act = activationOps(u);
         }
+        INDArray sig = act[0], hid = act[1];
         INDArray out = project(hid, W_2, B_2).addi(x1);               // [n, d]
         return new Cache(in, mb, t, n1[0], n1[1], a, q, k, v, probs, att, n2[0], n2[1], m, u, sig, hid, out);
     }
@@ -247,26 +238,15 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         cache = null;
         TransformerBlock b = block();
         int h = b.getNHeads(), kv = b.kvHeads(), dh = b.getDModel() / h, t = c.t;
-        long mb = c.mb, n = mb * t;
+        long mb = c.mb;
         INDArray dy = asRows(epsilon);                                              // dL/d out, [n, d]
 
         // MLP: out = x1 + act(m·W1 + b1)·W2 + b2
         linearGrads(c.hid, dy, W_2, B_2);
         INDArray dHid = projectBackward(dy, W_2);                            // dL/d hid
         INDArray dU = RowKernels.activationBackward(dHid, c.u, c.sig, swiglu());
-        if (dU != null) {
-            // the Java loops' dL/du
-        } else if (swiglu()) {
-            int f = b.getDFf();
-            INDArray gate = columns(c.u, 0, f), up = columns(c.u, f, 2 * f);
-            dU = Nd4j.createUninitialized(dHid.dataType(), n, 2L * f);
-            columns(dU, f, 2 * f).assign(gate.mul(c.sig).muli(dHid));                      // d up = dhid·silu(gate)
-            INDArray slope = gate.mul(c.sig.rsub(1.0)).addi(1.0).muli(c.sig);               // silu'(gate)
-            columns(dU, 0, f).assign(dHid.muli(up).muli(slope));
-        } else {
-            INDArray slope = c.u.mul(c.u).muli(3 * C2).addi(C1).muli(c.u)
-                    .muli(c.sig.rsub(1.0).muli(c.sig)).addi(c.sig);                 // gelu'(u)
-            dU = dHid.muli(slope);
+        if (dU == null) {
+            dU = activationBackwardOps(dHid, c.u, c.sig);
         }
         linearGrads(c.m, dU, W_1, B_1);
         INDArray dX1 = normBackward(projectBackward(dU, W_1), c.xhat2, c.rstd2, LN2_G, LN2_B, dy);
@@ -300,6 +280,33 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         }
         INDArray eps = workspaceMgr.dup(ArrayType.ACTIVATION_GRAD, dX);
         return new Pair<>(g, asActivation(eps, c.mb, c.t));
+    }
+
+    /** {@link RowKernels#activation} as ND4J ops (float64, other backends): {σ, hidden}. */
+    private INDArray[] activationOps(INDArray u) {
+        if (swiglu()) {   // silu(gate) ⊙ up
+            int f = block().getDFf();
+            INDArray gate = columns(u, 0, f);
+            INDArray sig = Transforms.sigmoid(gate, true);
+            return new INDArray[]{sig, gate.mul(sig).muli(columns(u, f, 2 * f))};
+        }
+        INDArray sig = Transforms.sigmoid(u.mul(u).muli(C2).addi(C1).muli(u), false);   // GELU, tanh form
+        return new INDArray[]{sig, u.mul(sig)};
+    }
+
+    /** {@link RowKernels#activationBackward} as ND4J ops: dL/du from dL/dhidden ({@code dHid} is overwritten). */
+    private INDArray activationBackwardOps(INDArray dHid, INDArray u, INDArray sig) {
+        if (swiglu()) {
+            int f = block().getDFf();
+            INDArray gate = columns(u, 0, f), up = columns(u, f, 2 * f);
+            INDArray dU = Nd4j.createUninitialized(dHid.dataType(), u.size(0), 2L * f);
+            columns(dU, f, 2 * f).assign(gate.mul(sig).muli(dHid));                      // d up = dhid·silu(gate)
+            INDArray slope = gate.mul(sig.rsub(1.0)).addi(1.0).muli(sig);                 // silu'(gate)
+            columns(dU, 0, f).assign(dHid.muli(up).muli(slope));
+            return dU;
+        }
+        INDArray slope = u.mul(u).muli(3 * C2).addi(C1).muli(u).muli(sig.rsub(1.0).muli(sig)).addi(sig);   // gelu'(u)
+        return dHid.muli(slope);
     }
 
     private boolean rms() {
