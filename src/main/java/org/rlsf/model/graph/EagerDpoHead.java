@@ -11,7 +11,6 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -140,12 +139,8 @@ public final class EagerDpoHead extends org.deeplearning4j.nn.layers.samediff.Sa
 
     /** Each row's softmax, in place; returns {@code logits}. */
     private static INDArray softmaxInPlace(INDArray logits) {
-        if (RowKernels.logSumExp(logits, true) != null) {
-            return logits;
-        }
-        logits.subiColumnVector(logits.max(true, 1));
-        Transforms.exp(logits, false);
-        return logits.diviColumnVector(logits.sum(true, 1));
+        HeadKernels.logSumExp(logits, true);
+        return logits;
     }
 
     /**

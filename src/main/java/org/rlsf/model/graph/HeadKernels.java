@@ -30,19 +30,8 @@ final class HeadKernels {
     static LabelChunk labelChunk(INDArray x, INDArray weight, INDArray bias, int[] ids, boolean gradient) {
         INDArray logits = logits(x, weight, bias);
         double[] picked = pick(logits, ids);
-        double[] logZ = RowKernels.logSumExp(logits, gradient);   // with the gradient: the logits become the softmax in place
-        INDArray g = logits;
-        if (logZ == null) {   // ND4J's ops (float64, another backend)
-            logits.subiColumnVector(logits.max(true, 1));
-            double[] shifted = pick(logits, ids);
-            INDArray exp = Transforms.exp(logits, !gradient);
-            INDArray sums = exp.sum(true, 1);
-            logZ = Transforms.log(sums, true).toDoubleVector();
-            for (int k = 0; k < ids.length; k++) {
-                logZ[k] += picked[k] - shifted[k];   // the max shifted out
-            }
-            g = gradient ? exp.diviColumnVector(sums) : null;
-        }
+        double[] logZ = logSumExp(logits, gradient);   // with the gradient: the logits become the softmax in place
+        INDArray g = gradient ? logits : null;
         double[] logProbs = new double[ids.length];
         for (int k = 0; k < ids.length; k++) {
             logProbs[k] = picked[k] - logZ[k];
@@ -54,6 +43,25 @@ final class HeadKernels {
             add(g, k, ids[k], -1.0);
         }
         return new LabelChunk(logProbs, g);
+    }
+
+    /**
+     * Per row of {@code logits} ([c, V]): log Σ e^logit; with {@code softmaxInPlace} each row becomes its softmax.
+     * {@link RowKernels#logSumExp} on float32 memory, ND4J's ops elsewhere.
+     */
+    static double[] logSumExp(INDArray logits, boolean softmaxInPlace) {
+        double[] fast = RowKernels.logSumExp(logits, softmaxInPlace);
+        if (fast != null) {
+            return fast;
+        }
+        INDArray max = logits.max(true, 1);
+        INDArray e = Transforms.exp(softmaxInPlace ? logits.subiColumnVector(max) : logits.subColumnVector(max), false);
+        INDArray sums = e.sum(true, 1);
+        double[] logZ = Transforms.log(sums, true).addi(max).toDoubleVector();
+        if (softmaxInPlace) {
+            e.diviColumnVector(sums);
+        }
+        return logZ;
     }
 
     /** The input [mb, d, T] as [mb·T, d] rows (b, t). */

@@ -148,15 +148,13 @@ final class RowKernels {
         float[] row = new float[w], s = new float[f], h = new float[f];
         for (int i = 0; i < n; i++) {
             in.get(i * w, row, 0, w);
-            if (swiglu) {
-                System.arraycopy(row, 0, s, 0, f);
-            } else {
+            if (!swiglu) {   // σ's argument: u·(C1 + C2·u²), or SwiGLU's gate (row[0, f)) as it is
                 for (int j = 0; j < f; j++) {
                     float x = row[j];
                     s[j] = x * (F1 + F2 * x * x);
                 }
             }
-            VectorMath.sigmoid(s, s, f);
+            VectorMath.sigmoid(swiglu ? row : s, s, f);
             if (swiglu) {
                 for (int j = 0; j < f; j++) {
                     h[j] = row[j] * s[j] * row[f + j];
