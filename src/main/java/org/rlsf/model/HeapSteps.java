@@ -77,16 +77,11 @@ final class HeapSteps extends Nd4jForward {
     static final int VECTORS = 8;
 
     /**
-     * Up to this many hidden values, a step computes GELU in a Java loop (~8.7 ns a value, exp-bound) instead of six
-     * ND4J ops (~5-10 µs each whatever the size): batch 1-8 at d-ff 512.
-     */
-    static final int HEAP_GELU_MAX_VALUES = 4096;
-
-    /**
      * One decoding step with the cache in Java ({@link HeapKvCache}). The residual stream, LayerNorms, biases,
      * residual adds and attention run on Java arrays and the projections call OpenBLAS directly
      * ({@link HostMatrix}) on arrays allocated once per batch size and thread ({@link StepBuffers}); GELU is
-     * a Java loop for a few rows and ND4J ops above {@link #HEAP_GELU_MAX_VALUES} hidden values. A step thus
+     * a Java loop at every batch size (on the vector API ~0.5 ns a value; six ND4J ops cost 5–10 µs each whatever the
+     * size, and at batch 16 they were a fifth of a step at the tiny shape). A step thus
      * creates no native buffers: ND4J frees each op's buffers (workspace ones included) only after a garbage
      * collection, and ~100 per step left tens of thousands pending between collections. At these sizes an ND4J
      * op costs 5–40 µs whatever its arithmetic (libnd4j's layer_norm ~30 µs for one row, xw_plus_b ~35 µs).
@@ -130,17 +125,10 @@ final class HeapSteps extends Nd4jForward {
                 buf.hiddenPtr.put(buf.hiddenHeap);
             } else {
                 blk.w1().multiply(buf.aPtr, batch, buf.hiddenPtr);
-                if (buf.hiddenHeap != null) {   // a few rows: one loop beats GELU's six ND4J ops
-                    buf.hiddenPtr.get(buf.hiddenHeap);
-                    HostKernels.addRowVector(buf.hiddenHeap, vectors[v + 6]);
-                    HostKernels.geluInPlace(buf.hiddenHeap);
-                    buf.hiddenPtr.put(buf.hiddenHeap);
-                } else {
-                    if (dw.blocks.get(l).b1() != null) {
-                        buf.hidden.addiRowVector(dw.blocks.get(l).b1());
-                    }
-                    DecoderWeights.gelu(buf.hidden, buf.scratch);
-                }
+                buf.hiddenPtr.get(buf.hiddenHeap);
+                HostKernels.addRowVector(buf.hiddenHeap, vectors[v + 6]);
+                HostKernels.geluInPlace(buf.hiddenHeap);
+                buf.hiddenPtr.put(buf.hiddenHeap);
             }
             blk.w2().multiply(buf.hiddenPtr, batch, buf.outPtr);
             buf.outPtr.get(buf.outHeap);
@@ -193,14 +181,14 @@ final class HeapSteps extends Nd4jForward {
 
     /**
      * The buffers of a heap-attention decoding step at one batch size, allocated once per thread outside workspaces:
-     * native memory for OpenBLAS's inputs and outputs (ND4J arrays where ND4J ops touch them), Java arrays for the
+     * native memory for OpenBLAS's inputs and outputs (an ND4J array where ND4J's pullRows writes), Java arrays for the
      * residual stream and everything computed in Java.
      */
     private static final class StepBuffers {
-        final INDArray a, hidden, scratch;                     // ND4J arrays where ND4J ops read or write them
+        final INDArray a;                                      // an ND4J array where ND4J ops write it
         final FloatPointer aPtr, qkvPtr, outPtr, hiddenPtr, logitsPtr;
         final float[] x, aHeap, qkvHeap, outHeap, logitsHeap;
-        final float[] hiddenHeap;   // GELU: only up to HEAP_GELU_MAX_VALUES hidden values (GELU in Java); SwiGLU: always
+        final float[] hiddenHeap;
         final FloatPointer gateUpPtr;   // SwiGLU only: the fused gate|up projection, [batch, 2·dFf]
         final float[] gateUpHeap;
 
@@ -208,16 +196,14 @@ final class HeapSteps extends Nd4jForward {
             int d = m.dModel();
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 a = Nd4j.create(DataType.FLOAT, batch, d);
-                hidden = Nd4j.create(DataType.FLOAT, batch, m.dFf());
-                scratch = Nd4j.create(DataType.FLOAT, batch, m.dFf());
             }
             aPtr = new FloatPointer(a.data().addressPointer());
-            hiddenPtr = new FloatPointer(hidden.data().addressPointer());
+            hiddenPtr = new FloatPointer((long) batch * m.dFf());
             qkvPtr = new FloatPointer((long) batch * m.qkvWidth());
             outPtr = new FloatPointer((long) batch * d);
             logitsPtr = new FloatPointer((long) batch * m.vocabSize());
             boolean swiglu = m.arch().mlp() == Architecture.Mlp.SWIGLU;
-            hiddenHeap = swiglu || hidden.length() <= HEAP_GELU_MAX_VALUES ? new float[(int) hidden.length()] : null;
+            hiddenHeap = new float[batch * m.dFf()];
             gateUpPtr = swiglu ? new FloatPointer((long) batch * m.mlpInWidth()) : null;
             gateUpHeap = swiglu ? new float[batch * m.mlpInWidth()] : null;
             x = new float[batch * d];

@@ -177,9 +177,9 @@ class KvCacheDecoderTest {
     }
 
     @Test
-    void aBatchTooWideForTheJavaGeluStillMatchesTheGraph() {
+    void aWideBatchStillMatchesTheGraph() {
         Random rng = new Random(23);
-        int n = HeapSteps.HEAP_GELU_MAX_VALUES / model.dFf() + 2;   // the heap path's ND4J GELU
+        int n = 4096 / model.dFf() + 2;   // more hidden values than the Java GELU once took (ND4J's six ops above)
         int extra = 3;
         int[][] rows = new int[n][];
         int[][] continuation = new int[n][extra];
