@@ -11,7 +11,8 @@ interface DecodeSteps {
      * {@code length}.. of each row (a row's positions count from its first real token, after {@code padLeft[b]} pads),
      * writing the chunk's keys and values into the cache.
      *
-     * @return the next-token log-probabilities after every position, rows ordered (row, position)
+     * @return the next-token log-probabilities after each row's last position, [B][V] (a prompt's earlier positions
+     *         need no head: the vocabulary product and log-softmax would be most of a prefill at a real vocabulary)
      */
     float[][] forward(int[][] chunk, int length, int[] padLeft);
 

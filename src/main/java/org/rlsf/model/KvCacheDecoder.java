@@ -351,7 +351,7 @@ public final class KvCacheDecoder {
             for (int b = 0; b < batch; b++) {
                 System.arraycopy(prompt[b], 0, chunk[b], padLeft[b], prompt[b].length);
             }
-            return lastPosition(forward(chunk), s);
+            return forward(chunk);
         }
 
         /** Appends one token per row; returns the next-token log-probs [B][V]. */
@@ -360,15 +360,7 @@ public final class KvCacheDecoder {
             for (int b = 0; b < batch; b++) {
                 chunk[b][0] = tokens[b];
             }
-            return lastPosition(forward(chunk), 1);
-        }
-
-        private float[][] lastPosition(float[][] all, int s) {
-            float[][] last = new float[batch][];
-            for (int b = 0; b < batch; b++) {
-                last[b] = all[b * s + s - 1];
-            }
-            return last;
+            return forward(chunk);
         }
 
         private float[][] forward(int[][] chunk) {

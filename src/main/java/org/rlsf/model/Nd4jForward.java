@@ -80,7 +80,14 @@ abstract class Nd4jForward implements DecodeSteps {
             NativeContexts.exec(new AddOp(x, DecoderWeights.xwPlusB(hidden, blk.w2(), blk.b2()), x));
         }
 
-        // 4) final norm, head, log-softmax (in float64 on the host)
+        // 4) final norm, head, log-softmax (in float64 on the host), at each row's last position only
+        if (s > 1) {
+            int[] last = new int[batch];
+            for (int b = 0; b < batch; b++) {
+                last[b] = b * s + s - 1;
+            }
+            x = Nd4j.pullRows(x, 1, last);
+        }
         INDArray logits = DecoderWeights.xwPlusB(dw.norm(x, dw.lnfGain, dw.lnfBias), dw.w.wHead(), dw.bHead);
         return HostKernels.logSoftmaxRows(HostKernels.rows(logits.castTo(DataType.FLOAT)));
     }
