@@ -30,7 +30,7 @@ final class SimdMath {
      * stage's first steps or a benchmark's timed section.
      */
     static void warmUp() {
-        float[] a = new float[3 * S.length() + 5], b = new float[a.length];
+        float[] a = new float[3 * S.length() + 5], b = new float[a.length], c = new float[a.length];
         double sink = 0;
         for (int it = 0; it < 12_000; it++) {
             for (int i = 0; i < a.length; i++) {
@@ -40,6 +40,9 @@ final class SimdMath {
             sink += max(a, 0, a.length) + sum(a, a.length) + dot(a, b, a.length) + squaredDeviations(a, a.length, 0.5f);
             sigmoid(a, b, a.length);
             sink += expShifted(a, 0, a.length, 1f) + b[it % b.length];
+            weightedRows(a, 3, b, 0, S.length() + 1, 0.5f, c, 0);
+            queryKeys(a, 1, 0.5f, b, 0, S.length(), 3, a, 2 * S.length(), c, S.length() - 1);
+            sink += c[it % c.length];
         }
         if (Double.isNaN(sink)) {
             throw new AssertionError("warm-up: NaN");
@@ -151,5 +154,41 @@ final class SimdMath {
             s += c * c;
         }
         return s;
+    }
+
+    static void weightedRows(float[] p, int n, float[] rows, int base, int width, float scale, float[] out, int o) {
+        int lanes = S.length(), c = 0;
+        for (; c + lanes <= width; c += lanes) {   // one register of columns at a time, two running sums (even, odd t)
+            FloatVector even = FloatVector.zero(S), odd = FloatVector.zero(S);
+            int t = 0, r = base + c;
+            for (; t + 1 < n; t += 2, r += 2 * width) {
+                even = FloatVector.fromArray(S, rows, r).fma(FloatVector.broadcast(S, p[t]), even);
+                odd = FloatVector.fromArray(S, rows, r + width).fma(FloatVector.broadcast(S, p[t + 1]), odd);
+            }
+            if (t < n) {
+                even = FloatVector.fromArray(S, rows, r).fma(FloatVector.broadcast(S, p[t]), even);
+            }
+            even.add(odd).mul(scale).intoArray(out, o + c);
+        }
+        if (c < width) {
+            VectorMath.scalarWeightedRows(p, n, rows, base, width, c, scale, out, o);
+        }
+    }
+
+    static void queryKeys(float[] q, int qOff, float scale, float[] keysT, int kOff, int stride, int dh,
+                          float[] bias, int biasOff, float[] sc, int n) {
+        int lanes = S.length();
+        for (int t = 0; t < n; t += lanes) {   // one register of positions at a time, over every key row: no reduction
+            FloatVector even = FloatVector.fromArray(S, bias, biasOff + t), odd = FloatVector.zero(S);
+            int i = 0, r = kOff + t;
+            for (; i + 1 < dh; i += 2, r += 2 * stride) {
+                even = FloatVector.fromArray(S, keysT, r).fma(FloatVector.broadcast(S, q[qOff + i] * scale), even);
+                odd = FloatVector.fromArray(S, keysT, r + stride).fma(FloatVector.broadcast(S, q[qOff + i + 1] * scale), odd);
+            }
+            if (i < dh) {
+                even = FloatVector.fromArray(S, keysT, r).fma(FloatVector.broadcast(S, q[qOff + i] * scale), even);
+            }
+            even.add(odd).intoArray(sc, t);
+        }
     }
 }

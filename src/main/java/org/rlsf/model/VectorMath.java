@@ -115,4 +115,73 @@ public final class VectorMath {
         }
         return s;
     }
+
+    /**
+     * out[o + i] = scale · Σ_t p[t] · rows[base + t·width + i] for i in [0, width), t in [0, n): a weighted sum of n
+     * row-major rows (attention's probabilities times its value rows), {@code out} overwritten.
+     */
+    public static void weightedRows(float[] p, int n, float[] rows, int base, int width, float scale, float[] out, int o) {
+        if (SIMD) {
+            SimdMath.weightedRows(p, n, rows, base, width, scale, out, o);
+        } else {
+            scalarWeightedRows(p, n, rows, base, width, 0, scale, out, o);
+        }
+    }
+
+    /** {@link #weightedRows} over columns [from, width). */
+    static void scalarWeightedRows(float[] p, int n, float[] rows, int base, int width, int from, float scale, float[] out, int o) {
+        for (int i = from; i < width; i++) {
+            out[o + i] = 0;
+        }
+        for (int t = 0; t < n; t++) {
+            float w = p[t];
+            int r = base + t * width;
+            for (int i = from; i < width; i++) {
+                out[o + i] += w * rows[r + i];
+            }
+        }
+        for (int i = from; i < width; i++) {
+            out[o + i] *= scale;
+        }
+    }
+
+    /** {@code n} rounded up to whole vectors of this JVM's loops ({@code n} itself for the scalar ones). */
+    public static int roundUpToLanes(int n) {
+        int lanes = SIMD ? SimdMath.lanes() : 1;
+        return (n + lanes - 1) / lanes * lanes;
+    }
+
+    /**
+     * Attention scores of one query over transposed keys: {@code sc[t] = bias[biasOff + t] + Σ_i scale·q[qOff + i]·
+     * keysT[kOff + i·stride + t]} for t in [0, n). May compute (and write) up to {@link #roundUpToLanes}(n): the key
+     * rows, {@code bias} and {@code sc} must be that long.
+     */
+    public static void queryKeys(float[] q, int qOff, float scale, float[] keysT, int kOff, int stride, int dh,
+                                 float[] bias, int biasOff, float[] sc, int n) {
+        if (SIMD) {
+            SimdMath.queryKeys(q, qOff, scale, keysT, kOff, stride, dh, bias, biasOff, sc, n);
+        } else {
+            scalarQueryKeys(q, qOff, scale, keysT, kOff, stride, dh, bias, biasOff, sc, n);
+        }
+    }
+
+    static void scalarQueryKeys(float[] q, int qOff, float scale, float[] keysT, int kOff, int stride, int dh,
+                                float[] bias, int biasOff, float[] sc, int n) {
+        System.arraycopy(bias, biasOff, sc, 0, n);
+        int i = 0;
+        for (; i + 3 < dh; i += 4) {   // four key rows per pass over the scores
+            float q0 = q[qOff + i] * scale, q1 = q[qOff + i + 1] * scale, q2 = q[qOff + i + 2] * scale, q3 = q[qOff + i + 3] * scale;
+            int r0 = kOff + i * stride, r1 = r0 + stride, r2 = r1 + stride, r3 = r2 + stride;
+            for (int t = 0; t < n; t++) {
+                sc[t] += q0 * keysT[r0 + t] + q1 * keysT[r1 + t] + q2 * keysT[r2 + t] + q3 * keysT[r3 + t];
+            }
+        }
+        for (; i < dh; i++) {
+            float qi = q[qOff + i] * scale;
+            int r = kOff + i * stride;
+            for (int t = 0; t < n; t++) {
+                sc[t] += qi * keysT[r + t];
+            }
+        }
+    }
 }

@@ -86,4 +86,50 @@ class VectorMathTest {
             assertEquals(dev, VectorMath.squaredDeviations(a, n, mean), 1e-5 * (1 + dev), "n=" + n);
         }
     }
+
+    @Test
+    void attentionScoresMatchADoubleLoopOverPaddedKeyRows() {
+        for (int dh : new int[]{3, 17, 32, 64}) {
+            for (int n : new int[]{1, 15, 16, 17, 80}) {
+                int stride = VectorMath.roundUpToLanes(n) + 16, kOff = 5 * stride;   // rows start anywhere
+                assertEquals(stride, VectorMath.roundUpToLanes(stride), "key rows hold whole vectors");
+                float[] keys = values(kOff + dh * stride, dh * 100 + n, -1, 1), q = values(dh + 2, n, -2, 2);
+                float[] bias = values(2 * stride, 3, -1, 1);
+                float[] simd = new float[stride], scalar = new float[stride];
+                VectorMath.queryKeys(q, 2, 0.25f, keys, kOff, stride, dh, bias, stride, simd, n);
+                VectorMath.scalarQueryKeys(q, 2, 0.25f, keys, kOff, stride, dh, bias, stride, scalar, n);
+                for (int t = 0; t < n; t++) {
+                    double exact = bias[stride + t];
+                    for (int i = 0; i < dh; i++) {
+                        exact += 0.25 * q[2 + i] * keys[kOff + i * stride + t];
+                    }
+                    assertEquals(exact, simd[t], 1e-5, "dh=" + dh + " n=" + n + " t=" + t);
+                    assertEquals(exact, scalar[t], 1e-5, "scalar dh=" + dh + " n=" + n + " t=" + t);
+                }
+            }
+        }
+    }
+
+    @Test
+    void weightedRowSumsMatchADoubleLoop() {
+        for (int width : new int[]{3, 16, 32, 40, 64}) {
+            for (int n : new int[]{1, 2, 17, 48}) {
+                int base = 7;
+                float[] rows = values(base + n * width, width + n, -1, 1), p = values(n, n, 0, 1);
+                float[] simd = values(width + 4, 1, 5, 6), scalar = simd.clone();
+                VectorMath.weightedRows(p, n, rows, base, width, 0.5f, simd, 2);
+                VectorMath.scalarWeightedRows(p, n, rows, base, width, 0, 0.5f, scalar, 2);
+                for (int i = 0; i < width; i++) {
+                    double exact = 0;
+                    for (int t = 0; t < n; t++) {
+                        exact += (double) p[t] * rows[base + t * width + i];
+                    }
+                    exact *= 0.5;
+                    assertEquals(exact, simd[2 + i], 1e-5, "width=" + width + " n=" + n + " i=" + i);
+                    assertEquals(exact, scalar[2 + i], 1e-5, "scalar width=" + width + " n=" + n + " i=" + i);
+                }
+                assertTrue(simd[0] >= 5 && simd[1] >= 5 && simd[width + 3] >= 5, "outside [o, o + width) untouched");
+            }
+        }
+    }
 }
