@@ -97,20 +97,49 @@ final class HeapKvCache {
      */
     void step(int layer, float[] qkv, int at, float scale, float[] out) {
         float[] kT = keysT[layer], vs = values[layer];
-        int d = heads * headDim, kvd = kvHeads * headDim, width = d + 2 * kvd, group = heads / kvHeads, total = at + 1;
+        int d = heads * headDim, width = d + 2 * kvHeads * headDim, group = heads / kvHeads;
         for (int b = 0; b < batch; b++) {
             int row = b * width;
-            for (int h = 0; h < kvHeads; h++) {
-                int bh = b * kvHeads + h, k = row + d + h * headDim, v = row + d + kvd + h * headDim;
-                for (int i = 0; i < headDim; i++) {
-                    kT[(bh * headDim + i) * stride + at] = qkv[k + i];
-                }
-                System.arraycopy(qkv, v, vs, (bh * capacity + at) * headDim, headDim);
-            }
+            store(kT, vs, qkv, row, b, at);
             for (int h = 0; h < heads; h++) {
-                attend(kT, vs, b * kvHeads + h / group, qkv, row + h * headDim, scale, b * stride, total, out,
+                attend(kT, vs, b * kvHeads + h / group, qkv, row + h * headDim, scale, b * stride, at + 1, out,
                         b * d + h * headDim);
             }
+        }
+    }
+
+    /**
+     * The prompt chunk of layer {@code layer}, on an empty cache: stores positions [0, s) of every row from the fused
+     * projections {@code qkv} (rows ordered (row, position), each as {@link #step} reads one), then writes each
+     * position's causal attention over positions [0, i] to {@code out} ([b·s + i][h][dh]). Each row's left padding is
+     * masked as in a step; a padding position's own output is never read.
+     */
+    void chunk(int layer, float[] qkv, int s, float scale, float[] out) {
+        float[] kT = keysT[layer], vs = values[layer];
+        int d = heads * headDim, width = d + 2 * kvHeads * headDim, group = heads / kvHeads;
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < s; i++) {
+                store(kT, vs, qkv, (b * s + i) * width, b, i);
+            }
+            for (int i = 0; i < s; i++) {
+                int row = (b * s + i) * width;
+                for (int h = 0; h < heads; h++) {
+                    attend(kT, vs, b * kvHeads + h / group, qkv, row + h * headDim, scale, b * stride, i + 1, out,
+                            (b * s + i) * d + h * headDim);
+                }
+            }
+        }
+    }
+
+    /** Position {@code at} of row {@code b}'s keys and values, from the fused projection row at {@code row} of qkv. */
+    private void store(float[] kT, float[] vs, float[] qkv, int row, int b, int at) {
+        int d = heads * headDim, kvd = kvHeads * headDim;
+        for (int h = 0; h < kvHeads; h++) {
+            int bh = b * kvHeads + h, k = row + d + h * headDim;
+            for (int i = 0; i < headDim; i++) {
+                kT[(bh * headDim + i) * stride + at] = qkv[k + i];
+            }
+            System.arraycopy(qkv, row + d + kvd + h * headDim, vs, (bh * capacity + at) * headDim, headDim);
         }
     }
 

@@ -14,17 +14,21 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Decoding steps on ND4J's CPU backend in float32 with the cache in Java arrays ({@link HeapKvCache}): the prompt
- * chunk goes through {@link Nd4jForward} (its keys and values copied into the heap cache), and each one-token step
- * runs outside ND4J's op layer: the residual stream, LayerNorms, biases, residual adds and attention in Java loops
- * ({@link HostKernels}, {@link HeapKvCache}), the projections as direct OpenBLAS calls ({@link HostMatrix}).
+ * Decoding on ND4J's CPU backend in float32 with the cache in Java arrays ({@link HeapKvCache}), outside ND4J's op
+ * layer: the residual stream, norms, biases, activations and attention in Java loops ({@link HostKernels},
+ * {@link HeapKvCache}), the projections as direct OpenBLAS calls ({@link HostMatrix}). The prompt chunk runs the same
+ * code over all its positions (causal attention within the chunk) and the head at each row's last position only;
+ * through ND4J ops it had cost a prefill a workspace that grew, and was zeroed again, with each larger prompt batch.
  */
-final class HeapSteps extends Nd4jForward {
+final class HeapSteps implements DecodeSteps {
+    private final DecoderWeights dw;
+    private final int batch;
     private final HeapKvCache heap;
     private final float[][] vectors;  // gains and biases read at start, VECTORS per layer, then lnf g/b, head b
 
     HeapSteps(DecoderWeights dw, int batch, int capacity, int[] padLeft) {
-        super(dw, batch);
+        this.dw = dw;
+        this.batch = batch;
         ModelConfig model = dw.model;
         heap = new HeapKvCache(model.nLayers(), batch, model.nHeads(), model.kvHeads(), model.headDim(), capacity,
                 padLeft, (float) TransformerBlock.MASKED);
@@ -43,14 +47,33 @@ final class HeapSteps extends Nd4jForward {
     }
 
     private HeapSteps(HeapSteps parent, int[] rows) {
-        super(parent.dw, rows.length);
+        this.dw = parent.dw;
+        this.batch = rows.length;
         heap = new HeapKvCache(parent.heap, rows);
         vectors = parent.vectors;
     }
 
     @Override
     public float[][] forward(int[][] chunk, int length, int[] padLeft) {
-        return chunk[0].length == 1 ? heapStep(chunk, length, padLeft) : forwardNd4j(chunk, length, padLeft);
+        int s = chunk[0].length;
+        if (s > 1 && length != 0) {
+            throw new IllegalStateException("heap attention takes one multi-token chunk, first");
+        }
+        int n = batch * s;
+        int[] ids = new int[n];
+        int[] pos = new int[n];
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < s; i++) {
+                ids[b * s + i] = chunk[b][i];
+                pos[b * s + i] = Math.max(0, length + i - padLeft[b]);
+            }
+        }
+        if (s == 1) {
+            return run(ids, pos, 1, length, stepBuffers(dw.model, batch));
+        }
+        try (StepBuffers prompt = new StepBuffers(dw.model, n, batch)) {   // once per session: not kept
+            return run(ids, pos, s, length, prompt);
+        }
     }
 
     @Override
@@ -58,44 +81,22 @@ final class HeapSteps extends Nd4jForward {
         return new HeapSteps(this, rows);
     }
 
-    /** The prompt chunk (the cache is empty): attend over the chunk itself, keep its keys and values for the steps. */
-    @Override
-    INDArray[] cacheChunk(int l, INDArray k, INDArray v, int s, int length, int total) {
-        if (s == 1 || length != 0) {
-            throw new IllegalStateException("heap attention takes one multi-token chunk, first");
-        }
-        heap.putChunk(l, HostKernels.heapCopy(k), 0, HostKernels.heapCopy(v), 0, 0, s);
-        return new INDArray[]{k, v};
-    }
-
-    @Override
-    INDArray stepBias(int total) {
-        throw new IllegalStateException("heap steps decode one token in Java, not through ND4J attention");
-    }
-
     /** Per layer, the gains and biases a heap step reads from Java: ln1 g/b, ln2 g/b, qkv, o, ff1 and ff2 biases. */
     static final int VECTORS = 8;
 
     /**
-     * One decoding step with the cache in Java ({@link HeapKvCache}). The residual stream, LayerNorms, biases,
-     * residual adds and attention run on Java arrays and the projections call OpenBLAS directly
-     * ({@link HostMatrix}) on arrays allocated once per batch size and thread ({@link StepBuffers}); GELU is
-     * a Java loop at every batch size (on the vector API ~0.5 ns a value; six ND4J ops cost 5–10 µs each whatever the
-     * size, and at batch 16 they were a fifth of a step at the tiny shape). A step thus
-     * creates no native buffers: ND4J frees each op's buffers (workspace ones included) only after a garbage
-     * collection, and ~100 per step left tens of thousands pending between collections. At these sizes an ND4J
-     * op costs 5–40 µs whatever its arithmetic (libnd4j's layer_norm ~30 µs for one row, xw_plus_b ~35 µs).
+     * The n = batch·s rows of a chunk (row b·s + i: row b's token at position {@code pos[b·s + i]}) through the blocks,
+     * with attention over the cache ({@link HeapKvCache#step} for one token, {@link HeapKvCache#chunk} for the prompt);
+     * returns the log-probabilities after each row's last token. The residual stream, norms, biases, residual adds,
+     * activations and attention run on Java arrays and the projections call OpenBLAS directly ({@link HostMatrix}) on
+     * {@code buf}. A step thus creates no native buffers: ND4J frees each op's buffers (workspace ones included) only
+     * after a garbage collection, and ~100 per step left tens of thousands pending between collections. At these sizes
+     * an ND4J op costs 5–40 µs whatever its arithmetic (libnd4j's layer_norm ~30 µs for one row, xw_plus_b ~35 µs), and
+     * GELU's six ops were a fifth of a batch-16 step at the tiny shape (the Java loop: ~0.5 ns a value).
      */
-    private float[][] heapStep(int[][] chunk, int length, int[] padLeft) {
+    private float[][] run(int[] ids, int[] pos, int s, int length, StepBuffers buf) {
         ModelConfig model = dw.model;
-        StepBuffers buf = stepBuffers(model, batch);
-        int d = model.dModel(), nl = model.nLayers();
-        int[] ids = new int[batch];
-        int[] pos = new int[batch];
-        for (int b = 0; b < batch; b++) {
-            ids[b] = chunk[b][0];
-            pos[b] = Math.max(0, length - padLeft[b]);
-        }
+        int n = ids.length, d = model.dModel(), nl = model.nLayers();
         embeddings(ids, pos, buf);
         float scale = (float) (1.0 / Math.sqrt(model.headDim()));
         for (int l = 0; l < nl; l++) {
@@ -103,39 +104,49 @@ final class HeapSteps extends Nd4jForward {
             int v = VECTORS * l;
             norm(buf.x, vectors[v], vectors[v + 1], buf.aHeap);
             buf.aPtr.put(buf.aHeap);
-            blk.wQkv().multiply(buf.aPtr, batch, buf.qkvPtr);
+            blk.wQkv().multiply(buf.aPtr, n, buf.qkvPtr);
             buf.qkvPtr.get(buf.qkvHeap);
             HostKernels.addRowVector(buf.qkvHeap, vectors[v + 4]);
             if (dw.hostRopeCos != null) {
                 HostKernels.ropeRows(buf.qkvHeap, pos, dw.hostRopeCos, dw.hostRopeSin, model.nHeads() + model.kvHeads(),
                         model.headDim(), model.qkvWidth());
             }
-            heap.step(l, buf.qkvHeap, length, scale, buf.aHeap);
+            if (s == 1) {
+                heap.step(l, buf.qkvHeap, length, scale, buf.aHeap);
+            } else {
+                heap.chunk(l, buf.qkvHeap, s, scale, buf.aHeap);
+            }
             buf.aPtr.put(buf.aHeap);
-            blk.wO().multiply(buf.aPtr, batch, buf.outPtr);
+            blk.wO().multiply(buf.aPtr, n, buf.outPtr);
             buf.outPtr.get(buf.outHeap);
             HostKernels.addResidual(buf.x, buf.outHeap, vectors[v + 5]);
             norm(buf.x, vectors[v + 2], vectors[v + 3], buf.aHeap);
             buf.aPtr.put(buf.aHeap);
             if (dw.swiglu()) {   // gate|up into the wide buffer, silu(gate)·up in Java into the hidden one
-                blk.w1().multiply(buf.aPtr, batch, buf.gateUpPtr);
+                blk.w1().multiply(buf.aPtr, n, buf.gateUpPtr);
                 buf.gateUpPtr.get(buf.gateUpHeap);
                 HostKernels.addRowVector(buf.gateUpHeap, vectors[v + 6]);
                 HostKernels.swiglu(buf.gateUpHeap, model.dFf(), buf.hiddenHeap);
-                buf.hiddenPtr.put(buf.hiddenHeap);
             } else {
-                blk.w1().multiply(buf.aPtr, batch, buf.hiddenPtr);
+                blk.w1().multiply(buf.aPtr, n, buf.hiddenPtr);
                 buf.hiddenPtr.get(buf.hiddenHeap);
                 HostKernels.addRowVector(buf.hiddenHeap, vectors[v + 6]);
                 HostKernels.geluInPlace(buf.hiddenHeap);
-                buf.hiddenPtr.put(buf.hiddenHeap);
             }
-            blk.w2().multiply(buf.hiddenPtr, batch, buf.outPtr);
+            buf.hiddenPtr.put(buf.hiddenHeap);
+            blk.w2().multiply(buf.hiddenPtr, n, buf.outPtr);
             buf.outPtr.get(buf.outHeap);
             HostKernels.addResidual(buf.x, buf.outHeap, vectors[v + 7]);
         }
-        norm(buf.x, vectors[VECTORS * nl], vectors[VECTORS * nl + 1], buf.aHeap);
-        buf.aPtr.put(buf.aHeap);
+        float[] last = buf.x;
+        if (s > 1) {   // the head at each row's last position only
+            last = new float[batch * d];
+            for (int b = 0; b < batch; b++) {
+                System.arraycopy(buf.x, (b * s + s - 1) * d, last, b * d, d);
+            }
+        }
+        norm(last, vectors[VECTORS * nl], vectors[VECTORS * nl + 1], buf.aHeap);
+        buf.aPtr.put(buf.aHeap, 0, batch * d);
         dw.hostHead.multiply(buf.aPtr, batch, buf.logitsPtr);
         buf.logitsPtr.get(buf.logitsHeap);
         int vocab = model.vocabSize();
@@ -180,37 +191,52 @@ final class HeapSteps extends Nd4jForward {
     }
 
     /**
-     * The buffers of a heap-attention decoding step at one batch size, allocated once per thread outside workspaces:
-     * native memory for OpenBLAS's inputs and outputs (an ND4J array where ND4J's pullRows writes), Java arrays for the
-     * residual stream and everything computed in Java.
+     * The buffers of a chunk of {@code rows} rows whose head runs on {@code outRows} of them: one per step batch size
+     * and thread, kept (allocated outside workspaces), or one per prompt chunk, closed after it. Native memory for
+     * OpenBLAS's inputs and outputs, Java arrays for the residual stream and everything computed in Java.
      */
-    private static final class StepBuffers {
-        final INDArray a;                                      // an ND4J array where ND4J ops write it
+    private static final class StepBuffers implements AutoCloseable {
+        final INDArray a;                                      // an ND4J array where ND4J's pullRows writes
         final FloatPointer aPtr, qkvPtr, outPtr, hiddenPtr, logitsPtr;
         final float[] x, aHeap, qkvHeap, outHeap, logitsHeap;
         final float[] hiddenHeap;
-        final FloatPointer gateUpPtr;   // SwiGLU only: the fused gate|up projection, [batch, 2·dFf]
+        final FloatPointer gateUpPtr;   // SwiGLU only: the fused gate|up projection, [rows, 2·dFf]
         final float[] gateUpHeap;
 
         StepBuffers(ModelConfig m, int batch) {
+            this(m, batch, batch);
+        }
+
+        StepBuffers(ModelConfig m, int rows, int outRows) {
             int d = m.dModel();
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                a = Nd4j.create(DataType.FLOAT, batch, d);
+                a = Nd4j.create(DataType.FLOAT, rows, d);
             }
             aPtr = new FloatPointer(a.data().addressPointer());
-            hiddenPtr = new FloatPointer((long) batch * m.dFf());
-            qkvPtr = new FloatPointer((long) batch * m.qkvWidth());
-            outPtr = new FloatPointer((long) batch * d);
-            logitsPtr = new FloatPointer((long) batch * m.vocabSize());
+            hiddenPtr = new FloatPointer((long) rows * m.dFf());
+            qkvPtr = new FloatPointer((long) rows * m.qkvWidth());
+            outPtr = new FloatPointer((long) rows * d);
+            logitsPtr = new FloatPointer((long) outRows * m.vocabSize());
             boolean swiglu = m.arch().mlp() == Architecture.Mlp.SWIGLU;
-            hiddenHeap = new float[batch * m.dFf()];
-            gateUpPtr = swiglu ? new FloatPointer((long) batch * m.mlpInWidth()) : null;
-            gateUpHeap = swiglu ? new float[batch * m.mlpInWidth()] : null;
-            x = new float[batch * d];
-            aHeap = new float[batch * d];
-            qkvHeap = new float[batch * m.qkvWidth()];
-            outHeap = new float[batch * d];
-            logitsHeap = new float[batch * m.vocabSize()];
+            hiddenHeap = new float[rows * m.dFf()];
+            gateUpPtr = swiglu ? new FloatPointer((long) rows * m.mlpInWidth()) : null;
+            gateUpHeap = swiglu ? new float[rows * m.mlpInWidth()] : null;
+            x = new float[rows * d];
+            aHeap = new float[rows * d];
+            qkvHeap = new float[rows * m.qkvWidth()];
+            outHeap = new float[rows * d];
+            logitsHeap = new float[outRows * m.vocabSize()];
+        }
+
+        /** Frees the native buffers now (a prompt's are large; the garbage collector would free them late). */
+        @Override
+        public void close() {
+            for (FloatPointer p : new FloatPointer[]{hiddenPtr, qkvPtr, outPtr, logitsPtr, gateUpPtr}) {
+                if (p != null) {
+                    p.close();
+                }
+            }
+            a.close();
         }
     }
 

@@ -116,4 +116,38 @@ class HeapKvCacheTest {
             }
         }
     }
+
+    @Test
+    void aPromptChunkAttendsCausallyAsOneStepAtATimeDoes() {
+        int[] padLeft = {0, 2, 1};
+        int s = 5;
+        HeapKvCache chunked = new HeapKvCache(L, B, H, DH, CAP, padLeft, MASKED);
+        HeapKvCache stepped = new HeapKvCache(L, B, H, DH, CAP, padLeft, MASKED);
+        for (int l = 0; l < L; l++) {
+            float[] qkv = random(B * s * 3 * D);   // rows ordered (row, position)
+            float[] out = new float[B * s * D];
+            chunked.chunk(l, qkv, s, 0.5f, out);
+            for (int i = 0; i < s; i++) {
+                float[] stepQkv = new float[B * 3 * D], stepOut = new float[B * D];
+                for (int b = 0; b < B; b++) {
+                    System.arraycopy(qkv, (b * s + i) * 3 * D, stepQkv, b * 3 * D, 3 * D);
+                }
+                stepped.step(l, stepQkv, i, 0.5f, stepOut);
+                for (int b = 0; b < B; b++) {
+                    if (i < padLeft[b]) {
+                        continue;   // a padding position's own output is never read
+                    }
+                    for (int j = 0; j < D; j++) {
+                        assertEquals(stepOut[b * D + j], out[(b * s + i) * D + j], 1e-6f, "l=" + l + " row " + b + " position " + i);
+                    }
+                }
+            }
+        }
+        float[] qkv = random(B * 3 * D), a = new float[B * D], b = new float[B * D];
+        chunked.step(0, qkv, s, 0.5f, a);
+        stepped.step(0, qkv, s, 0.5f, b);
+        for (int j = 0; j < B * D; j++) {
+            assertEquals(b[j], a[j], 1e-6f, "the next step sees the same cache");
+        }
+    }
 }
