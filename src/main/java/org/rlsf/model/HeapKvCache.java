@@ -25,6 +25,7 @@ final class HeapKvCache {
     private final float[][] values;    // [layer][((b·KV + h)·capacity + t)·dh + i]
     private final float[] bias;        // [b·stride + t]: additive, −1e9 on each row's left padding
     private final float[] scores;      // scratch, one (row, head) at a time
+    private int filled;                // positions [0, filled) hold keys and values (a fork copies only those)
 
     HeapKvCache(int layers, int batch, int heads, int headDim, int capacity, int[] padLeft, float masked) {
         this(layers, batch, heads, heads, headDim, capacity, padLeft, masked);
@@ -61,10 +62,17 @@ final class HeapKvCache {
         this.keysT = new float[layers][batch * keySize];
         this.values = new float[layers][batch * valueSize];
         this.bias = new float[batch * stride];
+        this.filled = parent.filled;
+        int keyRows = kvHeads * headDim, valueBlock = capacity * headDim;
         for (int i = 0; i < batch; i++) {
             for (int l = 0; l < layers; l++) {
-                System.arraycopy(parent.keysT[l], rows[i] * keySize, keysT[l], i * keySize, keySize);
-                System.arraycopy(parent.values[l], rows[i] * valueSize, values[l], i * valueSize, valueSize);
+                for (int r = 0; r < keyRows; r++) {   // each key row's filled positions
+                    System.arraycopy(parent.keysT[l], rows[i] * keySize + r * stride, keysT[l], i * keySize + r * stride, filled);
+                }
+                for (int h = 0; h < kvHeads; h++) {   // each head's filled value rows
+                    System.arraycopy(parent.values[l], rows[i] * valueSize + h * valueBlock, values[l],
+                            i * valueSize + h * valueBlock, filled * headDim);
+                }
             }
             System.arraycopy(parent.bias, rows[i] * stride, bias, i * stride, stride);
         }
@@ -76,6 +84,7 @@ final class HeapKvCache {
      * [b][kv head][s][dh] (row-major) as a multi-token chunk's split projections are.
      */
     void putChunk(int layer, float[] k, int kOffset, float[] v, int vOffset, int at, int s) {
+        filled = Math.max(filled, at + s);
         float[] kT = keysT[layer], vs = values[layer];
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < kvHeads; h++) {
@@ -96,6 +105,7 @@ final class HeapKvCache {
      * positions [0, at] to {@code out} ([b][h][dh]). {@code scale} multiplies the query·key products.
      */
     void step(int layer, float[] qkv, int at, float scale, float[] out) {
+        filled = Math.max(filled, at + 1);
         float[] kT = keysT[layer], vs = values[layer];
         int d = heads * headDim, width = d + 2 * kvHeads * headDim, group = heads / kvHeads;
         for (int b = 0; b < batch; b++) {
@@ -115,6 +125,7 @@ final class HeapKvCache {
      * masked as in a step; a padding position's own output is never read.
      */
     void chunk(int layer, float[] qkv, int s, float scale, float[] out) {
+        filled = Math.max(filled, s);
         float[] kT = keysT[layer], vs = values[layer];
         int d = heads * headDim, width = d + 2 * kvHeads * headDim, group = heads / kvHeads;
         for (int b = 0; b < batch; b++) {
