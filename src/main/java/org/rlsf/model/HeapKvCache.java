@@ -80,26 +80,6 @@ final class HeapKvCache {
     }
 
     /**
-     * Stores positions [at, at + s) of layer {@code layer} from {@code k} and {@code v}, both laid out
-     * [b][kv head][s][dh] (row-major) as a multi-token chunk's split projections are.
-     */
-    void putChunk(int layer, float[] k, int kOffset, float[] v, int vOffset, int at, int s) {
-        filled = Math.max(filled, at + s);
-        float[] kT = keysT[layer], vs = values[layer];
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < kvHeads; h++) {
-                int bh = b * kvHeads + h, src = bh * s * headDim;
-                for (int t = 0; t < s; t++) {
-                    for (int i = 0; i < headDim; i++) {
-                        kT[(bh * headDim + i) * stride + at + t] = k[kOffset + src + t * headDim + i];
-                    }
-                }
-                System.arraycopy(v, vOffset + src, vs, (bh * capacity + at) * headDim, s * headDim);
-            }
-        }
-    }
-
-    /**
      * One decoding step of layer {@code layer}: stores position {@code at} from the fused projections {@code qkv}
      * (per row [H·dh query | KV·dh key | KV·dh value] of its new token), then writes each row's attention output over
      * positions [0, at] to {@code out} ([b][h][dh]). {@code scale} multiplies the query·key products.

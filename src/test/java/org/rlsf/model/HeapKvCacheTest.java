@@ -54,16 +54,16 @@ class HeapKvCacheTest {
         int[] padLeft = {0, 2, 1};
         int s = 3;
         HeapKvCache cache = new HeapKvCache(L, B, H, DH, CAP, padLeft, MASKED);
-        for (int l = 0; l < L; l++) {   // a prefill chunk, laid out [b][h][s][dh] at offsets 1 and 5 of its arrays
-            float[] k = random(1 + B * H * s * DH), v = random(5 + B * H * s * DH);
-            cache.putChunk(l, k, 1, v, 5, 0, s);
+        for (int l = 0; l < L; l++) {   // a prompt chunk: fused projection rows ordered (row, position)
+            float[] qkv = random(B * s * 3 * D);
+            cache.chunk(l, qkv, s, 1f, new float[B * s * D]);
             for (int b = 0; b < B; b++) {
                 for (int h = 0; h < H; h++) {
                     for (int t = 0; t < s; t++) {
                         for (int i = 0; i < DH; i++) {
-                            int src = ((b * H + h) * s + t) * DH + i;
-                            keys[l][b][h][t][i] = k[1 + src];
-                            values[l][b][h][t][i] = v[5 + src];
+                            int row = (b * s + t) * 3 * D;
+                            keys[l][b][h][t][i] = qkv[row + D + h * DH + i];
+                            values[l][b][h][t][i] = qkv[row + 2 * D + h * DH + i];
                         }
                     }
                 }
