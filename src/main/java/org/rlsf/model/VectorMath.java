@@ -130,18 +130,27 @@ public final class VectorMath {
 
     /** {@link #weightedRows} over columns [from, width). */
     static void scalarWeightedRows(float[] p, int n, float[] rows, int base, int width, int from, float scale, float[] out, int o) {
-        for (int i = from; i < width; i++) {
-            out[o + i] = 0;
-        }
-        for (int t = 0; t < n; t++) {
-            float w = p[t];
-            int r = base + t * width;
-            for (int i = from; i < width; i++) {
-                out[o + i] += w * rows[r + i];
+        int i = from;
+        for (; i + 3 < width; i += 4) {   // four columns per pass, each its own running sum
+            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (int t = 0, r = base + i; t < n; t++, r += width) {
+                float w = p[t];
+                s0 += w * rows[r];
+                s1 += w * rows[r + 1];
+                s2 += w * rows[r + 2];
+                s3 += w * rows[r + 3];
             }
+            out[o + i] = s0 * scale;
+            out[o + i + 1] = s1 * scale;
+            out[o + i + 2] = s2 * scale;
+            out[o + i + 3] = s3 * scale;
         }
-        for (int i = from; i < width; i++) {
-            out[o + i] *= scale;
+        for (; i < width; i++) {
+            float s0 = 0;
+            for (int t = 0, r = base + i; t < n; t++, r += width) {
+                s0 += p[t] * rows[r];
+            }
+            out[o + i] = s0 * scale;
         }
     }
 
