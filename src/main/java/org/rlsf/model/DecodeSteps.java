@@ -18,4 +18,23 @@ interface DecodeSteps {
 
     /** Steps over a copy of these rows' caches (rows may repeat, in any order). */
     DecodeSteps fork(int[] rows, int[] padLeft);
+
+    /**
+     * A chunk flattened to rows ordered (row, position): each row's token ids and positions (counted from the row's
+     * first real token, 0 on its left padding), as both implementations feed the embeddings and rotary tables.
+     */
+    record ChunkRows(int[] ids, int[] positions) {
+        static ChunkRows of(int[][] chunk, int length, int[] padLeft) {
+            int batch = chunk.length, s = chunk[0].length;
+            int[] ids = new int[batch * s];
+            int[] pos = new int[batch * s];
+            for (int b = 0; b < batch; b++) {
+                for (int i = 0; i < s; i++) {
+                    ids[b * s + i] = chunk[b][i];
+                    pos[b * s + i] = Math.max(0, length + i - padLeft[b]);
+                }
+            }
+            return new ChunkRows(ids, pos);
+        }
+    }
 }

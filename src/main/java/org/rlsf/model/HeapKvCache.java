@@ -3,13 +3,14 @@ package org.rlsf.model;
 import java.util.Arrays;
 
 /**
- * The key/value cache of one decoding batch in Java arrays, and single-token attention over it in plain Java loops:
- * the CPU path of {@link KvCacheDecoder}'s decoding steps. A step's attention touches a few hundred thousand numbers
- * in 64 tiny per-(row, head) products; libnd4j's batched matmul and softmax spent 300–450 µs per layer on that at
- * batch 16, these loops about a fifth of it. Keys are stored transposed per (row, head), [dh][capacity], so that the
- * query·key products run over contiguous positions; values as rows, [capacity][dh], so that the probability-weighted
- * sum adds whole value rows ({@link VectorMath#weightedRows}, no reduction per output). With grouped-query attention the cache holds the key/value
- * heads only, and query head h reads key/value head h / (heads / kvHeads).
+ * The key/value cache of one decoding batch in Java arrays, and attention over it in plain Java loops (one token per
+ * row a step, or a prompt chunk causally): the CPU path of {@link KvCacheDecoder}'s decoding. A step's attention
+ * touches a few hundred thousand numbers in 64 tiny per-(row, head) products; libnd4j's batched matmul and softmax
+ * spent 300–450 µs per layer on that at batch 16, these loops (on the Vector API) about a tenth of it. Keys are stored
+ * transposed per (row, head), [dh][stride] with each row padded to whole vectors, so the query·key scores run a
+ * register of positions at a time ({@link VectorMath#queryKeys}); values as rows, [capacity][dh], so the
+ * probability-weighted sum adds whole rows ({@link VectorMath#weightedRows}). With grouped-query attention the cache
+ * holds the key/value heads only, and query head h reads key/value head h / (heads / kvHeads).
  *
  * <p>Plain Java, no ND4J: {@code HeapKvCacheTest} checks it against a direct computation and
  * {@code KvCacheDecoderTest} checks the decoder on it against the training graph.

@@ -59,20 +59,12 @@ final class HeapSteps implements DecodeSteps {
         if (s > 1 && length != 0) {
             throw new IllegalStateException("heap attention takes one multi-token chunk, first");
         }
-        int n = batch * s;
-        int[] ids = new int[n];
-        int[] pos = new int[n];
-        for (int b = 0; b < batch; b++) {
-            for (int i = 0; i < s; i++) {
-                ids[b * s + i] = chunk[b][i];
-                pos[b * s + i] = Math.max(0, length + i - padLeft[b]);
-            }
-        }
+        ChunkRows rows = ChunkRows.of(chunk, length, padLeft);
         if (s == 1) {
-            return run(ids, pos, 1, length, stepBuffers(dw.model, batch));
+            return run(rows.ids(), rows.positions(), 1, length, stepBuffers(dw.model, batch));
         }
-        try (StepBuffers prompt = new StepBuffers(dw.model, n, batch)) {   // once per session: not kept
-            return run(ids, pos, s, length, prompt);
+        try (StepBuffers prompt = new StepBuffers(dw.model, batch * s, batch)) {   // once per session: not kept
+            return run(rows.ids(), rows.positions(), s, length, prompt);
         }
     }
 

@@ -61,17 +61,11 @@ final class Nd4jSteps implements DecodeSteps {
     public float[][] forward(int[][] chunk, int length, int[] padLeft) {
         ModelConfig model = dw.model;
         int s = chunk[0].length;
-        int n = batch * s, total = length + s;
+        int total = length + s;
 
         // 1) token + position embeddings, rows ordered (b, s)
-        int[] ids = new int[n];
-        int[] pos = new int[n];
-        for (int b = 0; b < batch; b++) {
-            for (int i = 0; i < s; i++) {
-                ids[b * s + i] = chunk[b][i];
-                pos[b * s + i] = Math.max(0, length + i - padLeft[b]);
-            }
-        }
+        ChunkRows rows = ChunkRows.of(chunk, length, padLeft);
+        int[] ids = rows.ids(), pos = rows.positions();
         INDArray x = Nd4j.pullRows(dw.w.wte(), 1, ids);                                        // [n, d]
         if (dw.w.wpe() != null) {
             NativeContexts.exec(new AddOp(x, Nd4j.pullRows(dw.w.wpe(), 1, pos), x));
