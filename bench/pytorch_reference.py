@@ -208,6 +208,14 @@ def openblas_threads():
         return "n/a"
 
 
+def blas_library():
+    """The BLAS this process loaded, as its file path: Debian's torch calls whatever libblas.so.3 the alternatives
+    system points at, which is the slow reference BLAS unless an optimised one (libopenblas0-pthread) is installed."""
+    with open("/proc/self/maps") as maps:
+        libs = {l.split()[-1] for l in maps if l.split()[-1].startswith("/") and ("blas" in l.split()[-1] or "mkl" in l.split()[-1])}
+    return ",".join(sorted(libs)) or "n/a"
+
+
 def dpo(model, ids, a, out):
     """The DPO step: batch/2 pairs, rows 2i/2i+1 = chosen/rejected, prompt = the first quarter."""
     pairs = max(1, a.batch // 2)
@@ -280,7 +288,7 @@ def main():
              else Gpt(a.vocab, a.d, a.layers, a.heads, a.d_ff, a.context))
     params = sum(p.numel() for p in model.parameters())
     out = {"torch_version": torch.__version__, "threads": a.threads, "torch_threads": torch.get_num_threads(),
-           "openblas_threads": openblas_threads(), "env_omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
+           "openblas_threads": openblas_threads(), "blas_library": blas_library(), "env_omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
            "env_openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
            "env_openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"), "sgemm_gflops": sgemm_gflops(),
            "vocab_size": a.vocab, "d_model": a.d,
