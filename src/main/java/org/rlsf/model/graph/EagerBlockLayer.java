@@ -456,6 +456,11 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
      * product measured several times faster than libnd4j's strided column reduction at these shapes.
      */
     static void columnSums(INDArray m, INDArray out) {
+        columnSums(m, out, 0.0);
+    }
+
+    /** out = Σ rows of m + beta·out ({@link #columnSums(INDArray, INDArray)} that can accumulate). */
+    static void columnSums(INDArray m, INDArray out, double beta) {
         long n = m.size(0);
         INDArray ones = ONES.get();
         if (ones == null || ones.length() < n || ones.dataType() != m.dataType()) {
@@ -465,7 +470,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             ONES.set(ones);
         }
         INDArray row = ones.get(NDArrayIndex.point(0), NDArrayIndex.interval(0, n)).reshape(1, n);
-        Matmul.gemm(row, false, m, false, out.reshape(1, out.length()), 1.0, 0.0);
+        Matmul.gemm(row, false, m, false, out.reshape(1, out.length()), 1.0, beta);
     }
 
     /**

@@ -103,7 +103,9 @@ public class LmHead extends RnnOutputLayer {
      * ({@code activate}) stays DL4J's.
      */
     static final class Eager extends Runtime {
-        private INDArray scoredInput, scoredLabels, scoredMask;
+        private INDArray scoredInput, scoredLabels;
+        /** The label mask of the last pass, by value: DL4J sets the mask again (a new array) before it asks for the score. */
+        private double[] scoredKeep;
         private double loss;
 
         Eager(NeuralNetConfiguration conf, DataType dataType) {
@@ -112,7 +114,7 @@ public class LmHead extends RnnOutputLayer {
 
         @Override
         public double computeScore(double fullNetRegTerm, boolean training, LayerWorkspaceMgr workspaceMgr) {
-            if (scoredInput != input || scoredLabels != labels || scoredMask != maskArray) {
+            if (scoredInput != input || scoredLabels != labels || !java.util.Arrays.equals(scoredKeep, keep())) {
                 pass(false);
             }
             score = loss / input.size(0) + fullNetRegTerm;
@@ -141,10 +143,7 @@ public class LmHead extends RnnOutputLayer {
             long mb = input.size(0), d = input.size(1), t = input.size(2), v = layerConf().getNOut();
             INDArray x = HeadKernels.asRows(input);
             double[] ids = labels.reshape('c', 1, mb * t).toDoubleVector();   // labels [mb, 1, T]: class indices
-            // DL4J's setMaskArray keeps the [mb, T] label mask as a time-major [mb·T, 1] column (its 'f' order)
-            INDArray mask = maskArray == null || maskArray.rank() == 2 && maskArray.size(0) == mb && maskArray.size(1) == t
-                    ? maskArray : maskArray.reshape('f', mb, t);
-            double[] keep = mask == null ? null : mask.dup('c').reshape('c', 1, mb * t).toDoubleVector();
+            double[] keep = keep();
             int kept = 0;
             int[] flat = new int[(int) (mb * t)];
             for (int i = 0; i < flat.length; i++) {
@@ -181,7 +180,7 @@ public class LmHead extends RnnOutputLayer {
                     }
                     Matmul.gemm(xc, true, g, false, dW, 1.0, 1.0);                               // dW += xᵀ·g
                     if (dB != null) {
-                        dB.addi(g.sum(0).reshape(dB.shape()));
+                        EagerBlockLayer.columnSums(g, dB, 1.0);                                  // dB += Σ rows of g
                     }
                     HeadKernels.scatterAdd(dx, at, Matmul.timesTransposed(g, w));               // dx rows += g·Wᵀ
                 }
@@ -189,8 +188,20 @@ public class LmHead extends RnnOutputLayer {
             loss = sum;
             scoredInput = input;
             scoredLabels = labels;
-            scoredMask = maskArray;
+            scoredKeep = keep;
             return dx;
+        }
+
+        /** The label mask as weights per (b, t) row-major position, or null without a mask. */
+        private double[] keep() {
+            if (maskArray == null) {
+                return null;
+            }
+            long mb = input.size(0), t = input.size(2);
+            // DL4J's setMaskArray keeps the [mb, T] label mask as a time-major [mb·T, 1] column (its 'f' order)
+            INDArray mask = maskArray.rank() == 2 && maskArray.size(0) == mb && maskArray.size(1) == t
+                    ? maskArray : maskArray.reshape('f', mb, t);
+            return mask.dup('c').reshape('c', 1, mb * t).toDoubleVector();
         }
 
         @Override
@@ -198,7 +209,7 @@ public class LmHead extends RnnOutputLayer {
             super.clear();
             scoredInput = null;
             scoredLabels = null;
-            scoredMask = null;
+            scoredKeep = null;
         }
     }
 }
