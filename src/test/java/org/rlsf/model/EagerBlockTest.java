@@ -133,6 +133,34 @@ class EagerBlockTest {
         assertTrue(maxAbsDiff(grads[0], grads[1]) < 1e-12, "differ by " + maxAbsDiff(grads[0], grads[1]));
     }
 
+    /**
+     * The float32 kernels (direct BLAS on views of the projections, the Java row loops) against the float64 path that
+     * the test above checks against SameDiff: one gradient, same parameters, within float32 rounding.
+     */
+    @ParameterizedTest
+    @MethodSource("designs")
+    void floatGradientsMatchTheDoublePath(ModelConfig model) {
+        ComputationGraph single = graph(model, false, DataType.FLOAT), twice = graph(model, false, DataType.DOUBLE);
+        twice.setParams(single.params().castTo(DataType.DOUBLE));
+        INDArray[] grads = new INDArray[2];
+        double[] scores = new double[2];
+        ComputationGraph[] graphs = {single, twice};
+        for (int i = 0; i < 2; i++) {
+            DataSet ds = batch(i == 0 ? DataType.FLOAT : DataType.DOUBLE);
+            graphs[i].setInputs(ds.getFeatures());
+            graphs[i].setLabels(ds.getLabels());
+            graphs[i].setLayerMaskArrays(null, new INDArray[]{ds.getLabelsMaskArray()});
+            graphs[i].computeGradientAndScore();
+            grads[i] = graphs[i].gradient().gradient().castTo(DataType.DOUBLE);
+            scores[i] = graphs[i].score();
+        }
+        assertEquals(scores[1], scores[0], 1e-5 * Math.abs(scores[1]));
+        double scale = grads[1].amaxNumber().doubleValue();
+        assertTrue(scale > 1e-3, "the gradient is not trivially zero");
+        assertTrue(maxAbsDiff(grads[0], grads[1]) < 1e-4 * scale,
+                "float32 gradients differ by " + maxAbsDiff(grads[0], grads[1]) + " (largest " + scale + ")");
+    }
+
     @ParameterizedTest
     @MethodSource("designs")
     void floatTrainingStepsLandOnTheSameWeights(ModelConfig model) {

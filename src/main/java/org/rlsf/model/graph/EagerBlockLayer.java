@@ -208,14 +208,15 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         INDArray[] n1 = norm(x, rms(), b.getEps(), p.get(LN1_G), p.get(LN1_B));    // xhat, rstd, xhat·g + b
         INDArray a = n1[2];
         INDArray qkv = project(a, W_QKV, B_QKV);                      // [n, (H + 2·KV)·dh]
-        INDArray[] heads = splitHeads(qkv, mb, t, h, kv, dh);                       // q [mb, H, T, dh], k and v [mb, KV, T, dh]
-        INDArray q = rotary(heads[0], false), k = rotary(heads[1], false), v = heads[2];
+        long qd = (long) h * dh, kvd = (long) kv * dh;
+        // q [mb, H, T, dh], k and v [mb, KV, T, dh]: views of the projection's columns [q | k | v] (rotary: new arrays)
+        INDArray q = rotary(heads(qkv, 0, mb, t, h, dh), false), k = rotary(heads(qkv, qd, mb, t, kv, dh), false);
+        INDArray v = heads(qkv, qd + kvd, mb, t, kv, dh);
         INDArray probs = Nd4j.createUninitialized(q.dataType(), mb, h, t, t);                // [mb, H, T, T]
-        Matmul.batched(grouped(q, kv), false, k, true, grouped(probs, kv), 1.0 / Math.sqrt(dh), 0.0);
+        Matmul.perHead(q, false, k, true, probs, 1.0 / Math.sqrt(dh), 0.0);
         causalSoftmax(probs);
-        INDArray mixed = Nd4j.createUninitialized(q.dataType(), mb, h, t, dh);
-        Matmul.batched(grouped(probs, kv), false, v, false, grouped(mixed, kv), 1.0, 0.0);
-        INDArray att = mixed.permute(0, 2, 1, 3).dup('c').reshape('c', n, (long) h * dh);
+        INDArray att = Nd4j.createUninitialized(q.dataType(), n, qd);                         // heads side by side
+        Matmul.perHead(probs, false, v, false, heads(att, 0, mb, t, h, dh), 1.0, 0.0);
         INDArray x1 = project(att, W_O, B_O).addi(x);
 
         // MLP on N2(x1)
@@ -253,21 +254,22 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
 
         // attention: x1 = x + att·Wo + bo
         linearGrads(c.att, dX1, W_O, B_O);
-        INDArray dAtt = projectBackward(dX1, W_O)
-                .reshape('c', mb, t, h, dh).permute(0, 2, 1, 3).dup('c');           // [mb, H, T, dh]
-        HeadGrads dHeads = HeadGrads.of(dAtt.dataType(), mb, t, h, kv, dh);
-        Matmul.batched(grouped(c.probs, kv), true, grouped(dAtt, kv), false, dHeads.v(), 1.0, 0.0);     // dV
+        long qd = (long) h * dh, kvd = (long) kv * dh;
+        INDArray dAtt = heads(projectBackward(dX1, W_O), 0, mb, t, h, dh);         // [mb, H, T, dh], a view
+        INDArray dQkv = Nd4j.createUninitialized(dAtt.dataType(), mb * t, qd + 2 * kvd);   // [n, (H + 2·KV)·dh]
+        INDArray dq = heads(dQkv, 0, mb, t, h, dh), dk = heads(dQkv, qd, mb, t, kv, dh);
+        INDArray dv = heads(dQkv, qd + kvd, mb, t, kv, dh);
+        Matmul.perHead(c.probs, true, dAtt, false, dv, 1.0, 0.0);                                 // dV
         INDArray dP = Nd4j.createUninitialized(dAtt.dataType(), mb, h, t, t);                     // [mb, H, T, T]
-        Matmul.batched(grouped(dAtt, kv), false, c.v, true, grouped(dP, kv), 1.0, 0.0);
-        INDArray dS = grouped(causalSoftmaxBackward(dP, c.probs), kv);                          // softmax'
+        Matmul.perHead(dAtt, false, c.v, true, dP, 1.0, 0.0);
+        INDArray dS = causalSoftmaxBackward(dP, c.probs);                                         // softmax'
         double scale = 1.0 / Math.sqrt(dh);
-        Matmul.batched(dS, false, c.k, false, grouped(dHeads.q(), kv), scale, 0.0);                // dQ
-        Matmul.batched(dS, true, grouped(c.q, kv), false, dHeads.k(), scale, 0.0);                 // dK
+        Matmul.perHead(dS, false, c.k, false, dq, scale, 0.0);                                    // dQ
+        Matmul.perHead(dS, true, c.q, false, dk, scale, 0.0);                                     // dK
         if (rotaryTables() != null) {
-            dHeads.q().assign(rotary(dHeads.q(), true));
-            dHeads.k().assign(rotary(dHeads.k(), true));
+            dq.assign(rotary(dq, true));
+            dk.assign(rotary(dk, true));
         }
-        INDArray dQkv = dHeads.merged(mb, t);                                       // [n, (H + 2·KV)·dh]
         linearGrads(c.a, dQkv, W_QKV, B_QKV);
         INDArray dX = normBackward(projectBackward(dQkv, W_QKV), c.xhat1, c.rstd1, LN1_G, LN1_B, dX1);
 
@@ -323,67 +325,22 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
     }
 
     /**
-     * q [mb, H, T, dh], k and v [mb, KV, T, dh] (row-major copies) from the projection's [n, (H + 2·KV)·dh] columns
-     * [q | k | v]. Multi-head attention splits all three with one copy.
+     * Columns [from, from + x·dh) of row-major [mb·T, width] rows as [mb, x, T, dh] heads: a view (its writes land in
+     * {@code rows}), stepping dh between heads and width between positions.
      */
-    private static INDArray[] splitHeads(INDArray qkv, long mb, int t, int h, int kv, int dh) {
-        if (kv == h) {
-            INDArray split = qkv.reshape('c', mb, t, 3, h, dh).permute(2, 0, 3, 1, 4).dup('c');   // [3, mb, H, T, dh]
-            return new INDArray[]{part(split, 0), part(split, 1), part(split, 2)};
+    static INDArray heads(INDArray rows, long from, long mb, int t, int x, int dh) {
+        long width = rows.size(1);
+        INDArray view = rows.reshape('c', mb, t, width).get(NDArrayIndex.all(), NDArrayIndex.all(),
+                NDArrayIndex.interval(from, from + (long) x * dh)).reshape('c', mb, t, x, dh).permute(0, 2, 1, 3);
+        long[] st = view.stride(), expected = {t * width, dh, width, 1};
+        boolean ok = true;
+        for (int i = 0; i < 4; i++) {
+            ok &= view.size(i) == 1 || st[i] == expected[i];
         }
-        long qd = (long) h * dh, kvd = (long) kv * dh;
-        return new INDArray[]{heads(columns(qkv, 0, qd), mb, t, h, dh), heads(columns(qkv, qd, qd + kvd), mb, t, kv, dh),
-                heads(columns(qkv, qd + kvd, qd + 2 * kvd), mb, t, kv, dh)};
-    }
-
-    /** [n, X·dh] columns as [mb, X, T, dh] (a row-major copy: the reshape of the column view is read only). */
-    private static INDArray heads(INDArray cols, long mb, int t, int x, int dh) {
-        return cols.reshape('c', mb, t, x, dh).permute(0, 2, 1, 3).dup('c');
-    }
-
-    /**
-     * Fresh gradients of the heads, dq [mb, H, T, dh], dk and dv [mb, KV, T, dh]; for multi-head attention the three
-     * parts of one {@code stacked} [3, mb, H, T, dh] array (else null), so merging them back is one copy.
-     */
-    private record HeadGrads(INDArray q, INDArray k, INDArray v, INDArray stacked) {
-        static HeadGrads of(DataType type, long mb, int t, int h, int kv, int dh) {
-            if (kv == h) {
-                INDArray stacked = Nd4j.createUninitialized(type, 3, mb, h, t, dh);
-                return new HeadGrads(part(stacked, 0), part(stacked, 1), part(stacked, 2), stacked);
-            }
-            return new HeadGrads(Nd4j.createUninitialized(type, mb, h, t, dh), Nd4j.createUninitialized(type, mb, kv, t, dh),
-                    Nd4j.createUninitialized(type, mb, kv, t, dh), null);
+        if (!ok) {
+            throw new IllegalStateException("heads: not a view of the rows (strides " + java.util.Arrays.toString(st) + ")");
         }
-
-        /** The inverse of {@link EagerBlockLayer#splitHeads}: [n, (H + 2·KV)·dh] columns [q | k | v]. */
-        INDArray merged(long mb, int t) {
-            long n = mb * t;
-            if (stacked != null) {
-                return stacked.permute(1, 3, 0, 2, 4).dup('c').reshape('c', n, stacked.size(2) * 3 * stacked.size(4));
-            }
-            INDArray[] parts = {q, k, v};
-            long width = 0;
-            for (INDArray p : parts) {
-                width += p.size(1) * p.size(3);
-            }
-            INDArray out = Nd4j.createUninitialized(q.dataType(), n, width);
-            long from = 0;
-            for (INDArray p : parts) {
-                long w = p.size(1) * p.size(3);
-                columns(out, from, from + w).assign(p.permute(0, 2, 1, 3).dup('c').reshape('c', n, w));
-                from += w;
-            }
-            return out;
-        }
-    }
-
-    /**
-     * Grouped-query attention: [mb, H, T, c] as [mb, KV, (H/KV)·T, c] (a view), so that each key/value head's batched
-     * product covers the query heads it serves (query head j·(H/KV) + r uses key/value head j).
-     */
-    private static INDArray grouped(INDArray x, int kv) {
-        long heads = x.size(1);
-        return heads == kv ? x : x.reshape('c', x.size(0), kv, (heads / kv) * x.size(2), x.size(3));
+        return view;
     }
 
     /**
@@ -536,10 +493,6 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         }
         INDArray dx = dxhat.subi(xhat.mulColumnVector(proj)).muliColumnVector(rstd);
         return residual == null ? dx : dx.addi(residual);
-    }
-
-    private static INDArray part(INDArray stacked, int i) {
-        return stacked.get(NDArrayIndex.point(i), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
     }
 
     /**

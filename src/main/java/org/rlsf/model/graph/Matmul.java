@@ -7,6 +7,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Matrix products of the hand-written kernels: on ND4J's CPU backend in float32, OpenBLAS's {@code cblas_sgemm}
@@ -68,57 +69,80 @@ public final class Matmul {
     }
 
     /**
-     * c[i] = alpha·op(a[i])·op(b[i]) + beta·c[i] over the leading dimensions of arrays of equal rank ≥ 3 whose last two
-     * dimensions are the matrices (as the attention's [mb, H, T, dh] products).
+     * Attention's products per sequence and head: c[s, i] = alpha·op(a[s, i])·op(b[s, i]) + beta·c[s, i] over rank-4
+     * [mb, heads, rows, cols] arrays whose matrices may be views with any steps between sequences and heads (the
+     * heads' columns of a [mb·T, heads·dh] projection, as the layers pass them). The operands may have fewer heads
+     * than H, the most any has (grouped-query attention's key/value heads): query head i reads head i / (H / X) of an
+     * operand with X heads, and where c has fewer heads the products of the H / X query heads it serves add up in it
+     * (the first with {@code beta}, the rest with 1).
+     *
+     * @throws IllegalArgumentException when the arrays are not rank 4, their sequences differ, a head count does not
+     *                                  divide H or the matrices do not chain
      */
-    public static void batched(INDArray a, boolean transposeA, INDArray b, boolean transposeB, INDArray c, double alpha,
+    public static void perHead(INDArray a, boolean transposeA, INDArray b, boolean transposeB, INDArray c, double alpha,
                                double beta) {
-        int r = a.rank();
-        long count = 1;
-        for (int i = 0; i < r - 2; i++) {
-            count *= a.size(i);
+        if (a.rank() != 4 || b.rank() != 4 || c.rank() != 4 || a.size(0) != b.size(0) || a.size(0) != c.size(0)) {
+            throw new IllegalArgumentException("per-head products take [mb, heads, rows, cols] arrays of equal mb, got "
+                    + java.util.Arrays.toString(a.shape()) + ", " + java.util.Arrays.toString(b.shape()) + ", "
+                    + java.util.Arrays.toString(c.shape()));
         }
-        long[] sa = matrixSteps(a), sb = matrixSteps(b), sc = matrixSteps(c);
-        if (!direct(a, b, c) || sa == null || sb == null || sc == null || b.rank() != r || c.rank() != r
-                || c.length() / (c.size(r - 2) * c.size(r - 1)) != count || b.length() / (b.size(r - 2) * b.size(r - 1)) != count) {
-            Nd4j.exec(new Mmul(a, b, c, alpha, beta, MMulTranspose.builder().transposeA(transposeA).transposeB(transposeB).build()));
-            return;
+        long mb = a.size(0), h = Math.max(a.size(1), Math.max(b.size(1), c.size(1)));
+        long ga = group(a, h), gb = group(b, h), gc = group(c, h);
+        long m = transposeA ? a.size(3) : a.size(2), k = transposeA ? a.size(2) : a.size(3);
+        long kb = transposeB ? b.size(3) : b.size(2), n = transposeB ? b.size(2) : b.size(3);
+        if (k != kb || c.size(2) != m || c.size(3) != n) {
+            throw new IllegalArgumentException("per-head shapes do not chain: " + java.util.Arrays.toString(a.shape())
+                    + (transposeA ? "ᵀ" : "") + " · " + java.util.Arrays.toString(b.shape()) + (transposeB ? "ᵀ" : "")
+                    + " -> " + java.util.Arrays.toString(c.shape()));
         }
-        long m = transposeA ? a.size(r - 1) : a.size(r - 2), k = transposeA ? a.size(r - 2) : a.size(r - 1);
-        long n = transposeB ? b.size(r - 2) : b.size(r - 1);
-        Layout la = new Layout(false, (int) sa[1]), lb = new Layout(false, (int) sb[1]), lc = new Layout(false, (int) sc[1]);
-        FloatPointer pa = pointer(a), pb = pointer(b), pc = pointer(c);
-        long a0 = pa.position(), b0 = pb.position(), c0 = pc.position();
-        for (long i = 0; i < count; i++) {
-            pa.position(a0 + i * sa[0]);
-            pb.position(b0 + i * sb[0]);
-            pc.position(c0 + i * sc[0]);
-            sgemm(pa, la, transposeA, pb, lb, transposeB, pc, lc, (int) m, (int) n, (int) k, (float) alpha, (float) beta);
+        Layout la = rowMajor(a), lb = rowMajor(b), lc = rowMajor(c);
+        boolean fast = direct(a, b, c) && la != null && lb != null && lc != null;
+        FloatPointer pa = fast ? pointer(a) : null, pb = fast ? pointer(b) : null, pc = fast ? pointer(c) : null;
+        long a0 = fast ? pa.position() : 0, b0 = fast ? pb.position() : 0, c0 = fast ? pc.position() : 0;
+        long[] sa = a.stride(), sb = b.stride(), sc = c.stride();
+        // elsewhere one product per matrix of row-major copies (libnd4j's get of a matrix from a strided 4-D view
+        // returns an empty array), the result copied into c
+        INDArray ca = fast ? a : a.dup('c'), cb = fast ? b : b.dup('c');
+        INDArray cc = fast ? c : beta == 0 ? Nd4j.create(c.dataType(), c.shape()) : c.dup('c');
+        for (long s = 0; s < mb; s++) {
+            for (long i = 0; i < h; i++) {
+                long ia = i / ga, ib = i / gb, ic = i / gc;
+                double betaI = i % gc == 0 ? beta : 1.0;   // later query heads of a group add to the first's product
+                if (fast) {
+                    pa.position(a0 + s * sa[0] + ia * sa[1]);
+                    pb.position(b0 + s * sb[0] + ib * sb[1]);
+                    pc.position(c0 + s * sc[0] + ic * sc[1]);
+                    sgemm(pa, la, transposeA, pb, lb, transposeB, pc, lc, (int) m, (int) n, (int) k, (float) alpha, (float) betaI);
+                } else {
+                    gemm(matrix(ca, s, ia), transposeA, matrix(cb, s, ib), transposeB, matrix(cc, s, ic), alpha, betaI);
+                }
+            }
+        }
+        if (!fast) {
+            c.assign(cc);
         }
     }
 
-    /** {step between matrices, row stride} of a row-major array whose leading dimensions step evenly, or null. */
-    private static long[] matrixSteps(INDArray x) {
-        int r = x.rank();
-        if (r < 3) {
-            return null;
+    /** How many of the H query heads share each of x's heads. */
+    private static long group(INDArray x, long h) {
+        if (h % x.size(1) != 0) {
+            throw new IllegalArgumentException("a per-head operand's " + x.size(1) + " heads do not divide " + h);
         }
+        return h / x.size(1);
+    }
+
+    /** The layout of the row-major matrices of a rank-4 array (unit column step), or null. */
+    private static Layout rowMajor(INDArray x) {
         long[] st = x.stride();
-        long rows = x.size(r - 2), cols = x.size(r - 1);
-        if (st[r - 1] != 1 || st[r - 2] < cols) {
+        long cols = x.size(3);
+        if ((st[3] != 1 && cols > 1) || (st[2] < cols && x.size(2) > 1)) {
             return null;
         }
-        long step = st[r - 3];
-        if (step < rows * st[r - 2]) {
-            return null;
-        }
-        for (int i = 0; i < r - 3; i++) {
-            if (st[i] != step * x.size(i + 1) && x.size(i) > 1) {
-                return null;
-            }
-            step = st[i];
-        }
-        return new long[]{st[r - 3], st[r - 2]};
+        return new Layout(false, (int) Math.max(Math.max(st[2], cols), 1));
+    }
+
+    private static INDArray matrix(INDArray x, long s, long i) {
+        return x.get(NDArrayIndex.point(s), NDArrayIndex.point(i), NDArrayIndex.all(), NDArrayIndex.all());
     }
 
     private static boolean direct(INDArray a, INDArray b, INDArray c) {

@@ -65,25 +65,41 @@ class MatmulTest {
     }
 
     @Test
-    void batchedOverLeadingDimensionsIncludingViewsOfAStack() {
-        INDArray stack = rand(3, 2, 4, 9, 5);                                         // [3, mb, H, T, dh]
-        INDArray q = stack.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
-        INDArray k = stack.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
-        INDArray scores = Nd4j.create(DataType.FLOAT, 2, 4, 9, 9);
-        Matmul.batched(q, false, k, true, scores, 0.25, 0.0);
-        INDArray out = Nd4j.create(DataType.FLOAT, 3, 2, 4, 9, 5);
-        INDArray dk = out.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
-        Matmul.batched(scores, true, q, false, dk, 1.0, 0.0);
-        for (int b = 0; b < 2; b++) {
-            for (int h = 0; h < 4; h++) {
-                INDArray qi = q.get(NDArrayIndex.point(b), NDArrayIndex.point(h), NDArrayIndex.all(), NDArrayIndex.all()).dup();
-                INDArray ki = k.get(NDArrayIndex.point(b), NDArrayIndex.point(h), NDArrayIndex.all(), NDArrayIndex.all()).dup();
-                INDArray si = reference(qi, false, ki, true).muli(0.25);
-                assertClose(si, scores.get(NDArrayIndex.point(b), NDArrayIndex.point(h), NDArrayIndex.all(), NDArrayIndex.all()).dup());
-                assertClose(reference(si, true, qi, false),
-                        dk.get(NDArrayIndex.point(b), NDArrayIndex.point(h), NDArrayIndex.all(), NDArrayIndex.all()).dup());
+    void perHeadOverViewsOfAProjectionWithGroupedHeads() {
+        // a [mb·T, (H + 2·KV)·dh] projection, H = 4 query heads on KV = 2 key/value heads: its heads as views
+        int mb = 2, t = 9, h = 4, kv = 2, dh = 5;
+        for (DataType type : new DataType[]{DataType.FLOAT, DataType.DOUBLE}) {   // the direct path and libnd4j's
+            INDArray qkv = rand(mb * t, (h + 2 * kv) * dh).castTo(type);
+            INDArray q = EagerBlockLayer.heads(qkv, 0, mb, t, h, dh), k = EagerBlockLayer.heads(qkv, h * dh, mb, t, kv, dh);
+            INDArray qc = q.dup('c'), kc = k.dup('c');   // the reference reads row-major copies
+            INDArray scores = Nd4j.create(type, mb, h, t, t);
+            Matmul.perHead(q, false, k, true, scores, 0.25, 0.0);
+            INDArray grads = Nd4j.zeros(type, mb * t, (h + 2 * kv) * dh);
+            INDArray dk = EagerBlockLayer.heads(grads, h * dh, mb, t, kv, dh);
+            Matmul.perHead(scores, true, q, false, dk, 1.0, 0.0);      // each key head sums its two query heads
+            for (int b = 0; b < mb; b++) {
+                for (int j = 0; j < kv; j++) {
+                    INDArray kj = kc.get(NDArrayIndex.point(b), NDArrayIndex.point(j), NDArrayIndex.all(), NDArrayIndex.all()).dup().castTo(DataType.FLOAT);
+                    INDArray dkj = Nd4j.zeros(DataType.FLOAT, t, dh);
+                    for (int r = 0; r < h / kv; r++) {
+                        int i = j * (h / kv) + r;
+                        INDArray qi = qc.get(NDArrayIndex.point(b), NDArrayIndex.point(i), NDArrayIndex.all(), NDArrayIndex.all()).dup().castTo(DataType.FLOAT);
+                        INDArray si = reference(qi, false, kj, true).muli(0.25);
+                        assertClose(si, scores.get(NDArrayIndex.point(b), NDArrayIndex.point(i), NDArrayIndex.all(), NDArrayIndex.all()).dup().castTo(DataType.FLOAT));
+                        dkj.addi(reference(si, true, qi, false));
+                    }
+                    // the gradient landed in the key columns of the rows of sequence b
+                    INDArray landed = grads.get(NDArrayIndex.interval(b * t, (b + 1) * t),
+                            NDArrayIndex.interval((h + j) * dh, (h + j + 1) * dh)).dup().castTo(DataType.FLOAT);
+                    assertClose(dkj, landed);
+                }
             }
+            assertEquals(0.0, grads.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h * dh)).amaxNumber().doubleValue(),
+                    "the query columns untouched");
+            assertEquals(0.0, grads.get(NDArrayIndex.all(), NDArrayIndex.interval((h + kv) * dh, (h + 2 * kv) * dh))
+                    .amaxNumber().doubleValue(), "the value columns untouched");
         }
-        assertEquals(0.0, out.get(NDArrayIndex.point(0)).amaxNumber().doubleValue(), "other slices of the stack untouched");
+        assertThrows(IllegalArgumentException.class, () -> Matmul.perHead(rand(2, 3, 4, 5), false, rand(2, 2, 5, 4), false,
+                rand(2, 3, 4, 4), 1, 0), "2 heads do not divide 3");
     }
 }
