@@ -37,7 +37,7 @@ final class SimdMath {
                 a[i] = (i % 11 - 5) * 0.25f;
                 b[i] = (i % 7) * 0.5f;
             }
-            sink += max(a, 0, a.length) + sum(a, a.length) + dot(a, b, a.length) + squaredDeviations(a, a.length, 0.5f);
+            sink += max(a, 0, a.length) + sum(a, a.length) + dot(a, 0, b, 0, a.length) + squaredDeviations(a, a.length, 0.5f);
             sigmoid(a, b, a.length);
             sink += expShifted(a, 0, a.length, 1f) + b[it % b.length];
             weightedRows(a, 3, b, 0, S.length() + 1, 0.5f, c, 0);
@@ -128,15 +128,15 @@ final class SimdMath {
         return s;
     }
 
-    static double dot(float[] a, float[] b, int n) {
+    static double dot(float[] a, int aOff, float[] b, int bOff, int n) {
         int i = 0, bound = S.loopBound(n);
         FloatVector acc = FloatVector.zero(S);
         for (; i < bound; i += S.length()) {
-            acc = FloatVector.fromArray(S, a, i).fma(FloatVector.fromArray(S, b, i), acc);
+            acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
         }
         double s = acc.reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
-            s += (double) a[i] * b[i];
+            s += (double) a[aOff + i] * b[bOff + i];
         }
         return s;
     }

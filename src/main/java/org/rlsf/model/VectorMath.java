@@ -93,12 +93,21 @@ public final class VectorMath {
 
     /** Σ a[i]·b[i] over [0, n). */
     public static double dot(float[] a, float[] b, int n) {
+        return dot(a, 0, b, 0, n);
+    }
+
+    /** Σ a[aOff + i]·b[bOff + i] over i in [0, n). */
+    public static double dot(float[] a, int aOff, float[] b, int bOff, int n) {
         if (SIMD) {
-            return SimdMath.dot(a, b, n);
+            return SimdMath.dot(a, aOff, b, bOff, n);
         }
+        return scalarDot(a, aOff, b, bOff, n);
+    }
+
+    static double scalarDot(float[] a, int aOff, float[] b, int bOff, int n) {
         double s = 0;
         for (int i = 0; i < n; i++) {
-            s += (double) a[i] * b[i];
+            s += (double) a[aOff + i] * b[bOff + i];
         }
         return s;
     }

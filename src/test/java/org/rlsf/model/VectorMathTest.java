@@ -84,6 +84,14 @@ class VectorMathTest {
             assertEquals(sum, VectorMath.sum(a, n), 1e-5 * (1 + Math.abs(sum)), "n=" + n);
             assertEquals(dot, VectorMath.dot(a, b, n), 1e-5 * (1 + Math.abs(dot)), "n=" + n);
             assertEquals(dev, VectorMath.squaredDeviations(a, n, mean), 1e-5 * (1 + dev), "n=" + n);
+            if (n > 3) {   // from offsets, on both paths
+                double tail = 0;
+                for (int i = 0; i < n - 3; i++) {
+                    tail += (double) a[3 + i] * b[1 + i];
+                }
+                assertEquals(tail, VectorMath.dot(a, 3, b, 1, n - 3), 1e-5 * (1 + Math.abs(tail)), "n=" + n);
+                assertEquals(tail, VectorMath.scalarDot(a, 3, b, 1, n - 3), 1e-9 * (1 + Math.abs(tail)), "n=" + n);
+            }
         }
     }
 

@@ -507,6 +507,12 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         }
     }
 
+    /**
+     * Floats moved between ND4J's memory and a Java array per call in the row loops below (~64 KB): a whole [T, T]
+     * matrix at a time at the usual lengths, where a call per row cost more than its copy.
+     */
+    private static final int CHUNK_FLOATS = 1 << 14;
+
     /** {@link #causalSoftmax}'s Java loop; false (nothing done) off the CPU backend or float32 row-major memory. */
     static boolean causalSoftmaxInPlace(INDArray scores) {
         int t = (int) scores.size(scores.rank() - 1);
@@ -515,17 +521,24 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             return false;
         }
         long rows = scores.length() / t;
-        float[] row = new float[t];
-        for (long r = 0; r < rows; r++) {
-            int base = (int) (r * t), i = (int) (r % t), n = i + 1;
-            f.get(base, row, 0, n);   // each row through a Java array: plain loops the JIT compiles tightly
-            float max = VectorMath.max(row, 0, n);
-            float inv = (float) (1.0 / VectorMath.expShifted(row, 0, n, max));
-            for (int j = 0; j < n; j++) {
-                row[j] *= inv;
+        int chunkRows = Math.max(1, CHUNK_FLOATS / t);
+        float[] buf = new float[chunkRows * t];
+        for (long r0 = 0; r0 < rows; r0 += chunkRows) {
+            int cr = (int) Math.min(chunkRows, rows - r0);
+            f.get((int) (r0 * t), buf, 0, cr * t);   // rows through a Java array: plain loops the JIT compiles tightly
+            for (int k = 0; k < cr; k++) {
+                // the row's keys j <= i, padded to whole vectors with -inf (e^-inf is 0 to float precision: the
+                // exponential clamps it to e^-87), so the loops have no scalar tails
+                int off = k * t, n = (int) ((r0 + k) % t) + 1, padded = Math.min(t, VectorMath.roundUpToLanes(n));
+                java.util.Arrays.fill(buf, off + n, off + padded, Float.NEGATIVE_INFINITY);
+                float max = VectorMath.max(buf, off, off + padded);
+                float inv = (float) (1.0 / VectorMath.expShifted(buf, off, off + padded, max));
+                for (int j = off; j < off + n; j++) {
+                    buf[j] *= inv;
+                }
+                java.util.Arrays.fill(buf, off + n, off + t, 0f);
             }
-            java.util.Arrays.fill(row, n, t, 0f);
-            f.put(base, row, 0, t);
+            f.put((int) (r0 * t), buf, 0, cr * t);
         }
         return true;
     }
@@ -543,21 +556,21 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             return dP2.subiColumnVector(dP2.mul(p2).sum(true, 1)).muli(p2).reshape('c', probs.shape());
         }
         long rows = probs.length() / t;
-        float[] gr = new float[t], pr = new float[t];
-        for (long r = 0; r < rows; r++) {
-            int base = (int) (r * t), i = (int) (r % t), n = i + 1;
-            g.get(base, gr, 0, n);
-            p.get(base, pr, 0, n);
-            double dot = 0;
-            for (int j = 0; j < n; j++) {
-                dot += (double) gr[j] * pr[j];
+        int chunkRows = Math.max(1, CHUNK_FLOATS / t);
+        float[] gb = new float[chunkRows * t], pb = new float[chunkRows * t];
+        for (long r0 = 0; r0 < rows; r0 += chunkRows) {
+            int cr = (int) Math.min(chunkRows, rows - r0), at = (int) (r0 * t);
+            g.get(at, gb, 0, cr * t);
+            p.get(at, pb, 0, cr * t);
+            for (int k = 0; k < cr; k++) {
+                int off = k * t, n = (int) ((r0 + k) % t) + 1;
+                float d = (float) VectorMath.dot(gb, off, pb, off, n);
+                for (int j = off; j < off + n; j++) {
+                    gb[j] = (gb[j] - d) * pb[j];
+                }
+                java.util.Arrays.fill(gb, off + n, off + t, 0f);
             }
-            float d = (float) dot;
-            for (int j = 0; j < n; j++) {
-                gr[j] = (gr[j] - d) * pr[j];
-            }
-            java.util.Arrays.fill(gr, n, t, 0f);
-            g.put(base, gr, 0, t);
+            g.put(at, gb, 0, cr * t);
         }
         return dP;
     }

@@ -40,4 +40,19 @@ class CausalSoftmaxTest {
         assertTrue(maxDiff(expected, dSd) < 1e-12);
         assertFalse(EagerBlockLayer.causalSoftmaxInPlace(scores.castTo(DataType.DOUBLE)));
     }
+
+    @Test
+    void rowsPastTheFirstBlockOfMemoryKeepTheirPositions() {
+        // 4·60·9 = 2,160 rows of 9: the loops move 1,820 rows at a time, a block that ends inside a matrix
+        Nd4j.getRandom().setSeed(11);
+        INDArray scores = Nd4j.randn(DataType.FLOAT, 4, 60, T, T);
+        INDArray ref = scores.castTo(DataType.DOUBLE).addi(TransformerBlock.causalBias(T, DataType.DOUBLE).reshape(1, 1, T, T));
+        Nd4j.exec(new SoftMax(ref, ref, 3));
+        INDArray probs = scores.dup();
+        assertTrue(EagerBlockLayer.causalSoftmaxInPlace(probs));
+        assertTrue(maxDiff(ref, probs) < 1e-6, "softmax differs by " + maxDiff(ref, probs));
+        INDArray dP = Nd4j.randn(DataType.FLOAT, 4, 60, T, T);
+        INDArray expected = EagerBlockLayer.causalSoftmaxBackward(dP.castTo(DataType.DOUBLE), ref);   // ND4J's ops
+        assertTrue(maxDiff(expected, EagerBlockLayer.causalSoftmaxBackward(dP.dup(), probs)) < 1e-5);
+    }
 }
