@@ -12,7 +12,6 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
@@ -25,6 +24,7 @@ import org.rlsf.model.graph.Frozen;
 import org.rlsf.config.ModelConfig;
 import org.rlsf.model.graph.DpoOutputLayer;
 import org.rlsf.model.graph.FinalLayerNorm;
+import org.rlsf.model.graph.HostAdam;
 import org.rlsf.model.graph.LmHead;
 import org.rlsf.model.graph.PositionEmbedding;
 import org.rlsf.model.graph.PpoOutputLayer;
@@ -86,7 +86,7 @@ public final class TransformerLm {
 
         IUpdater updater() {
             return learningRate == 0 ? new NoOp()
-                    : new Adam(new WarmupLinearDecay(learningRate, warmupSteps, totalSteps, minLrFraction));
+                    : new HostAdam(new WarmupLinearDecay(learningRate, warmupSteps, totalSteps, minLrFraction));
         }
     }
 
