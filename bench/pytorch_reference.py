@@ -266,8 +266,8 @@ def main():
     ap.add_argument("--context", type=int, default=256)
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=6)
-    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=10)    # the same counts as rlsf bench model's defaults
+    ap.add_argument("--warmup", type=int, default=8)
     ap.add_argument("--prompt-tokens", type=int, default=16)
     ap.add_argument("--new-tokens", type=int, default=64)
     ap.add_argument("--gen-batches", default="1,16,64")
