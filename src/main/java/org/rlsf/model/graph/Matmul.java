@@ -100,10 +100,15 @@ public final class Matmul {
         FloatPointer pa = fast ? pointer(a) : null, pb = fast ? pointer(b) : null, pc = fast ? pointer(c) : null;
         long a0 = fast ? pa.position() : 0, b0 = fast ? pb.position() : 0, c0 = fast ? pc.position() : 0;
         long[] sa = a.stride(), sb = b.stride(), sc = c.stride();
-        // elsewhere one product per matrix of row-major copies (libnd4j's get of a matrix from a strided 4-D view
-        // returns an empty array), the result copied into c
+        // elsewhere libnd4j's products on row-major copies (its get of a matrix from a strided 4-D view returns an
+        // empty array): one batched op where every operand has H heads, else one per matrix; the result copied into c
         INDArray ca = fast ? a : a.dup('c'), cb = fast ? b : b.dup('c');
         INDArray cc = fast ? c : beta == 0 ? Nd4j.create(c.dataType(), c.shape()) : c.dup('c');
+        if (!fast && ga == 1 && gb == 1 && gc == 1) {   // every operand has H heads: one batched op
+            Nd4j.exec(new Mmul(ca, cb, cc, alpha, beta, MMulTranspose.builder().transposeA(transposeA).transposeB(transposeB).build()));
+            c.assign(cc);
+            return;
+        }
         for (long s = 0; s < mb; s++) {
             for (long i = 0; i < h; i++) {
                 long ia = i / ga, ib = i / gb, ic = i / gc;
