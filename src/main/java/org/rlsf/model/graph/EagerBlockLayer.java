@@ -507,12 +507,6 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
         }
     }
 
-    /**
-     * Floats moved between ND4J's memory and a Java array per call in the row loops below (~64 KB): a whole [T, T]
-     * matrix at a time at the usual lengths, where a call per row cost more than its copy.
-     */
-    private static final int CHUNK_FLOATS = 1 << 14;
-
     /** {@link #causalSoftmax}'s Java loop; false (nothing done) off the CPU backend or float32 row-major memory. */
     static boolean causalSoftmaxInPlace(INDArray scores) {
         int t = (int) scores.size(scores.rank() - 1);
@@ -521,7 +515,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             return false;
         }
         long rows = scores.length() / t;
-        int chunkRows = Math.max(1, CHUNK_FLOATS / t);
+        int chunkRows = EagerDpoHead.chunkRows(t, RowKernels.CHUNK_FLOATS);
         float[] buf = new float[chunkRows * t];
         for (long r0 = 0; r0 < rows; r0 += chunkRows) {
             int cr = (int) Math.min(chunkRows, rows - r0);
@@ -556,7 +550,7 @@ public final class EagerBlockLayer extends org.deeplearning4j.nn.layers.samediff
             return dP2.subiColumnVector(dP2.mul(p2).sum(true, 1)).muli(p2).reshape('c', probs.shape());
         }
         long rows = probs.length() / t;
-        int chunkRows = Math.max(1, CHUNK_FLOATS / t);
+        int chunkRows = EagerDpoHead.chunkRows(t, RowKernels.CHUNK_FLOATS);
         float[] gb = new float[chunkRows * t], pb = new float[chunkRows * t];
         for (long r0 = 0; r0 < rows; r0 += chunkRows) {
             int cr = (int) Math.min(chunkRows, rows - r0), at = (int) (r0 * t);

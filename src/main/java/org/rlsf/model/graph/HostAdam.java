@@ -57,9 +57,6 @@ public class HostAdam extends Adam {
 
     /** DL4J's Adam updater with the update in Java where the arrays are float32 host memory. */
     static final class Updater extends AdamUpdater {
-        /** Floats per bulk copy between ND4J's memory and the loop's arrays. */
-        private static final int CHUNK = 1 << 14;
-
         Updater(Adam config) {
             super(config);
         }
@@ -86,10 +83,10 @@ public class HostAdam extends Adam {
         }
 
         static void update(FloatBuffer g, FloatBuffer m, FloatBuffer v, int n, float b1, float b2, float eps, float alpha) {
-            float[] gs = new float[Math.min(n, CHUNK)], ms = new float[gs.length], vs = new float[gs.length];
+            float[] gs = new float[Math.min(n, RowKernels.CHUNK_FLOATS)], ms = new float[gs.length], vs = new float[gs.length];
             float c1 = 1f - b1, c2 = 1f - b2;
-            for (int from = 0; from < n; from += CHUNK) {
-                int len = Math.min(CHUNK, n - from);
+            for (int from = 0; from < n; from += RowKernels.CHUNK_FLOATS) {
+                int len = Math.min(RowKernels.CHUNK_FLOATS, n - from);
                 g.get(from, gs, 0, len);
                 m.get(from, ms, 0, len);
                 v.get(from, vs, 0, len);

@@ -114,8 +114,9 @@ public class LmHead extends RnnOutputLayer {
 
         @Override
         public double computeScore(double fullNetRegTerm, boolean training, LayerWorkspaceMgr workspaceMgr) {
-            if (scoredInput != input || scoredLabels != labels || !java.util.Arrays.equals(scoredKeep, keep())) {
-                pass(false);
+            double[] keep = keep();
+            if (scoredInput != input || scoredLabels != labels || !java.util.Arrays.equals(scoredKeep, keep)) {
+                pass(false, keep);
             }
             score = loss / input.size(0) + fullNetRegTerm;
             return score;
@@ -124,7 +125,7 @@ public class LmHead extends RnnOutputLayer {
         @Override
         public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
             assertInputSet(true);
-            INDArray dx = pass(true);
+            INDArray dx = pass(true, keep());
             long mb = input.size(0), d = input.size(1), t = input.size(2);
             Gradient g = new DefaultGradient();
             g.gradientForVariable().put("W", gradientViews.get("W"));
@@ -139,11 +140,10 @@ public class LmHead extends RnnOutputLayer {
          * The kept positions projected to the vocabulary a chunk at a time: the loss, and with {@code gradients} the
          * weight and bias gradients (into their views) and dL/dx as [mb·T, d] rows (else null).
          */
-        private INDArray pass(boolean gradients) {
+        private INDArray pass(boolean gradients, double[] keep) {
             long mb = input.size(0), d = input.size(1), t = input.size(2), v = layerConf().getNOut();
             INDArray x = HeadKernels.asRows(input);
             double[] ids = labels.reshape('c', 1, mb * t).toDoubleVector();   // labels [mb, 1, T]: class indices
-            double[] keep = keep();
             int kept = 0;
             int[] flat = new int[(int) (mb * t)];
             for (int i = 0; i < flat.length; i++) {

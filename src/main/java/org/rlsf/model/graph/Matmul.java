@@ -96,36 +96,40 @@ public final class Matmul {
                     + " -> " + java.util.Arrays.toString(c.shape()));
         }
         Layout la = rowMajor(a), lb = rowMajor(b), lc = rowMajor(c);
-        boolean fast = direct(a, b, c) && la != null && lb != null && lc != null;
-        FloatPointer pa = fast ? pointer(a) : null, pb = fast ? pointer(b) : null, pc = fast ? pointer(c) : null;
-        long a0 = fast ? pa.position() : 0, b0 = fast ? pb.position() : 0, c0 = fast ? pc.position() : 0;
-        long[] sa = a.stride(), sb = b.stride(), sc = c.stride();
-        // elsewhere libnd4j's products on row-major copies (its get of a matrix from a strided 4-D view returns an
-        // empty array): one batched op where every operand has H heads, else one per matrix; the result copied into c
-        INDArray ca = fast ? a : a.dup('c'), cb = fast ? b : b.dup('c');
-        INDArray cc = fast ? c : beta == 0 ? Nd4j.create(c.dataType(), c.shape()) : c.dup('c');
-        if (!fast && ga == 1 && gb == 1 && gc == 1) {   // every operand has H heads: one batched op
-            Nd4j.exec(new Mmul(ca, cb, cc, alpha, beta, MMulTranspose.builder().transposeA(transposeA).transposeB(transposeB).build()));
-            c.assign(cc);
+        if (direct(a, b, c) && la != null && lb != null && lc != null) {
+            FloatPointer pa = pointer(a), pb = pointer(b), pc = pointer(c);
+            long a0 = pa.position(), b0 = pb.position(), c0 = pc.position();
+            long[] sa = a.stride(), sb = b.stride(), sc = c.stride();
+            for (long s = 0; s < mb; s++) {
+                for (long i = 0; i < h; i++) {
+                    pa.position(a0 + s * sa[0] + i / ga * sa[1]);
+                    pb.position(b0 + s * sb[0] + i / gb * sb[1]);
+                    pc.position(c0 + s * sc[0] + i / gc * sc[1]);
+                    sgemm(pa, la, transposeA, pb, lb, transposeB, pc, lc, (int) m, (int) n, (int) k, (float) alpha,
+                            (float) groupBeta(i, gc, beta));
+                }
+            }
             return;
         }
-        for (long s = 0; s < mb; s++) {
-            for (long i = 0; i < h; i++) {
-                long ia = i / ga, ib = i / gb, ic = i / gc;
-                double betaI = i % gc == 0 ? beta : 1.0;   // later query heads of a group add to the first's product
-                if (fast) {
-                    pa.position(a0 + s * sa[0] + ia * sa[1]);
-                    pb.position(b0 + s * sb[0] + ib * sb[1]);
-                    pc.position(c0 + s * sc[0] + ic * sc[1]);
-                    sgemm(pa, la, transposeA, pb, lb, transposeB, pc, lc, (int) m, (int) n, (int) k, (float) alpha, (float) betaI);
-                } else {
-                    gemm(matrix(ca, s, ia), transposeA, matrix(cb, s, ib), transposeB, matrix(cc, s, ic), alpha, betaI);
+        // elsewhere libnd4j's products on row-major copies (its get of a matrix from a strided 4-D view returns an
+        // empty array): one batched op where every operand has H heads, else one per matrix; the result copied into c
+        INDArray ca = a.dup('c'), cb = b.dup('c'), cc = beta == 0 ? Nd4j.create(c.dataType(), c.shape()) : c.dup('c');
+        if (ga == 1 && gb == 1 && gc == 1) {
+            Nd4j.exec(new Mmul(ca, cb, cc, alpha, beta, MMulTranspose.builder().transposeA(transposeA).transposeB(transposeB).build()));
+        } else {
+            for (long s = 0; s < mb; s++) {
+                for (long i = 0; i < h; i++) {
+                    gemm(matrix(ca, s, i / ga), transposeA, matrix(cb, s, i / gb), transposeB, matrix(cc, s, i / gc),
+                            alpha, groupBeta(i, gc, beta));
                 }
             }
         }
-        if (!fast) {
-            c.assign(cc);
-        }
+        c.assign(cc);
+    }
+
+    /** Query head i's beta where c's heads each serve gc query heads: later heads of a group add to the first's. */
+    private static double groupBeta(long i, long gc, double beta) {
+        return i % gc == 0 ? beta : 1.0;
     }
 
     /** How many of the H query heads share each of x's heads. */

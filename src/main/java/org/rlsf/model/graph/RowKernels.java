@@ -18,6 +18,11 @@ final class RowKernels {
     /** GELU (tanh form) as x·σ(x·(C1 + C2·x²)): 0.5·(1 + tanh(z)) = σ(2z). */
     static final double C1 = 2 * Math.sqrt(2.0 / Math.PI), C2 = C1 * 0.044715;
     private static final float F1 = (float) C1, F2 = (float) C2, F3 = (float) (3 * C2);
+    /**
+     * Floats moved between ND4J's memory and a Java array per bulk copy in the loops that work in blocks (~64 KB): a
+     * whole [T, T] attention matrix at the usual lengths; a copy per row cost more than the row.
+     */
+    static final int CHUNK_FLOATS = 1 << 14;
     /** Rows whose gain and bias gradients are summed in float before they join the double totals. */
     private static final int SUM_BLOCK = 32;
 
