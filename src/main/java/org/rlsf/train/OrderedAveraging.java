@@ -1,7 +1,6 @@
 package org.rlsf.train;
 
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.core.storage.StatsStorageRouterProvider;
@@ -22,10 +21,13 @@ import org.rlsf.model.TransformerLm;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.Serial;
+import java.io.Serializable;
 import java.util.Collection;
-
 import java.util.Iterator;
-import java.util.List;
 
 /**
  * dl4j-spark's parameter averaging with the workers' results summed in partition order. The library folds them with
@@ -33,10 +35,14 @@ import java.util.List;
  * or more workers a float sum in another order rounds differently, so the same data and seed gave other weights
  * from run to run. Here the round's results are kept (memory, then disk) once every worker has trained, read back
  * partition by partition ({@code toLocalIterator}: one worker's parameters on the driver at a time), summed in that
- * order and divided by their count; the library then applies the mean exactly as it applies its own (parameters,
- * updater state, score). With two workers the sum is the same either way (a + b = b + a), so two workers go through
- * the library's own fold, bit for bit as before and without the extra Spark jobs the ordered read-back costs (one
- * per worker and averaging round: PPO's 32 averaging rounds took ~20 s more with them on 2 workers).
+ * order and divided by their count, and the mean is applied as the library applies its own (parameters, updater
+ * state, score, the step count advanced by one averaging period). Two workers' results come to the driver together
+ * ({@code collect}, as the library's fold brings them): a + b = b + a, without the extra Spark jobs the ordered
+ * read-back costs (one per worker and averaging round: PPO's 32 averaging rounds took ~20 s more with them on 2
+ * workers).
+ *
+ * <p><b>The arrays travel packed</b> ({@link PackedArray}): each round's broadcast and each worker's result. ND4J's own
+ * serialisation writes and reads them one element at a time.
  *
  * <p><b>Graphs with frozen parameters</b> (LoRA: {@link TransformerLm#hasLora}) travel light. The frozen values are
  * broadcast once per training (Spark keeps a broadcast on each executor); each averaging round then broadcasts only
@@ -47,7 +53,7 @@ import java.util.List;
 public final class OrderedAveraging extends ParameterAveragingTrainingMaster {
     private static final Logger LOG = LoggerFactory.getLogger(OrderedAveraging.class);
     /** Adapter graphs: the whole parameter vector as training started (only its frozen part is read), broadcast once. */
-    private transient Broadcast<INDArray> frozen;
+    private transient Broadcast<PackedArray> frozen;
     private transient TrainableSlices slices;
     /** Bytes of parameters and optimiser state one worker received and returned in the last adapter round. */
     private transient long lastRoundBytesEachWay;
@@ -64,72 +70,108 @@ public final class OrderedAveraging extends ParameterAveragingTrainingMaster {
     @Override
     public ParameterAveragingTrainingWorker getWorkerInstance(SparkComputationGraph graph) {
         ComputationGraph net = graph.getNetwork();
+        INDArray state = net.getUpdater().getStateViewArray();
+        WorkerConfiguration wc = new WorkerConfiguration(true, rddDataSetNumExamples, batchSizePerWorker,
+                averagingFrequency, prefetchNumBatches, collectTrainingStats);
         if (!TransformerLm.hasLora(net)) {
-            return super.getWorkerInstance(graph);
+            // as the library's own, with the arrays packed for the trip
+            Broadcast<NetBroadcastTuple> tuple = graph.getSparkContext().broadcast(
+                    new PackedTuple(net.getConfiguration(), net.params(), state));
+            return new ParameterAveragingTrainingWorker(tuple, saveUpdater, wc, trainingHookList, listeners, getRouterProvider());
         }
         if (frozen == null) {
             slices = TrainableSlices.of(net);
-            frozen = graph.getSparkContext().broadcast(net.params().dup());
+            frozen = graph.getSparkContext().broadcast(new PackedArray(net.params().dup()));
             LOG.info(String.format("LoRA: %,d of %,d parameters train and travel; the frozen %,d are broadcast once "
                     + "(%,d bytes)", slices.total(), net.numParams(), net.numParams() - slices.total(), net.numParams() * 4));
         }
-        INDArray state = net.getUpdater().getStateViewArray();
         INDArray trainable = slices.gather(net.params());
         lastRoundBytesEachWay = (trainable.length() + (state == null ? 0 : state.length())) * trainable.dataType().width();
         Broadcast<NetBroadcastTuple> tuple = graph.getSparkContext().broadcast(
                 new AdapterTuple(net.getConfiguration(), trainable, state, frozen, slices));
-        WorkerConfiguration wc = new WorkerConfiguration(true, rddDataSetNumExamples, batchSizePerWorker,
-                averagingFrequency, prefetchNumBatches, collectTrainingStats);
         return new AdapterWorker(tuple, saveUpdater, wc, trainingHookList, listeners, getRouterProvider(), slices);
     }
 
     @Override
     protected void processResults(SparkDl4jMultiLayer network, SparkComputationGraph graph,
                                   JavaRDD<ParameterAveragingTrainingResult> results, int splitNum, int totalSplits) {
-        if (graph != null && slices != null && TransformerLm.hasLora(graph.getNetwork())) {
-            // the workers' trainable values are small: all to the driver at once, in partition order
-            Part mean = mean(results.map(r -> r == null ? new Part(null, null, 0)
-                    : new Part(r.getParameters(), r.getUpdaterState(), r.getScore())).collect().iterator());
-            if (mean.parameters() == null) {
-                return;
-            }
-            ComputationGraph net = graph.getNetwork();
-            INDArray params = net.params().dup();
-            slices.scatter(mean.parameters(), params);
-            net.setParams(params);
-            if (mean.updaterState() != null) {
-                net.getUpdater().setStateViewArray(mean.updaterState());
-            }
-            graph.setScore(mean.score());
-            Nd4j.getExecutioner().commit();
-            // as the library's own processing: the driver's step count advances by one averaging period
-            net.getConfiguration().setIterationCount(net.getConfiguration().getIterationCount() + averagingFrequency);
-            return;
-        }
-        if (results.getNumPartitions() <= 2) {   // a + b = b + a: the library's own fold, without the extra jobs
+        if (graph == null) {
             super.processResults(network, graph, results, splitNum, totalSplits);
             return;
         }
+        // the library's result class is not serialisable: each worker's values travel as a Part
+        JavaRDD<Part> parts = results.map(r -> r == null ? new Part(null, null, 0)
+                : new Part(r.getParameters(), r.getUpdaterState(), r.getScore()));
         Part mean;
-        // the library's result class is not serialisable: each worker's parameters travel as a Part
-        JavaRDD<Part> kept = results.map(r -> r == null ? new Part(null, null, 0)
-                : new Part(r.getParameters(), r.getUpdaterState(), r.getScore())).persist(StorageLevel.MEMORY_AND_DISK());
-        try {
-            kept.count();                        // every worker trains, in parallel
-            mean = mean(kept.toLocalIterator()); // then their results, in partition order
-        } finally {
-            kept.unpersist(false);
+        if (results.getNumPartitions() <= 2) {
+            mean = mean(parts.collect().iterator());   // two workers' values on the driver at once, as the library's fold
+        } else {
+            JavaRDD<Part> kept = parts.persist(StorageLevel.MEMORY_AND_DISK());
+            try {
+                kept.count();                        // every worker trains, in parallel
+                mean = mean(kept.toLocalIterator()); // then their results, in partition order
+            } finally {
+                kept.unpersist(false);
+            }
         }
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(results.context());
-        // one task holds the mean; the library's aggregation over it applies it (its result class stays on the executor)
-        super.processResults(network, graph, jsc.parallelize(List.of(mean), 1).map(Part::toResult), splitNum, totalSplits);
+        if (mean.parameters() == null) {
+            return;   // no worker had data
+        }
+        ComputationGraph net = graph.getNetwork();
+        if (slices != null && TransformerLm.hasLora(net)) {
+            INDArray params = net.params().dup();
+            slices.scatter(mean.parameters(), params);
+            net.setParams(params);
+        } else {
+            net.setParams(mean.parameters());
+        }
+        if (mean.updaterState() != null) {
+            net.getUpdater().setStateViewArray(mean.updaterState());
+        }
+        graph.setScore(mean.score());
+        Nd4j.getExecutioner().commit();
+        // as the library's own processing: the driver's step count advances by one averaging period
+        net.getConfiguration().setIterationCount(net.getConfiguration().getIterationCount() + averagingFrequency);
     }
 
-    /** One worker's result as it travels to the driver. */
-    record Part(INDArray parameters, INDArray updaterState, double score) implements java.io.Serializable {
-        ParameterAveragingTrainingResult toResult() {
-            return new ParameterAveragingTrainingResult(parameters, updaterState, score, new java.util.ArrayList<>(),
-                    new java.util.ArrayList<>(), new java.util.ArrayList<>());   // the library appends to them
+    /** One worker's result as it travels to the driver, its arrays packed ({@link PackedArray}). */
+    static final class Part implements Serializable {
+        @Serial
+        private static final long serialVersionUID = 1L;
+        private transient INDArray parameters;
+        private transient INDArray updaterState;
+        private final double score;
+
+        Part(INDArray parameters, INDArray updaterState, double score) {
+            this.parameters = parameters;
+            this.updaterState = updaterState;
+            this.score = score;
+        }
+
+        INDArray parameters() {
+            return parameters;
+        }
+
+        INDArray updaterState() {
+            return updaterState;
+        }
+
+        double score() {
+            return score;
+        }
+
+        @Serial
+        private void writeObject(ObjectOutputStream out) throws IOException {
+            out.defaultWriteObject();
+            PackedArray.write(out, parameters);
+            PackedArray.write(out, updaterState);
+        }
+
+        @Serial
+        private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+            in.defaultReadObject();
+            parameters = PackedArray.read(in);
+            updaterState = PackedArray.read(in);
         }
     }
 
@@ -161,15 +203,41 @@ public final class OrderedAveraging extends ParameterAveragingTrainingMaster {
     }
 
     /**
+     * A round's broadcast, the library's tuple with its arrays packed for the trip: it travels as a {@link Packed} and
+     * arrives as the library's own tuple.
+     */
+    static final class PackedTuple extends NetBroadcastTuple {
+        @Serial
+        private static final long serialVersionUID = 1L;
+
+        PackedTuple(ComputationGraphConfiguration conf, INDArray parameters, INDArray updaterState) {
+            super(conf, parameters, updaterState);
+        }
+
+        @Serial
+        private Object writeReplace() {
+            return new Packed(getGraphConfiguration(), new PackedArray(getParameters()), new PackedArray(getUpdaterState()));
+        }
+
+        private record Packed(ComputationGraphConfiguration conf, PackedArray parameters, PackedArray updaterState)
+                implements Serializable {
+            @Serial
+            private Object readResolve() {
+                return new NetBroadcastTuple(conf, parameters.get(), updaterState.get());
+            }
+        }
+    }
+
+    /**
      * An averaging round's broadcast for an adapter graph: the trainable values and the optimiser state travel in it;
      * the whole vector is rebuilt on the executor from the once-broadcast frozen values.
      */
     static final class AdapterTuple extends NetBroadcastTuple {
-        private final Broadcast<INDArray> frozen;
+        private final Broadcast<PackedArray> frozen;
         private final TrainableSlices slices;
 
         AdapterTuple(ComputationGraphConfiguration conf, INDArray trainable, INDArray updaterState,
-                     Broadcast<INDArray> frozen, TrainableSlices slices) {
+                     Broadcast<PackedArray> frozen, TrainableSlices slices) {
             super(conf, trainable, updaterState);
             this.frozen = frozen;
             this.slices = slices;
@@ -177,7 +245,7 @@ public final class OrderedAveraging extends ParameterAveragingTrainingMaster {
 
         @Override
         public INDArray getParameters() {
-            INDArray whole = frozen.getValue().dup();   // the broadcast value is shared by the executor's tasks
+            INDArray whole = frozen.getValue().get().dup();   // the broadcast value is shared by the executor's tasks
             slices.scatter(super.getParameters(), whole);
             return whole;
         }
