@@ -10,8 +10,10 @@ import com.typesafe.config.Config;
  * @param kernels  transformer-block kernels for training
  * @param decoding how one-token decoding steps run
  * @param blasKernels OpenBLAS's kernel set for the executors ({@link BlasKernels}): auto, inherit or a core name
+ * @param blasLibrary which OpenBLAS library our products call ({@link BlasLibrary}): the host's or ND4J's bundled one
  */
-public record ComputeConfig(int threads, Kernels kernels, DecodingSteps decoding, String blasKernels) {
+public record ComputeConfig(int threads, Kernels kernels, DecodingSteps decoding, String blasKernels,
+                            BlasLibrary blasLibrary) {
     /** Training kernels: hand-written ND4J forward/backward, or DL4J's SameDiff execution (the reference). */
     public enum Kernels {
         EAGER, SAMEDIFF;
@@ -36,11 +38,15 @@ public record ComputeConfig(int threads, Kernels kernels, DecodingSteps decoding
         Require.that(decoding != null, "compute.decoding", "set", null);
         Require.that(blasKernels != null, "compute.blas-kernels", "set", null);
         blasKernels = BlasKernels.validate(blasKernels);
+        Require.that(blasLibrary != null, "compute.blas-library", "set", null);
     }
 
-    /** The defaults: one native thread, eager kernels, automatic decoding steps, the CPU's best BLAS kernels. */
+    /**
+     * The defaults: one native thread, eager kernels, automatic decoding steps, the CPU's best BLAS kernels, the host's
+     * OpenBLAS when it has one.
+     */
     public static ComputeConfig defaults() {
-        return new ComputeConfig(1, Kernels.EAGER, DecodingSteps.AUTO, BlasKernels.AUTO);
+        return new ComputeConfig(1, Kernels.EAGER, DecodingSteps.AUTO, BlasKernels.AUTO, BlasLibrary.AUTO);
     }
 
     public boolean sameDiffKernels() {
@@ -49,6 +55,7 @@ public record ComputeConfig(int threads, Kernels kernels, DecodingSteps decoding
 
     static ComputeConfig fromConfig(Config c) {
         return new ComputeConfig(c.getInt("threads"), Require.choice("compute.kernels", c.getString("kernels"), Kernels.class),
-                Require.choice("compute.decoding", c.getString("decoding"), DecodingSteps.class), c.getString("blas-kernels"));
+                Require.choice("compute.decoding", c.getString("decoding"), DecodingSteps.class), c.getString("blas-kernels"),
+                BlasLibrary.parse(c.getString("blas-library")));
     }
 }

@@ -74,7 +74,7 @@ public final class NativeChecks {
         return gpus.stream().filter(g -> keep.contains(g.index())).toList();
     }
 
-    static String host() {
+    public static String host() {
         try {
             return InetAddress.getLocalHost().getHostName();
         } catch (UnknownHostException e) {

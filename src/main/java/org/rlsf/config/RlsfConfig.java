@@ -48,7 +48,8 @@ public final class RlsfConfig {
             this.compute = ComputeConfig.fromConfig(c.getConfig("compute"));
             this.spark = SparkConfig.fromConfig(c.getConfig("spark")).withExecutorThreads(compute.threads())
                     .withExecutorBlasKernels(BlasKernels.resolve(compute.blasKernels(), System.getenv(BlasKernels.VARIABLE),
-                            BlasKernels.cpu()).orElse(null));
+                            BlasKernels.cpu()).orElse(null))
+                    .withExecutorBlasLibrary(compute.blasLibrary());
             ModelConfig.fromConfig(c.getConfig("model"), 4);   // the vocabulary comes from a tokenizer; the rest is checked now
             this.tokenizer = TokenizerConfig.fromConfig(c.getConfig("tokenizer"));
             this.pretrain = PretrainConfig.fromConfig(c.getConfig("pretrain"));

@@ -51,6 +51,16 @@ public record SparkConfig(String defaultMaster, String appName, Map<String, Stri
         return new SparkConfig(defaultMaster, appName, d);
     }
 
+    /**
+     * These settings with the executors' OpenBLAS library choice ({@code spark.executorEnv.RLSF_BLAS_LIBRARY}), as a
+     * default a Spark setting of the same variable overrides.
+     */
+    SparkConfig withExecutorBlasLibrary(BlasLibrary library) {
+        Map<String, String> d = new LinkedHashMap<>(defaults);
+        d.putIfAbsent("spark.executorEnv." + BlasLibrary.VARIABLE, library.configName());
+        return new SparkConfig(defaultMaster, appName, d);
+    }
+
     static SparkConfig fromConfig(Config c) {
         Map<String, String> defaults = new LinkedHashMap<>();
         c.getConfig("defaults").root().unwrapped().forEach((k, v) -> defaults.put(k, String.valueOf(v)));

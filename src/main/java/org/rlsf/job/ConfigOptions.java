@@ -1,9 +1,12 @@
 package org.rlsf.job;
 
 import org.rlsf.config.BlasKernels;
+import org.rlsf.config.BlasLibrary;
 import org.rlsf.config.RlsfConfig;
 import org.rlsf.config.NativeChecks;
 import org.rlsf.model.NativeThreads;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Option;
 
 import java.io.File;
@@ -15,6 +18,8 @@ import java.util.Optional;
 
 /** Configuration options every command shares: environment overlay, config files, overrides. */
 public final class ConfigOptions {
+    private static final Logger LOG = LoggerFactory.getLogger(ConfigOptions.class);
+
     @Option(names = "--env", paramLabel = "NAME",
             description = "Environment overlay conf/<NAME>.conf, used when it exists (default: ${DEFAULT-VALUE}).",
             defaultValue = "${env:RLSF_ENV:-local}")
@@ -61,9 +66,11 @@ public final class ConfigOptions {
         if (mainJobSettings) {
             config = config.withRunOverrides();
         }
+        config.compute().blasLibrary().apply(NativeChecks.host());   // before ND4J loads OpenBLAS
         NativeChecks.require();
         blasKernelsNotice(config.compute().blasKernels()).ifPresent(System.err::println);
         NativeThreads.apply(config.compute().threads());
+        LOG.debug("OpenBLAS: {} (compute.blas-library = {})", BlasLibrary.loaded(), config.compute().blasLibrary().configName());
         return config;
     }
 }

@@ -52,6 +52,7 @@ public final class ModelBench {
         out.put("env_omp_num_threads", String.valueOf(System.getenv().getOrDefault("OMP_NUM_THREADS", "unset")));
         out.put("env_openblas_num_threads", String.valueOf(System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "unset")));
         out.put("env_openblas_coretype", String.valueOf(System.getenv().getOrDefault("OPENBLAS_CORETYPE", "unset")));
+        out.put("blas_library", org.rlsf.config.BlasLibrary.loaded());
         out.put("element_wise_kernels", org.rlsf.model.VectorMath.describe());
         out.put("sgemm_gflops", String.format(java.util.Locale.ROOT, "%.1f", sgemmGflops()));
     }
