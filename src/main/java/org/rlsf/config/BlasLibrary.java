@@ -10,10 +10,11 @@ import java.util.Optional;
 
 /**
  * Which OpenBLAS library rlsf's own products call ({@code compute.blas-library}): the one ND4J bundles (JavaCPP's
- * 0.3.19 build) or the host's ({@code libopenblas.so.0}, e.g. Debian's {@code libopenblas0-pthread}). One thread,
- * SkylakeX kernels, AMD Zen 4: Debian's 0.3.21 build runs the decoder's 16-row products at ~116 GFLOP/s against ~81 for
- * the bundled one (60-row products 170 against 153); JavaCPP's own newer builds measured no faster, so it is the build,
- * not the version. The choice is JavaCPP's {@code org.bytedeco.openblas.load} property, read once when OpenBLAS loads:
+ * 0.3.19 build, the default) or the host's ({@code libopenblas.so.0}, e.g. Debian's {@code libopenblas0-pthread}). One
+ * thread, SkylakeX kernels, AMD Zen 4: Debian's 0.3.21 build ran isolated 16-row products at 98-116 GFLOP/s against
+ * 66-81 for the bundled one (64 rows 166-169 against 132-133), yet batched decoding as a whole measured no faster in
+ * paired runs; JavaCPP's own newer builds measured no faster either. The choice is JavaCPP's
+ * {@code org.bytedeco.openblas.load} property, read once when OpenBLAS loads:
  * it is set here before ND4J starts (the driver when it reads its configuration, each executor when it starts, from
  * {@code spark.executorEnv.RLSF_BLAS_LIBRARY}). JavaCPP falls back to the bundled library when the host has none.
  */

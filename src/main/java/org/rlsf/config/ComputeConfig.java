@@ -42,11 +42,11 @@ public record ComputeConfig(int threads, Kernels kernels, DecodingSteps decoding
     }
 
     /**
-     * The defaults: one native thread, eager kernels, automatic decoding steps, the CPU's best BLAS kernels, the host's
-     * OpenBLAS when it has one.
+     * The defaults: one native thread, eager kernels, automatic decoding steps, the CPU's best BLAS kernels, ND4J's
+     * bundled OpenBLAS.
      */
     public static ComputeConfig defaults() {
-        return new ComputeConfig(1, Kernels.EAGER, DecodingSteps.AUTO, BlasKernels.AUTO, BlasLibrary.AUTO);
+        return new ComputeConfig(1, Kernels.EAGER, DecodingSteps.AUTO, BlasKernels.AUTO, BlasLibrary.BUNDLED);
     }
 
     public boolean sameDiffKernels() {

@@ -17,9 +17,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BlasLibraryTest {
 
     @Test
-    void theSettingParsesAndDefaultsToAuto() {
+    void theSettingParsesAndDefaultsToTheBundledLibrary() {
         assertEquals(BlasLibrary.SYSTEM, BlasLibrary.parse(" System "));
-        assertEquals(BlasLibrary.AUTO, ComputeConfig.defaults().blasLibrary());
+        assertEquals(BlasLibrary.BUNDLED, ComputeConfig.defaults().blasLibrary());
+        assertEquals(BlasLibrary.BUNDLED, RlsfConfig.load(null, List.of(), java.util.Map.of()).compute().blasLibrary());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BlasLibrary.parse("mkl"));
         assertTrue(e.getMessage().contains("compute.blas-library"), e.getMessage());
     }
@@ -49,8 +50,8 @@ class BlasLibraryTest {
 
     @Test
     void executorsGetTheSettingThroughTheirEnvironment() {
-        RlsfConfig c = RlsfConfig.load(null, List.of(), java.util.Map.of("compute.blas-library", "bundled"));
-        assertEquals("bundled", c.spark().defaults().get("spark.executorEnv." + BlasLibrary.VARIABLE));
-        assertEquals(BlasLibrary.BUNDLED, c.compute().blasLibrary());
+        RlsfConfig c = RlsfConfig.load(null, List.of(), java.util.Map.of("compute.blas-library", "system"));
+        assertEquals("system", c.spark().defaults().get("spark.executorEnv." + BlasLibrary.VARIABLE));
+        assertEquals(BlasLibrary.SYSTEM, c.compute().blasLibrary());
     }
 }
