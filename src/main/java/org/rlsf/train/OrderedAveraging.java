@@ -102,9 +102,12 @@ public final class OrderedAveraging extends ParameterAveragingTrainingMaster {
         // the library's result class is not serialisable: each worker's values travel as a Part
         JavaRDD<Part> parts = results.map(r -> r == null ? new Part(null, null, 0)
                 : new Part(r.getParameters(), r.getUpdaterState(), r.getScore()));
+        ComputationGraph net = graph.getNetwork();
+        boolean adapter = slices != null && TransformerLm.hasLora(net);
         Part mean;
-        if (results.getNumPartitions() <= 2) {
-            mean = mean(parts.collect().iterator());   // two workers' values on the driver at once, as the library's fold
+        if (results.getNumPartitions() <= 2 || adapter) {
+            // two workers' values on the driver at once, as the library's fold; an adapter's trainable values are small
+            mean = mean(parts.collect().iterator());
         } else {
             JavaRDD<Part> kept = parts.persist(StorageLevel.MEMORY_AND_DISK());
             try {
@@ -117,8 +120,7 @@ public final class OrderedAveraging extends ParameterAveragingTrainingMaster {
         if (mean.parameters() == null) {
             return;   // no worker had data
         }
-        ComputationGraph net = graph.getNetwork();
-        if (slices != null && TransformerLm.hasLora(net)) {
+        if (adapter) {
             INDArray params = net.params().dup();
             slices.scatter(mean.parameters(), params);
             net.setParams(params);
