@@ -5,7 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -38,27 +37,23 @@ public enum BlasLibrary {
     }
 
     public static BlasLibrary parse(String value) {
-        return Require.choice("compute.blas-library", value == null ? null : value.trim().toLowerCase(Locale.ROOT),
-                BlasLibrary.class);
+        return Require.choice("compute.blas-library", value, BlasLibrary.class);
     }
 
     /**
      * Sets {@link #PROPERTY} for this setting, before OpenBLAS loads (later it changes nothing). A property already set
      * (a {@code -D} on the command line) is left as it is.
      *
-     * @return the host library this JVM will load, if any
      * @throws IllegalStateException for {@code system} on a host without one, naming the host and what to install
      */
-    public Optional<Path> apply(String host) {
+    public void apply(String host) {
         if (System.getProperty(PROPERTY) != null || this == BUNDLED) {
-            return Optional.empty();
+            return;
         }
-        Optional<Path> found = find(searchPath());
-        String value = choose(this, found, host);
+        String value = choose(this, find(searchPath()), host);
         if (value != null) {
             System.setProperty(PROPERTY, value);
         }
-        return found;
     }
 
     /**

@@ -70,7 +70,9 @@ public final class ConfigOptions {
         NativeChecks.require();
         blasKernelsNotice(config.compute().blasKernels()).ifPresent(System.err::println);
         NativeThreads.apply(config.compute().threads());
-        LOG.debug("OpenBLAS: {} (compute.blas-library = {})", BlasLibrary.loaded(), config.compute().blasLibrary().configName());
+        if (LOG.isDebugEnabled()) {   // loaded() reads this process's memory map
+            LOG.debug("OpenBLAS: {} (compute.blas-library = {})", BlasLibrary.loaded(), config.compute().blasLibrary().configName());
+        }
         return config;
     }
 }

@@ -20,7 +20,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  */
 public final class Matmul {
     /** Whether ND4J runs on its CPU backend (host memory, OpenBLAS). */
-    static final boolean CPU = Nd4j.getBackend().getClass().getName().contains("Cpu");
+    public static final boolean CPU = Nd4j.getBackend().getClass().getName().contains("Cpu");
 
     private Matmul() {
     }
