@@ -11,11 +11,14 @@ import java.util.Map;
  * @param defaultMaster used only when spark.master is not set already
  * @param appName       used only when spark.app.name is not set already
  * @param defaults      Spark settings applied only where the Spark configuration lacks them
+ * @param localDefaults more of them, applied only when the master is local (driver and executor in one JVM)
  */
-public record SparkConfig(String defaultMaster, String appName, Map<String, String> defaults) implements java.io.Serializable {
+public record SparkConfig(String defaultMaster, String appName, Map<String, String> defaults,
+                          Map<String, String> localDefaults) implements java.io.Serializable {
     public SparkConfig {
         Require.that(!defaultMaster.isBlank(), "spark.default-master", "a Spark master URL", "\"\"");
         defaults = Map.copyOf(defaults);
+        localDefaults = Map.copyOf(localDefaults);
     }
 
     /** The environment variables that size the native math libraries' thread pools (OpenMP, OpenBLAS, MKL). */
@@ -35,7 +38,7 @@ public record SparkConfig(String defaultMaster, String appName, Map<String, Stri
         for (String v : THREAD_VARIABLES) {
             d.putIfAbsent("spark.executorEnv." + v, String.valueOf(threads));
         }
-        return new SparkConfig(defaultMaster, appName, d);
+        return new SparkConfig(defaultMaster, appName, d, localDefaults);
     }
 
     /**
@@ -48,7 +51,7 @@ public record SparkConfig(String defaultMaster, String appName, Map<String, Stri
         }
         Map<String, String> d = new LinkedHashMap<>(defaults);
         d.putIfAbsent("spark.executorEnv." + BlasKernels.VARIABLE, coretype);
-        return new SparkConfig(defaultMaster, appName, d);
+        return new SparkConfig(defaultMaster, appName, d, localDefaults);
     }
 
     /**
@@ -58,12 +61,14 @@ public record SparkConfig(String defaultMaster, String appName, Map<String, Stri
     SparkConfig withExecutorBlasLibrary(BlasLibrary library) {
         Map<String, String> d = new LinkedHashMap<>(defaults);
         d.putIfAbsent("spark.executorEnv." + BlasLibrary.VARIABLE, library.configName());
-        return new SparkConfig(defaultMaster, appName, d);
+        return new SparkConfig(defaultMaster, appName, d, localDefaults);
     }
 
     static SparkConfig fromConfig(Config c) {
         Map<String, String> defaults = new LinkedHashMap<>();
         c.getConfig("defaults").root().unwrapped().forEach((k, v) -> defaults.put(k, String.valueOf(v)));
-        return new SparkConfig(c.getString("default-master"), c.getString("app-name"), defaults);
+        Map<String, String> local = new LinkedHashMap<>();
+        c.getConfig("local-defaults").root().unwrapped().forEach((k, v) -> local.put(k, String.valueOf(v)));
+        return new SparkConfig(c.getString("default-master"), c.getString("app-name"), defaults, local);
     }
 }

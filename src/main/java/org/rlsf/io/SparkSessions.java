@@ -12,7 +12,8 @@ import java.util.function.Supplier;
 /**
  * Starts (or joins) the Spark session. Spark settings belong to Spark: whatever spark-submit,
  * spark-defaults or {@code -Dspark.*} set wins; {@code rlsf.spark.default-master} (local[*]) is used
- * only when no master is set, and {@code rlsf.spark.defaults} only fill gaps.
+ * only when no master is set, and {@code rlsf.spark.defaults} only fill gaps ({@code rlsf.spark.local-defaults} too,
+ * on a local master).
  */
 public final class SparkSessions {
     private static final Logger LOG = LoggerFactory.getLogger(SparkSessions.class);
@@ -30,6 +31,9 @@ public final class SparkSessions {
             conf.setAppName(settings.appName());
         }
         settings.defaults().forEach(conf::setIfMissing);
+        if (isLocal(conf.get("spark.master"))) {
+            settings.localDefaults().forEach(conf::setIfMissing);
+        }
         // executors load ND4J's natives themselves: the same build as the driver (a -Ponednn jar needs the extension)
         String nativeOption = org.rlsf.config.NativeVariant.executorJavaOption();
         String executorOpts = conf.get("spark.executor.extraJavaOptions", "");
@@ -50,6 +54,11 @@ public final class SparkSessions {
         }
         SparkSession session = SparkSession.builder().config(conf).getOrCreate();
         return session;
+    }
+
+    /** A master that runs the executor inside the driver's JVM: local, local[N], local[*], local[N,F]. */
+    static boolean isLocal(String master) {
+        return master.equals("local") || master.startsWith("local[");
     }
 
     /** Starts Spark on first use and logs where it runs. */

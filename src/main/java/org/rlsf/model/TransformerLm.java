@@ -166,6 +166,17 @@ public final class TransformerLm {
         return configuration(m, seqLen, opt, dataType, new ValueHead(m.dModel(), seqLen, valueClip), REWARD_HEAD);
     }
 
+    /**
+     * The final norm's output ([mb, d, T]) for {@code features}, in inference mode: the graph's forward pass up to that
+     * layer, without the head. (DL4J's {@code feedForward(inputs, n, train)} takes a position in {@code getLayers()},
+     * not a vertex index: given the norm's vertex index it ran the head too, the whole softmax over the vocabulary.)
+     */
+    public static INDArray finalNormOutput(ComputationGraph graph, INDArray features) {
+        org.deeplearning4j.nn.api.Layer norm = graph.getLayer(FINAL_NORM);
+        int position = java.util.Arrays.asList(graph.getLayers()).indexOf(norm);
+        return graph.feedForward(new INDArray[]{features}, position, false).get(FINAL_NORM);
+    }
+
     /** The sequence length a graph was built for (every design has the embedding layer; rotary ones no position layer). */
     public static int seqLen(ComputationGraph graph) {
         return (int) ((EmbeddingSequenceLayer) graph.getLayer(EMBED).conf().getLayer()).getInputLength();

@@ -1,6 +1,7 @@
 package org.rlsf.train;
 
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaRDDLike;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.core.storage.StatsStorageRouterProvider;
@@ -16,6 +17,7 @@ import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingResult;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingWorker;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.rlsf.model.TransformerLm;
 import org.slf4j.Logger;
@@ -49,6 +51,12 @@ import java.util.Iterator;
  * the trainable values ({@link TrainableSlices}) and the optimiser state, which only they have, and each worker
  * returns only those. The driver averages them in partition order and writes them back into the whole vector, whose
  * frozen part never changes. One worker with averaging is still exactly a single-machine fit.
+ *
+ * <p><b>A round costs one Spark job, and its broadcast is dropped when it ends.</b> The library counts the round's
+ * minibatches with a job of its own before training on them; {@link #fit} passes the count the caller already knows
+ * (the same number, so the same splits). Each round's broadcast of parameters and optimiser state is destroyed once
+ * the workers' results are averaged, instead of staying in the block managers until the driver's garbage collector
+ * finds its handle unreachable: kept, they were copied by every young collection until then.
  */
 public final class OrderedAveraging extends ParameterAveragingTrainingMaster {
     private static final Logger LOG = LoggerFactory.getLogger(OrderedAveraging.class);
@@ -57,9 +65,31 @@ public final class OrderedAveraging extends ParameterAveragingTrainingMaster {
     private transient TrainableSlices slices;
     /** Bytes of parameters and optimiser state one worker received and returned in the last adapter round. */
     private transient long lastRoundBytesEachWay;
+    /** The current round's broadcast of parameters and optimiser state (destroyed once the round is averaged). */
+    private transient Broadcast<NetBroadcastTuple> roundBroadcast;
+    /** The minibatch count of the next fit, when its caller knows it ({@link #fit}); -1 = count with a Spark job. */
+    private transient long knownCount = -1;
 
     OrderedAveraging(ParameterAveragingTrainingMaster.Builder builder) {
         super(builder);
+    }
+
+    /**
+     * {@code graph.fit(minibatches)} for a graph trained by an {@code OrderedAveraging}, whose caller knows how many
+     * minibatches the RDD holds ({@code count}): the library's count job is skipped.
+     */
+    public static void fit(SparkComputationGraph graph, JavaRDD<DataSet> minibatches, long count) {
+        if (graph.getTrainingMaster() instanceof OrderedAveraging tm) {
+            tm.knownCount = count;
+        }
+        graph.fit(minibatches);
+    }
+
+    @Override
+    protected <T, R extends JavaRDDLike<T, R>> long getTotalDataSetObjectCount(JavaRDDLike<T, R> rdd) {
+        long n = knownCount;
+        knownCount = -1;
+        return n >= 0 ? n : super.getTotalDataSetObjectCount(rdd);
     }
 
     /** Bytes of trainable values and optimiser state sent to one worker in the last round (and returned by it). */
@@ -77,6 +107,7 @@ public final class OrderedAveraging extends ParameterAveragingTrainingMaster {
             // as the library's own, with the arrays packed for the trip
             Broadcast<NetBroadcastTuple> tuple = graph.getSparkContext().broadcast(
                     new PackedTuple(net.getConfiguration(), net.params(), state));
+            roundBroadcast = tuple;
             return new ParameterAveragingTrainingWorker(tuple, saveUpdater, wc, trainingHookList, listeners, getRouterProvider());
         }
         if (frozen == null) {
@@ -89,6 +120,7 @@ public final class OrderedAveraging extends ParameterAveragingTrainingMaster {
         lastRoundBytesEachWay = (trainable.length() + (state == null ? 0 : state.length())) * trainable.dataType().width();
         Broadcast<NetBroadcastTuple> tuple = graph.getSparkContext().broadcast(
                 new AdapterTuple(net.getConfiguration(), trainable, state, frozen, slices));
+        roundBroadcast = tuple;
         return new AdapterWorker(tuple, saveUpdater, wc, trainingHookList, listeners, getRouterProvider(), slices);
     }
 
@@ -105,16 +137,23 @@ public final class OrderedAveraging extends ParameterAveragingTrainingMaster {
         ComputationGraph net = graph.getNetwork();
         boolean adapter = slices != null && TransformerLm.hasLora(net);
         Part mean;
-        if (results.getNumPartitions() <= 2 || adapter) {
-            // two workers' values on the driver at once, as the library's fold; an adapter's trainable values are small
-            mean = mean(parts.collect().iterator());
-        } else {
-            JavaRDD<Part> kept = parts.persist(StorageLevel.MEMORY_AND_DISK());
-            try {
-                kept.count();                        // every worker trains, in parallel
-                mean = mean(kept.toLocalIterator()); // then their results, in partition order
-            } finally {
-                kept.unpersist(false);
+        try {
+            if (results.getNumPartitions() <= 2 || adapter) {
+                // two workers' values on the driver at once, as the library's fold; an adapter's trainable values are small
+                mean = mean(parts.collect().iterator());
+            } else {
+                JavaRDD<Part> kept = parts.persist(StorageLevel.MEMORY_AND_DISK());
+                try {
+                    kept.count();                        // every worker trains, in parallel
+                    mean = mean(kept.toLocalIterator()); // then their results, in partition order
+                } finally {
+                    kept.unpersist(false);
+                }
+            }
+        } finally {
+            if (roundBroadcast != null) {
+                roundBroadcast.destroy();   // the round is over (or failed): its values are never read again
+                roundBroadcast = null;
             }
         }
         if (mean.parameters() == null) {

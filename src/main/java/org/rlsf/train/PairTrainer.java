@@ -97,7 +97,7 @@ public final class PairTrainer {
                         .map(encoder::encode);
                 carryOver.startIteration(sparkGraph.getNetwork().getConfiguration().getIterationCount());
                 jsc.setJobGroup("rlsf-train", objective.name() + " epoch " + epoch + " round " + (r + 1) + "/" + rounds.size());
-                sparkGraph.fit(rdd);
+                OrderedAveraging.fit(sparkGraph, rdd, round.batches().size());
                 graph = sparkGraph.getNetwork();
                 roundNo++;
                 double secs = (System.nanoTime() - rt) / 1e9;

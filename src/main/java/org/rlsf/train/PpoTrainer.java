@@ -208,7 +208,7 @@ public final class PpoTrainer {
             carry.startIteration(start);
             int parts = Math.min(workers, part.size());
             JavaRDD<PpoBatch> rdd = jsc.parallelize(part, parts);
-            graph.fit(policy ? rdd.map(PpoBatch::policyDataSet) : rdd.map(PpoBatch::valueDataSet));
+            OrderedAveraging.fit(graph, policy ? rdd.map(PpoBatch::policyDataSet) : rdd.map(PpoBatch::valueDataSet), part.size());
             // each worker stepped once per minibatch of its partition; dl4j-spark's count is off after a partial round
             // (4 instead of 3 for rounds of 2 + 1), and Adam's bias correction reads it
             graph.getNetwork().getConfiguration().setIterationCount(start + (part.size() + parts - 1) / parts);

@@ -51,8 +51,7 @@ public record PreferenceMetrics(int pairs, double loss, double rewardsChosen, do
 
     /** Each row's summed response log-probability under the graph (the DPO graph: its head's input and parameters). */
     static double[] responseLogProbs(ComputationGraph graph, DataSet ds) {
-        int normIndex = graph.getVertex(TransformerLm.FINAL_NORM).getVertexIndex();
-        INDArray x = graph.feedForward(new INDArray[]{ds.getFeatures()}, normIndex, false).get(TransformerLm.FINAL_NORM);
+        INDArray x = TransformerLm.finalNormOutput(graph, ds.getFeatures());
         var head = graph.getLayer(TransformerLm.HEAD);
         return EagerDpoHead.responseLogProbs(x, ds.getLabels(), head.getParam(DpoOutputLayer.WEIGHT),
                 head.getParam(DpoOutputLayer.BIAS));   // in the graph's precision, summed in double

@@ -43,8 +43,7 @@ public record RewardMetrics(int pairs, double loss, double accuracy, double rewa
      * channel 0 of the labels is non-zero), in the graph's precision, returned as doubles.
      */
     public static double[] rowRewards(ComputationGraph graph, DataSet ds) {
-        int normIndex = graph.getVertex(TransformerLm.FINAL_NORM).getVertexIndex();
-        INDArray x = graph.feedForward(new INDArray[]{ds.getFeatures()}, normIndex, false).get(TransformerLm.FINAL_NORM);
+        INDArray x = TransformerLm.finalNormOutput(graph, ds.getFeatures());
         var head = graph.getLayer(TransformerLm.REWARD_HEAD);
         INDArray w = head.getParam(RewardHead.WEIGHT);
         double bias = head.getParam(RewardHead.BIAS).getDouble(0);

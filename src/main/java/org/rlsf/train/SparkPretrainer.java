@@ -86,7 +86,7 @@ public final class SparkPretrainer {
                 JavaRDD<DataSet> rdd = jsc.parallelize(new ArrayList<>(round), partitions).map(TokenBatch::toDataSet);
                 carryOver.startIteration(graph.getConfiguration().getIterationCount());
                 jsc.setJobGroup("rlsf-pretrain", "pretrain epoch " + epoch + " round " + (r + 1) + "/" + roundsPerEpoch);
-                spark.fit(rdd);
+                OrderedAveraging.fit(spark, rdd, round.size());
                 graph = spark.getNetwork();
                 long roundTokens = round.stream().mapToLong(TokenBatch::predictedTokens).sum();
                 tokens += roundTokens;

@@ -106,6 +106,30 @@ class PreferenceGraphTest {
         assertEquals(expected, gi.score(new PreferenceBatch(examples(refs), T, 1, 0).toDataSet()), 1e-5);
     }
 
+    /**
+     * The held-out metrics' log-probabilities (the final norm's output under the head's weights, chunked) are the LM's
+     * softmax read at the labels, and the forward pass that gives the norm's output stops before the head: DL4J's
+     * {@code feedForward(inputs, n, train)} counts n in {@code getLayers()}, and a vertex index there ran the head too.
+     */
+    @Test
+    void theMetricsLogProbsReadTheNormWithoutRunningTheHead() {
+        ComputationGraph lm = TransformerLm.create(M, T, TransformerLm.Optimiser.inferenceOnly(), DataType.DOUBLE);
+        PreferenceBatch batch = new PreferenceBatch(examples(new double[4]), T, 1, 0);
+        ComputationGraph g = preferenceGraph(lm, 0.2, 0, DpoOutputLayer.DPO);
+        assertArrayEquals(responseLogProbs(lm, batch), PreferenceMetrics.responseLogProbs(g, batch.toDataSet()), 1e-9);
+
+        INDArray features = batch.toDataSet().getFeatures();
+        INDArray norm = TransformerLm.finalNormOutput(g, features);
+        assertArrayEquals(g.feedForward(features, false).get(TransformerLm.FINAL_NORM).data().asDouble(),
+                norm.data().asDouble(), 0);
+        int position = java.util.Arrays.asList(g.getLayers()).indexOf(g.getLayer(TransformerLm.FINAL_NORM));
+        var upToNorm = g.feedForward(new INDArray[]{features}, position, false);
+        assertTrue(upToNorm.containsKey(TransformerLm.FINAL_NORM));
+        assertTrue(!upToNorm.containsKey(TransformerLm.HEAD), "the head ran: " + upToNorm.keySet());
+        int vertexIndex = g.getVertex(TransformerLm.FINAL_NORM).getVertexIndex();   // what the metrics passed before
+        assertTrue(g.feedForward(new INDArray[]{features}, vertexIndex, false).containsKey(TransformerLm.HEAD));
+    }
+
     @Test
     void everyParameterOfThePreferenceGraphPassesTheGradientCheck() {
         ComputationGraph lm = TransformerLm.create(M, T, TransformerLm.Optimiser.inferenceOnly(), DataType.DOUBLE);
