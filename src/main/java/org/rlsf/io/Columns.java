@@ -2,8 +2,10 @@ package org.rlsf.io;
 
 import org.apache.spark.sql.Row;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -28,6 +30,33 @@ final class Columns {
 
     static <T> scala.collection.Seq<T> seq(List<T> list) {
         return scala.collection.JavaConverters.asScalaBuffer(new ArrayList<>(list)).toSeq();
+    }
+
+    /**
+     * The order of Spark's {@code orderBy(columns)} (ascending, nulls first) on collected rows of string and integral
+     * columns: strings by their UTF-8 bytes, unsigned, as Spark compares them. Sorting a small table's rows here
+     * instead of in Spark saves a shuffle stage and its planning (1.6 s of a main job's CPU for the 600-prompt corpus).
+     */
+    static Comparator<Row> ascending(String... columns) {
+        Comparator<Row> order = (a, b) -> 0;
+        for (String c : columns) {
+            order = order.thenComparing((a, b) -> compare(a.get(a.fieldIndex(c)), b.get(b.fieldIndex(c))));
+        }
+        return order;
+    }
+
+    private static int compare(Object x, Object y) {
+        if (x == null || y == null) {
+            return x == null ? (y == null ? 0 : -1) : 1;
+        }
+        if (x instanceof String s && y instanceof String t) {
+            return Arrays.compareUnsigned(s.getBytes(StandardCharsets.UTF_8), t.getBytes(StandardCharsets.UTF_8));
+        }
+        if ((x instanceof Integer || x instanceof Long) && (y instanceof Integer || y instanceof Long)) {
+            return Long.compare(((Number) x).longValue(), ((Number) y).longValue());
+        }
+        throw new IllegalArgumentException("no Spark order for " + x.getClass().getSimpleName() + " and "
+                + y.getClass().getSimpleName());
     }
 
     static int[] ints(Row r, String column) {

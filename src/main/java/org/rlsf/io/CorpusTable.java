@@ -154,7 +154,9 @@ public final class CorpusTable {
         }
         List<Problem> out = new ArrayList<>();
         String answer = withAnswers ? "answer" : "CAST(NULL AS STRING) AS answer";
-        for (Row r : df.selectExpr("ordinal", "problem_id", "task", "question", answer, "options").orderBy("ordinal").collectAsList()) {
+        List<Row> rows = new ArrayList<>(df.selectExpr("ordinal", "problem_id", "task", "question", answer, "options").collectAsList());
+        rows.sort(Columns.ascending("ordinal"));
+        for (Row r : rows) {
             int answerColumn = r.fieldIndex("answer");
             out.add(new Problem(r.getString(r.fieldIndex("problem_id")), r.getString(r.fieldIndex("task")),
                     r.getString(r.fieldIndex("question")), r.isNullAt(answerColumn) ? null : r.getString(answerColumn),

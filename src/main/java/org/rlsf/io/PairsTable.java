@@ -193,8 +193,9 @@ public final class PairsTable {
             throw new IllegalArgumentException(table + " is not a pairs table: missing columns " + missing);
         }
         Dataset<Row> sel = runId == null ? df : df.filter(functions.col("run_id").equalTo(runId));
-        List<Row> rows = sel.select(EXAMPLE_COLUMNS.stream().map(functions::col).toArray(Column[]::new))
-                .orderBy("prompt_id", "chosen_branch", "rejected_branch", "pair_id").collectAsList();
+        List<Row> rows = new ArrayList<>(sel.select(EXAMPLE_COLUMNS.stream().map(functions::col).toArray(Column[]::new))
+                .collectAsList());
+        rows.sort(Columns.ascending("prompt_id", "chosen_branch", "rejected_branch", "pair_id"));
         if (rows.isEmpty()) {
             throw new IllegalArgumentException(table + " has no pairs" + (runId == null ? "" : " for run " + runId)
                     + ": nothing to train on (were any traces at or above pairs.threshold?)");
