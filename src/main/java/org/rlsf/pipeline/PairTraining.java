@@ -95,13 +95,14 @@ final class PairTraining {
         // 3) the final checkpoint: the selected epoch's model
         int selected = TrainerState.select(store, out, cfg);
         Path chosenDir = new Path(TrainerState.epochDir(out, selected), "checkpoint");
-        Checkpoint chosen = Checkpoint.load(store, chosenDir);
-        Map<String, Object> finalLineage = new LinkedHashMap<>(chosen.lineage());
-        finalLineage.put("selected_epoch", selected);
-        finalLineage.put("selection", cfg.select().configName());
         Path ckpt = RunLayout.policy(out);
-        String hash = Checkpoint.save(store, ckpt, chosen.graph(), chosen.tokenizer(), chosen.model(), finalLineage, true,
-                Checkpoint.extraFiles(store, chosenDir));   // a LoRA policy's adapter travels with it
+        // the epoch's files as they are (a LoRA policy's adapter with them), verified, with the selection in the lineage
+        String hash = Checkpoint.copy(store, chosenDir, ckpt, epochLineage -> {
+            Map<String, Object> finalLineage = new LinkedHashMap<>(epochLineage);
+            finalLineage.put("selected_epoch", selected);
+            finalLineage.put("selection", cfg.select().configName());
+            return finalLineage;
+        });
         LOG.info("final {} checkpoint {} = epoch {} ({}), weights sha256 {}", objective.name(), ckpt, selected,
                 cfg.select().configName(), hash.substring(0, 12));
         return new Result(ckpt, hash, plan.train().size(), plan.heldout().size(), selected, initial,

@@ -63,6 +63,45 @@ class CheckpointTest {
         assertEquals(List.of("ckpt"), List.of(dir.list()));
     }
 
+    /** A copy with an edited lineage: the same files and weights, verified on the way; a damaged source fails. */
+    @Test
+    void copyKeepsTheFilesAndEditsTheLineage(@TempDir File dir) throws Exception {
+        ComputationGraph g = TestModels.graph(model, 8, DataType.FLOAT);
+        Path source = new Path(dir.getAbsolutePath(), "epoch");
+        String hash = Checkpoint.save(store, source, g, tokenizer, model, Map.of("corpus", "x.jsonl"), true,
+                Map.of("adapter/adapter_config.json", "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        Path target = new Path(dir.getAbsolutePath(), "final");
+        assertEquals(hash, Checkpoint.copy(store, source, target, l -> {
+            Map<String, Object> edited = new java.util.LinkedHashMap<>(l);
+            edited.put("selected_epoch", 2);
+            return edited;
+        }));
+        Checkpoint copy = Checkpoint.load(store, target);
+        assertEquals(hash, copy.weightsSha256());
+        assertEquals(logits(g), logits(copy.graph()));
+        assertEquals("x.jsonl", copy.lineage().get("corpus"));
+        assertEquals(2, copy.lineage().get("selected_epoch"));
+        assertEquals(Map.of("adapter/adapter_config.json", "{}"), Map.of("adapter/adapter_config.json",
+                new String(Checkpoint.extraFiles(store, target).get("adapter/adapter_config.json"), java.nio.charset.StandardCharsets.UTF_8)));
+        assertTrue(java.util.Arrays.equals(Files.readAllBytes(new File(dir, "epoch/model.zip").toPath()),
+                Files.readAllBytes(new File(dir, "final/model.zip").toPath())));
+
+        File zip = new File(dir, "epoch/model.zip");
+        assertTrue(new File(dir, "epoch/.model.zip.crc").delete());   // our hash, not Hadoop's, must catch it
+        try (RandomAccessFile raf = new RandomAccessFile(zip, "rw")) {
+            raf.seek(zip.length() / 2);
+            int b = raf.read();
+            raf.seek(zip.length() / 2);
+            raf.write(b ^ 0xFF);
+        }
+        Path again = new Path(dir.getAbsolutePath(), "again");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Checkpoint.copy(store, source, again, l -> l));
+        assertTrue(e.getMessage().contains("model.zip is corrupted"), e.getMessage());
+        assertFalse(new File(dir, "again").exists());
+        assertEquals(List.of("epoch", "final"), List.of(dir.list()).stream().filter(n -> !n.startsWith(".")).sorted().toList());
+    }
+
     @Test
     void trainingOutputDirectoryResolvesToItsCheckpoint(@TempDir File dir) {
         ComputationGraph g = TestModels.graph(model, 8, DataType.FLOAT);
