@@ -65,10 +65,14 @@ public record SparkConfig(String defaultMaster, String appName, Map<String, Stri
     }
 
     static SparkConfig fromConfig(Config c) {
-        Map<String, String> defaults = new LinkedHashMap<>();
-        c.getConfig("defaults").root().unwrapped().forEach((k, v) -> defaults.put(k, String.valueOf(v)));
-        Map<String, String> local = new LinkedHashMap<>();
-        c.getConfig("local-defaults").root().unwrapped().forEach((k, v) -> local.put(k, String.valueOf(v)));
-        return new SparkConfig(c.getString("default-master"), c.getString("app-name"), defaults, local);
+        return new SparkConfig(c.getString("default-master"), c.getString("app-name"), settings(c, "defaults"),
+                settings(c, "local-defaults"));
+    }
+
+    /** The Spark settings under {@code path}, their values as strings, in the file's order. */
+    private static Map<String, String> settings(Config c, String path) {
+        Map<String, String> out = new LinkedHashMap<>();
+        c.getConfig(path).root().unwrapped().forEach((k, v) -> out.put(k, String.valueOf(v)));
+        return out;
     }
 }

@@ -130,18 +130,8 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
                     + (store.exists(dir) ? " (incomplete or not written by rlsf)" : " (directory does not exist)"));
         }
         try {
-            Map<String, Object> manifest = JSON.readValue(store.readText(manifestPath), new TypeReference<>() { });
-            Object version = manifest.get("format_version");
-            if (!(version instanceof Integer v) || v > FORMAT_VERSION) {
-                throw new IllegalArgumentException("checkpoint " + dir + " has format_version " + version
-                        + "; this build reads up to " + FORMAT_VERSION);
-            }
-            @SuppressWarnings("unchecked")
-            Map<String, String> hashes = manifest.get("files") instanceof Map<?, ?> m ? (Map<String, String>) m : null;
-            if (hashes == null || manifest.get("weights_sha256") == null) {
-                throw new IllegalArgumentException("checkpoint " + dir + ": " + MANIFEST + " lacks its \"files\" hashes or "
-                        + "\"weights_sha256\" (not written by rlsf, or edited)");
-            }
+            Map<String, Object> manifest = readManifest(store, dir);
+            Map<String, String> hashes = fileHashes(manifest);
             Map<String, byte[]> files = new LinkedHashMap<>();
             for (String name : new String[]{MODEL, TOKENIZER, CONFIG, LINEAGE}) {
                 Path p = new Path(dir, name);
@@ -210,21 +200,14 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
         Path src = checkpointDir(store, from);
         Path staging = store.stagingFor(to);
         try {
-            Map<String, Object> manifest = JSON.readValue(store.readText(new Path(src, MANIFEST)), new TypeReference<>() { });
-            @SuppressWarnings("unchecked")
-            Map<String, String> hashes = manifest.get("files") instanceof Map<?, ?> m ? (Map<String, String>) m : null;
-            Object version = manifest.get("format_version");
-            if (hashes == null || manifest.get("weights_sha256") == null || !(version instanceof Integer v) || v > FORMAT_VERSION) {
-                throw new IllegalArgumentException("checkpoint " + src + ": " + MANIFEST + " is not one this build writes");
-            }
+            Map<String, Object> manifest = readManifest(store, src);
             Map<String, String> out = new LinkedHashMap<>();
-            for (Map.Entry<String, String> f : hashes.entrySet()) {
+            for (Map.Entry<String, String> f : fileHashes(manifest).entrySet()) {
                 String name = f.getKey();
                 Path p = new Path(src, name);
                 if (!store.exists(p)) {
                     throw new IllegalArgumentException("checkpoint " + src + " is missing " + name);
                 }
-                String actual;
                 if (LINEAGE.equals(name)) {
                     byte[] bytes = verifiedExtra(store, src, name, f.getValue());
                     Map<String, Object> edited = lineage.apply(JSON.readValue(bytes, new TypeReference<>() { }));
@@ -243,7 +226,7 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
                         o.write(block, 0, n);
                     }
                 }
-                actual = HexFormat.of().formatHex(digest.digest());
+                String actual = HexFormat.of().formatHex(digest.digest());
                 if (!actual.equals(f.getValue())) {
                     throw new IllegalArgumentException("checkpoint " + src + ": " + name + " is corrupted (sha256 "
                             + actual + ", expected " + f.getValue() + ")");
@@ -262,6 +245,27 @@ public record Checkpoint(ComputationGraph graph, Tokenizer tokenizer, ModelConfi
             store.delete(staging);
             throw e;
         }
+    }
+
+    /** The manifest of checkpoint {@code dir}, checked: a format this build reads, its file hashes and weights hash. */
+    private static Map<String, Object> readManifest(FileStore store, Path dir) throws IOException {
+        Map<String, Object> manifest = JSON.readValue(store.readText(new Path(dir, MANIFEST)), new TypeReference<>() { });
+        Object version = manifest.get("format_version");
+        if (!(version instanceof Integer v) || v > FORMAT_VERSION) {
+            throw new IllegalArgumentException("checkpoint " + dir + " has format_version " + version
+                    + "; this build reads up to " + FORMAT_VERSION);
+        }
+        if (!(manifest.get("files") instanceof Map<?, ?>) || manifest.get("weights_sha256") == null) {
+            throw new IllegalArgumentException("checkpoint " + dir + ": " + MANIFEST + " lacks its \"files\" hashes or "
+                    + "\"weights_sha256\" (not written by rlsf, or edited)");
+        }
+        return manifest;
+    }
+
+    /** A manifest's file hashes by relative path ({@link #readManifest} checked they are there). */
+    @SuppressWarnings("unchecked")
+    private static Map<String, String> fileHashes(Map<String, Object> manifest) {
+        return (Map<String, String>) manifest.get("files");
     }
 
     /** {@code in.read(block)}, its failure reported as damage to checkpoint file {@code name} in {@code dir}. */
